@@ -1,0 +1,38 @@
+# graphflow: `make demo` runs the main job, `make test` the test suite. Both set
+# themselves up (venv, package, Graphviz) and are safe to run again.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench setup graphviz clean
+
+setup: $(STAMP) graphviz
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip >/dev/null 2>&1 || true
+	$(BIN)/pip install -q -e ".[test]"
+	touch $(STAMP)
+
+graphviz:
+	@if command -v dot >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Graphviz (dot) with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
+	    || echo "could not install Graphviz; SVG rendering tests will be skipped"; \
+	else \
+	  echo "Graphviz's dot is missing: install it with 'sudo apt-get install graphviz' (or 'brew install graphviz', 'conda install graphviz'); carrying on without it"; \
+	fi
+
+demo: setup
+	$(BIN)/python examples/graph_basics.py
+
+test: setup
+	$(BIN)/python -m pytest -n 2 tests
+
+bench: setup
+	@for f in tests/benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info

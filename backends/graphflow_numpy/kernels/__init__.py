@@ -1,0 +1,2 @@
+"""Kernels, one module per op family (importing registers them)."""
+from . import elementwise, reductions, shape  # noqa: F401

@@ -1,0 +1,95 @@
+"""Element-wise kernels. Each accepts ``out=`` (a planned buffer) and returns the result."""
+from graphflow.ops import elementwise as ew
+
+from ..table import KERNELS
+
+_UFUNCS = {
+    ew.Add: "add", ew.Sub: "subtract", ew.Mul: "multiply", ew.Div: "true_divide",
+    ew.FloorDiv: "floor_divide", ew.Mod: "remainder", ew.Pow: "power", ew.Maximum: "maximum",
+    ew.Minimum: "minimum", ew.Neg: "negative", ew.Abs: "absolute", ew.Sign: "sign", ew.Exp: "exp",
+    ew.Log: "log", ew.Log1p: "log1p", ew.Expm1: "expm1", ew.Sqrt: "sqrt", ew.Square: "square",
+    ew.Tanh: "tanh", ew.Equal: "equal", ew.NotEqual: "not_equal", ew.Less: "less",
+    ew.LessEqual: "less_equal", ew.Greater: "greater", ew.GreaterEqual: "greater_equal",
+    ew.LogicalAnd: "logical_and", ew.LogicalOr: "logical_or", ew.LogicalNot: "logical_not",
+    ew.IsFinite: "isfinite", ew.StopGradient: "positive",
+}
+
+
+def _ufunc_factory(name):
+    def factory(op, node, xp):
+        return getattr(xp, name)
+    return factory
+
+
+for _op, _name in _UFUNCS.items():
+    KERNELS.register(_op)(_ufunc_factory(_name))
+
+
+@KERNELS.register(ew.Rsqrt)
+def rsqrt(op, node, xp):
+    def run(x, out=None):
+        out = xp.sqrt(x, out=out)
+        return xp.reciprocal(out, out=out)
+    return run
+
+
+@KERNELS.register(ew.Sigmoid)
+def sigmoid(op, node, xp):
+    def run(x, out=None):  # 1/(1+e^-x) = (1 + tanh(x/2)) / 2, with no overflow
+        out = xp.multiply(x, 0.5, out=out)
+        xp.tanh(out, out=out)
+        xp.add(out, 1, out=out)
+        return xp.multiply(out, 0.5, out=out)
+    return run
+
+
+@KERNELS.register(ew.Relu)
+def relu(op, node, xp):
+    def run(x, out=None):
+        return xp.maximum(x, 0, out=out)
+    return run
+
+
+@KERNELS.register(ew.Softplus)
+def softplus(op, node, xp):
+    def run(x, out=None):  # log(1 + e^x) = max(x, 0) + log1p(e^-|x|)
+        t = xp.negative(xp.abs(x))
+        xp.exp(t, out=t)
+        xp.log1p(t, out=t)
+        return xp.add(xp.maximum(x, 0), t, out=out)
+    return run
+
+
+@KERNELS.register(ew.Where)
+def where(op, node, xp):
+    dtype = node.outputs[0].dtype
+
+    def run(c, x, y, out=None):
+        r = xp.where(c, x, y)
+        if r.dtype != dtype:
+            r = r.astype(dtype)
+        if out is not None:
+            out[...] = r
+            return out
+        return r
+    return run
+
+
+@KERNELS.register(ew.Clip)
+def clip(op, node, xp):
+    dtype = node.outputs[0].dtype
+    lo, hi = xp.asarray(op.lo, dtype), xp.asarray(op.hi, dtype)
+
+    def run(x, out=None):
+        return xp.clip(x, lo, hi, out=out)
+    return run
+
+
+@KERNELS.register(ew.Cast)
+def cast(op, node, xp):
+    def run(x, out=None):
+        if out is not None:
+            out[...] = x
+            return out
+        return x.astype(op.dtype)
+    return run

@@ -1,0 +1,22 @@
+"""graphflow: a symbolic computation-graph engine (Theano / TF-1.x style).
+
+    >>> import graphflow as gf, numpy as np
+    >>> x = gf.placeholder((None, 3), name="x")
+    >>> w = gf.variable(np.ones((3, 2)), name="w")
+    >>> f = gf.function([x], gf.relu(x @ w))
+    >>> f(np.ones((1, 3)))
+    array([[3., 3.]], dtype=float32)
+
+This module re-exports the public API; it defines nothing itself.
+"""
+from . import ops  # noqa: F401
+from .autodiff import grad, gradients  # noqa: F401
+from .graph import (Constant, DisconnectedError, FeedError, GraphError, NonDifferentiableError,  # noqa: F401
+                    Op, Placeholder, Tensor, TensorType, Variable, constant, name_scope, placeholder,
+                    to_networkx, variable)
+from .ops import *  # noqa: F401,F403
+from .ops import abs, max, min, pow, sum  # noqa: F401
+from .runtime import Function, function, set_default_backend  # noqa: F401
+from .runtime import backend as backends  # noqa: F401
+
+__version__ = "0.1.0"

@@ -1,0 +1,12 @@
+"""The IR: types, tensors, nodes, ops, scopes and traversal. Imports nothing else of ours."""
+from .dtypes import as_dtype, is_bool, is_float, is_integer
+from .errors import DisconnectedError, FeedError, GraphError, NonDifferentiableError
+from .node import Node, apply, user_site
+from .op import Op
+from .scope import current_scope, name_scope
+from .sources import Constant, Placeholder, Source, Variable, constant, placeholder, variable
+from .tensor import Tensor
+from .traversal import sources, to_networkx, toposort
+from .types import TensorType, broadcast_shapes, format_shape
+
+__all__ = [n for n in dir() if not n.startswith("_")]

@@ -1,0 +1,66 @@
+"""Op: a small frozen dataclass whose fields are its parameters.
+
+An op declares the math, never the numerics (kernels live in backends):
+
+- ``infer(*input_types)`` returns the output ``TensorType`` (or a list for several outputs)
+  and raises ``ValueError``/``TypeError`` with a plain message for impossible inputs;
+- ``grad(inputs, outputs, output_grads)`` returns one gradient tensor (or ``None`` for
+  "no gradient flows here") per input, built from other ops;
+- equality and hash come from the fields, which is what hash-consing merges on.
+
+Example::
+
+    @dataclass(frozen=True)
+    class Scale(Op):
+        '''y = factor * x'''
+        factor: float
+        def infer(self, x): return x
+        def grad(self, inputs, outputs, gys): return [gys[0] * self.factor]
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
+from .errors import NonDifferentiableError
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+@dataclass(frozen=True)
+class Op:
+    """Base class of every op; see the module docstring for the contract."""
+
+    #: element-wise ops map each output element from the same-index input elements
+    #: (after broadcasting); the compiler fuses chains of them.
+    elementwise: ClassVar[bool] = False
+    #: random ops draw fresh numbers; equal random nodes are never merged.
+    random: ClassVar[bool] = False
+
+    @classmethod
+    def op_name(cls) -> str:
+        """The short name used for node names and labels (``Conv2D`` -> ``conv2d``)."""
+        return getattr(cls, "name", None) or _snake(cls.__name__)
+
+    def params(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def infer(self, *input_types):
+        raise NotImplementedError(f"{type(self).__name__}.infer")
+
+    def grad(self, inputs, outputs, output_grads):
+        raise NonDifferentiableError(f"{self.op_name()} has no gradient")
+
+    def label(self) -> str:
+        """A short human label with key parameters, for pictures and text dumps."""
+        ps = ", ".join(f"{k}={v}" for k, v in self.params().items())
+        return f"{self.op_name()}({ps})" if ps else self.op_name()
+
+    def __call__(self, *inputs, name=None):
+        """Apply the op: ``Add()(x, y)``; returns one tensor, or a list for several outputs."""
+        from .node import apply
+        outs = apply(self, inputs, name=name)
+        return outs[0] if len(outs) == 1 else outs

@@ -1,0 +1,31 @@
+"""Name scopes: ``with gf.name_scope("block1"):`` prefixes the names of nodes made inside."""
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+
+_state = threading.local()
+_VALID = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+def current_scope() -> str:
+    """The active scope path, e.g. ``"block1/conv"`` (``""`` at top level)."""
+    return "/".join(getattr(_state, "stack", ()))
+
+
+@contextlib.contextmanager
+def name_scope(name: str):
+    """Nest node names under ``name``.
+
+    >>> with name_scope("block1"):
+    ...     y = x * 2          # y.name == "block1/mul"
+    """
+    if not isinstance(name, str) or not _VALID.match(name):
+        raise ValueError(f"a scope name is letters, digits and _.- only, got {name!r}")
+    stack = getattr(_state, "stack", ())
+    _state.stack = stack + (name,)
+    try:
+        yield current_scope()
+    finally:
+        _state.stack = stack

@@ -1,0 +1,14 @@
+"""The op catalog. Each op is a frozen dataclass (params + infer + grad); each module
+also offers the functional API (``gf.add``, ``gf.sum``, ``gf.nn.conv2d``...)."""
+# the public names are listed in __all__ at the end
+from . import elementwise, reductions, shape
+from .elementwise import (abs, add, cast, clip, div, divide, equal, exp, expm1, floordiv,  # noqa: F401
+                          greater, greater_equal, isfinite, less, less_equal, log, log1p,
+                          logical_and, logical_not, logical_or, maximum, minimum, mod, mul,
+                          multiply, neg, negative, not_equal, pow, relu, rsqrt, sigmoid, sign,
+                          softplus, sqrt, square, stop_gradient, sub, subtract, tanh, where)
+from .reductions import argmax, argmin, count, max, mean, min, prod, std, sum, var  # noqa: F401
+from .shape import (broadcast_like, broadcast_to, expand_dims, reshape, reshape_like,  # noqa: F401
+                    squeeze, sum_like, transpose)
+
+__all__ = [n for n, v in dict(globals()).items() if not n.startswith("_") and not isinstance(v, type(shape))]

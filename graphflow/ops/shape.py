@@ -1,0 +1,201 @@
+"""Shape ops: reshape, transpose, expand_dims, broadcasting to a runtime shape and its dual.
+
+``broadcast_like(g, x)`` and ``sum_like(g, x)`` take the *run-time* shape of ``x``; they
+are how gradients stay exact when a dimension is unknown (``None``) until run time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..graph import Op, Tensor, TensorType, broadcast_shapes, format_shape
+from ._util import normalize_axis, operands
+
+
+@dataclass(frozen=True)
+class Reshape(Op):
+    """y = x with a new shape (same elements, C order); one entry may be -1"""
+    shape: tuple
+
+    def infer(self, x):
+        shape = list(self.shape)
+        if sum(d == -1 for d in shape) > 1:
+            raise ValueError(f"reshape: at most one -1 in {self.shape}")
+        if any(d < -1 for d in shape):
+            raise ValueError(f"reshape: bad target shape {self.shape}")
+        if -1 in shape:
+            known = int(np.prod([d for d in shape if d != -1]))
+            if x.size is not None:
+                if known == 0 or x.size % known:
+                    raise ValueError(f"cannot reshape {format_shape(x.shape)} ({x.size} elements) "
+                                     f"into {self.shape}")
+                shape[shape.index(-1)] = x.size // known
+            else:
+                shape[shape.index(-1)] = None
+        elif x.size is not None and int(np.prod(shape)) != x.size:
+            raise ValueError(f"cannot reshape {format_shape(x.shape)} ({x.size} elements) into "
+                             f"{format_shape(tuple(shape))} ({int(np.prod(shape))} elements)")
+        return TensorType(x.dtype, tuple(shape))
+
+    def grad(self, inputs, outputs, gys):
+        x = inputs[0]
+        if None in x.shape:
+            return [reshape_like(gys[0], x)]
+        return [reshape(gys[0], x.shape)]
+
+
+@dataclass(frozen=True)
+class ReshapeLike(Op):
+    """y = x reshaped to the run-time shape of ``like``"""
+
+    def infer(self, x, like):
+        if x.size is not None and like.size is not None and x.size != like.size:
+            raise ValueError(f"cannot reshape {format_shape(x.shape)} like {format_shape(like.shape)}")
+        return TensorType(x.dtype, like.shape)
+
+    def grad(self, inputs, outputs, gys):
+        return [reshape_like(gys[0], inputs[0]), None]
+
+
+@dataclass(frozen=True)
+class Transpose(Op):
+    """y = x with its axes permuted: y.shape[i] = x.shape[axes[i]]"""
+    axes: tuple
+
+    def infer(self, x):
+        if sorted(self.axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes {self.axes} are not a permutation of {x.ndim} axes")
+        return TensorType(x.dtype, tuple(x.shape[a] for a in self.axes))
+
+    def grad(self, inputs, outputs, gys):
+        return [transpose(gys[0], tuple(int(i) for i in np.argsort(self.axes)))]
+
+
+@dataclass(frozen=True)
+class ExpandDims(Op):
+    """y = x with a new axis of length 1 at ``axis``"""
+    axis: int
+
+    def infer(self, x):
+        shape = list(x.shape)
+        shape.insert(self.axis, 1)
+        return TensorType(x.dtype, tuple(shape))
+
+    def grad(self, inputs, outputs, gys):
+        return [squeeze(gys[0], self.axis)]
+
+
+@dataclass(frozen=True)
+class Squeeze(Op):
+    """y = x without the length-1 axes ``axes``"""
+    axes: tuple
+
+    def infer(self, x):
+        for a in self.axes:
+            if x.shape[a] not in (1, None):
+                raise ValueError(f"squeeze: axis {a} has length {x.shape[a]}, not 1")
+        return TensorType(x.dtype, tuple(d for i, d in enumerate(x.shape) if i not in self.axes))
+
+    def grad(self, inputs, outputs, gys):
+        return [reshape_like(gys[0], inputs[0])]
+
+
+@dataclass(frozen=True)
+class BroadcastTo(Op):
+    """y = x broadcast to ``shape`` (NumPy rules)"""
+    shape: tuple
+
+    def infer(self, x):
+        if len(self.shape) < x.ndim or broadcast_shapes(x.shape, self.shape) != self.shape:
+            raise ValueError(f"cannot broadcast {format_shape(x.shape)} to {format_shape(self.shape)}")
+        return TensorType(x.dtype, self.shape)
+
+    def grad(self, inputs, outputs, gys):
+        from ._util import unbroadcast
+        return [unbroadcast(gys[0], inputs[0])]
+
+
+@dataclass(frozen=True)
+class BroadcastLike(Op):
+    """y = x broadcast to the run-time shape of ``like``"""
+
+    def infer(self, x, like):
+        shape = broadcast_shapes(x.shape, like.shape)
+        if len(shape) != like.ndim:
+            raise ValueError(f"cannot broadcast {format_shape(x.shape)} like {format_shape(like.shape)}")
+        return TensorType(x.dtype, like.shape)
+
+    def grad(self, inputs, outputs, gys):
+        return [sum_like(gys[0], inputs[0]), None]
+
+
+@dataclass(frozen=True)
+class SumLike(Op):
+    """y = x summed over the axes along which ``like`` (run-time shape) was broadcast"""
+
+    def infer(self, x, like):
+        if like.ndim > x.ndim:
+            raise ValueError(f"cannot sum {format_shape(x.shape)} down to {format_shape(like.shape)}")
+        return TensorType(x.dtype, like.shape)
+
+    def grad(self, inputs, outputs, gys):
+        return [broadcast_like(gys[0], inputs[0]), None]
+
+
+# ---------------------------------------------------------------- functional API
+def reshape(x, shape) -> Tensor:
+    """``x`` with a new shape; one entry may be -1: ``gf.reshape(x, (-1, 784))``."""
+    (x,) = operands(x)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+    return x if shape == x.shape else Reshape(shape)(x)
+
+
+def reshape_like(x, like) -> Tensor:
+    """``x`` reshaped to the run-time shape of ``like``."""
+    (x,) = operands(x)
+    if x.shape == like.shape and None not in x.shape:
+        return x
+    return ReshapeLike()(x, like)
+
+
+def transpose(x, axes=None) -> Tensor:
+    """Permute axes (reverse them by default): ``gf.transpose(x, (0, 3, 1, 2))``."""
+    (x,) = operands(x)
+    axes = tuple(reversed(range(x.ndim))) if axes is None else tuple(normalize_axis(a, x.ndim) for a in axes)
+    return x if axes == tuple(range(x.ndim)) else Transpose(axes)(x)
+
+
+def expand_dims(x, axis) -> Tensor:
+    """Insert a length-1 axis: ``gf.expand_dims(x, -1)``."""
+    (x,) = operands(x)
+    return ExpandDims(normalize_axis(axis, x.ndim + 1))(x)
+
+
+def squeeze(x, axis=None) -> Tensor:
+    """Drop length-1 axes (all statically-1 axes by default)."""
+    (x,) = operands(x)
+    if axis is None:
+        axes = tuple(i for i, d in enumerate(x.shape) if d == 1)
+    else:
+        axes = tuple(sorted({normalize_axis(a, x.ndim) for a in ((axis,) if isinstance(axis, int) else axis)}))
+    return Squeeze(axes)(x) if axes else x
+
+
+def broadcast_to(x, shape) -> Tensor:
+    """``x`` broadcast to a fixed ``shape``."""
+    (x,) = operands(x)
+    shape = tuple(int(d) for d in shape)
+    return x if x.shape == shape else BroadcastTo(shape)(x)
+
+
+def broadcast_like(x, like) -> Tensor:
+    """``x`` broadcast to the run-time shape of ``like``."""
+    (x,) = operands(x)
+    return BroadcastLike()(x, like)
+
+
+def sum_like(x, like) -> Tensor:
+    """``x`` summed down to the run-time shape of ``like`` (undoes broadcasting)."""
+    (x,) = operands(x)
+    return SumLike()(x, like)
