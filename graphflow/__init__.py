@@ -2,7 +2,7 @@
 
     >>> import graphflow as gf, numpy as np
     >>> x = gf.placeholder((None, 3), name="x")
-    >>> w = gf.variable(np.ones((3, 2)), name="w")
+    >>> w = gf.variable(np.ones((3, 2), np.float32), name="w")
     >>> f = gf.function([x], gf.relu(x @ w))
     >>> f(np.ones((1, 3)))
     array([[3., 3.]], dtype=float32)
@@ -16,7 +16,9 @@ from .graph import (Constant, DisconnectedError, FeedError, GraphError, NonDiffe
                     to_networkx, variable)
 from .ops import *  # noqa: F401,F403
 from .ops import abs, max, min, pow, sum  # noqa: F401
+from .ops import nn  # noqa: F401
 from .runtime import Function, function, set_default_backend  # noqa: F401
 from .runtime import backend as backends  # noqa: F401
+from . import viz  # noqa: F401  (after runtime: it installs the notebook SVG renderer)
 
 __version__ = "0.1.0"

@@ -52,6 +52,6 @@ def verify_grad(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, backend=None
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
             raise GradientError(
                 f"gradient of input {k} (shape {a.shape}) is wrong at element {idx}: symbolic "
-                f"{g[idx]!r}, numeric {numeric[idx]!r} (abs err {abs_err[idx]:.3g}, rel err "
-                f"{rel_err[idx]:.3g}); {int(bad.sum())} of {a.size} elements differ")
+                f"{float(g[idx]):.8g}, numeric {float(numeric[idx]):.8g} (abs err {abs_err[idx]:.3g}, "
+                f"rel err {rel_err[idx]:.3g}); {int(bad.sum())} of {a.size} elements differ")
     return True

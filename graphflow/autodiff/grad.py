@@ -6,16 +6,21 @@ path and receives a gradient raises an error naming it and the user's line.
 """
 from __future__ import annotations
 
-from ..graph import DisconnectedError, NonDifferentiableError, Source, Tensor, format_shape, toposort
+import contextlib
+
+from ..graph import (DisconnectedError, NonDifferentiableError, Source, Tensor, current_scope, format_shape,
+                     name_scope, toposort)
 from ..graph.dtypes import is_float
 from ._util import ones_like, zeros_like
 
 
 def _depends_on(nodes, wrt) -> set:
-    """Ids of tensors that depend on any of ``wrt`` (including ``wrt`` themselves)."""
+    """Ids of tensors that depend on any of ``wrt`` (including ``wrt`` themselves) along
+    paths a gradient may take: ``stop_gradient`` cuts them on purpose."""
+    from ..ops.elementwise import StopGradient
     live = {id(t) for t in wrt}
     for node in nodes:
-        if any(id(t) in live for t in node.inputs):
+        if any(id(t) in live for t in node.inputs) and not isinstance(node.op, StopGradient):
             live.update(id(o) for o in node.outputs)
     return live
 
@@ -28,6 +33,24 @@ def _accumulate(grads: dict, t: Tensor, g: Tensor):
     grads[t] = g if prev is None else prev + g
 
 
+@contextlib.contextmanager
+def _scope_path(path: str):
+    with contextlib.ExitStack() as stack:
+        for part in filter(None, path.split("/")):
+            stack.enter_context(name_scope(part))
+        yield
+
+
+def _mirrored(scope: str, caller: str) -> str:
+    """``scope`` relative to the caller's scope: the gradient of a node made in
+    ``dense_1`` is made in ``<caller>/grad/dense_1``."""
+    return scope[len(caller) + 1:] if caller and scope.startswith(caller + "/") else \
+        ("" if scope == caller else scope)
+
+
+# gradient nodes live in scope `grad` (mirroring each forward node's scope inside it), so
+# errors and pictures (graphflow.viz) tell the backward graph apart, layer by layer
+@_scope_path("grad")
 def gradients(ys, xs, grad_ys=None):
     """Vector-Jacobian products (TF style): ``sum_i grad_ys[i] · d ys[i] / d xs`` for each x.
 
@@ -37,11 +60,14 @@ def gradients(ys, xs, grad_ys=None):
     >>> gx, = gf.gradients([y], [x], [gy])
     """
     from .. import ops
-    ys = [ys] if isinstance(ys, Tensor) else list(ys)
+    single = isinstance(ys, Tensor)
+    ys = [ys] if single else list(ys)
     xs = [xs] if isinstance(xs, Tensor) else list(xs)
     if grad_ys is None:
         grad_ys = [None] * len(ys)
-    grad_ys = [grad_ys] if isinstance(grad_ys, Tensor) else list(grad_ys)
+    elif isinstance(grad_ys, Tensor) or single and not isinstance(grad_ys, (list, tuple)):
+        grad_ys = [grad_ys]  # one seed (a tensor, or an array for a single y)
+    grad_ys = list(grad_ys)
     if len(grad_ys) != len(ys):
         raise ValueError(f"gradients: {len(ys)} ys but {len(grad_ys)} grad_ys")
     for x in xs:
@@ -68,20 +94,33 @@ def gradients(ys, xs, grad_ys=None):
             continue
         out_grads = [g if g is not None else zeros_like(o) for g, o in zip(out_grads, node.outputs)]
         try:
-            in_grads = node.op.grad(list(node.inputs), list(node.outputs), out_grads)
+            with _scope_path(_mirrored(node.scope, current_scope()[:-len("grad")].rstrip("/"))):
+                in_grads = node.op.grad(list(node.inputs), list(node.outputs), out_grads)
         except NonDifferentiableError as exc:
-            raise NonDifferentiableError(
-                f"cannot differentiate through {node.where()}: {exc}. If no gradient should flow "
-                f"here, wrap the value in gf.stop_gradient(...)") from None
+            raise NonDifferentiableError(_why(node, exc, live)) from None
         if len(in_grads) != len(node.inputs):
             raise RuntimeError(f"{type(node.op).__name__}.grad returned {len(in_grads)} gradients "
                                f"for {len(node.inputs)} inputs")
+        if not any(is_float(t.dtype) for t in node.inputs if id(t) in live):
+            # the cost depends on wrt here only through integer values (one_hot(argmax(x))):
+            # a step function, whose gradient does not exist rather than being zero
+            raise NonDifferentiableError(_why(node, "no gradient flows back through its integer input", live))
         for t, g in zip(node.inputs, in_grads):
             if g is None or id(t) not in live or not is_float(t.dtype):
                 continue
             _check(node, t, g)
             _accumulate(grads, t, g)
     return [grads.get(x) for x in xs]
+
+
+def _why(node, exc, live) -> str:
+    """Name the op, the user's line and, for a step through an integer value (a cast of
+    ``argmax``, of a comparison), the op that made that value."""
+    msg = f"cannot differentiate through {node.where()}: {exc}"
+    for t in node.inputs:
+        if id(t) in live and not is_float(t.dtype) and t.node is not None:
+            msg += f"; its input `{t.name}` ({t.dtype}) comes from {t.node.where()}"
+    return msg + ". If no gradient should flow here, wrap the value in gf.stop_gradient(...)"
 
 
 def _check(node, t, g):

@@ -1,47 +1,123 @@
-"""Program: what the runtime executes — rewritten outputs and a flat schedule of nodes."""
+"""Program: what the runtime executes — rewritten outputs, a flat schedule of nodes and
+its memory plan — and ``compile_program``, the pass pipeline that makes it.
+
+Levels: ``O0`` schedules the graph as written; ``O1`` runs the cheap passes (prune,
+constant folding, merge, canonicalise, stabilise); ``O2`` (the default) adds fusion and
+the memory plan (in-place work, buffer reuse).
+"""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass
 
-from ..graph import toposort
+from ..graph import Placeholder, sources, toposort
+from .canonicalize import CANONICALIZE
+from .cost import flops_of
+from .engine import Context, RewriteError, graph_rewrite, strict_rewrites
+from .fold import FOLD, PRUNE, merge_constants
+from .fusion import fuse
+from .memory import assign_buffers, memory_estimate, plan_memory
+from .report import CompileReport, PassRecord
+from .shapes import concrete_types, source_types
+from .stabilize import STABILIZE
 
 
-@dataclass
-class PassRecord:
-    name: str
-    nodes_before: int
-    nodes_after: int
-    seconds: float
-    fired: dict = field(default_factory=dict)
+def _group_pass(group):
+    def run(outputs, ctx, n):
+        return graph_rewrite(outputs, group, ctx, n), dict(ctx.fired)
+    run.__name__ = group.name
+    return run
 
 
-@dataclass
-class CompileReport:
-    level: str
-    passes: list = field(default_factory=list)
+def _merge_pass(outputs, ctx, n):
+    outputs, merged = merge_constants(outputs, toposort(outputs))
+    return outputs, ({"equal constants": merged} if merged else {})
 
-    def format(self) -> str:
-        lines = [f"compile report (optimize={self.level})"]
-        for p in self.passes:
-            fired = ", ".join(f"{k}×{v}" for k, v in sorted(p.fired.items()))
-            lines.append(f"  {p.name:<12} {p.nodes_before:>6} -> {p.nodes_after:<6} "
-                         f"{1e3 * p.seconds:8.2f} ms  {fired}")
-        return "\n".join(lines)
+
+def _fuse_pass(outputs, ctx, n):
+    outputs, stats = fuse(outputs, ctx)
+    return outputs, {k: v for k, v in stats.items() if v}
+
+
+PASSES = {
+    "prune": _group_pass(PRUNE),
+    "fold": _group_pass(FOLD),
+    "merge": _merge_pass,
+    "canonicalize": _group_pass(CANONICALIZE),
+    "stabilize": _group_pass(STABILIZE),
+    "fuse": _fuse_pass,
+}
+_CHEAP = ("prune", "fold", "merge", "canonicalize", "stabilize")
+LEVELS = {"O0": (), "O1": _CHEAP, "O2": _CHEAP + ("fuse",)}
+PLAN_BUFFERS = {"O0": False, "O1": False, "O2": True}
 
 
 @dataclass
 class Program:
-    """``outputs`` (user outputs then update values) and ``schedule`` (nodes in run order)."""
+    """``outputs`` (user outputs then update values), ``schedule`` (nodes in run order),
+    ``report``; ``memory`` is the plan and ``plan_buffers`` whether the executor uses it."""
     outputs: list
     schedule: list
     report: CompileReport
+    memory: object = None
+    plan_buffers: bool = False
+
+    def placeholders(self) -> list:
+        return [s for s in sources(self.outputs) if isinstance(s, Placeholder)]
+
+    def estimate(self, shapes=None):
+        """``(feeds, memory dict, flops)`` for ``shapes`` (``{placeholder or name: shape}``);
+        memory is None when a placeholder's shape is not fully known."""
+        phs = self.placeholders()
+        shapes = {(k if isinstance(k, str) else k.name): tuple(v) for k, v in (shapes or {}).items()}
+        feeds = {ph: shapes.get(ph.name, ph.shape) for ph in phs}
+        if any(d is None for s in feeds.values() for d in s):
+            return feeds, None, None
+        types = concrete_types(self.schedule, source_types(sources(self.outputs), feeds))
+        plan = self.memory if self.memory is not None else plan_memory(self.schedule, self.outputs)
+        assignment = assign_buffers(plan, types) if self.plan_buffers else None
+        return feeds, memory_estimate(plan, types, assignment), flops_of(self.schedule, types)
+
+
+def _run_pass(name, outputs, ctx, report, n_before):
+    t0 = time.perf_counter()
+    try:
+        new, fired = PASSES[name](outputs, ctx, n_before)
+    except RewriteError:
+        raise
+    except Exception as exc:  # a broken pass must not break the user's program
+        if ctx.strict:
+            raise
+        warnings.warn(f"compiler pass `{name}` failed ({type(exc).__name__}: {exc}); compiling without it",
+                      RuntimeWarning, stacklevel=3)
+        new, fired = outputs, {}
+    n_after = n_before if all(a is b for a, b in zip(new, outputs)) else len(toposort(new))
+    report.passes.append(PassRecord(name, n_before, n_after, time.perf_counter() - t0, fired))
+    return new, n_after
 
 
 def compile_program(outputs, backend, level="O2") -> Program:
-    """Rewrite ``outputs`` for ``backend`` at ``level`` and schedule them."""
+    """Rewrite ``outputs`` for ``backend`` at ``level`` (``O0``/``O1``/``O2``) and schedule them.
+
+    >>> prog = compile_program([y], gf.backends.get_backend(), "O2"); print(prog.report.format())
+    """
+    if level not in LEVELS:
+        raise ValueError(f"optimize must be one of {tuple(LEVELS)}, got {level!r}")
+    report = CompileReport(level, getattr(backend, "name", str(backend)))
+    outputs = list(outputs)
+    strict = strict_rewrites()
+    n = len(toposort(outputs))
+    for name in LEVELS[level]:
+        ctx = Context(backend=backend, level=level, strict=strict)
+        outputs, n = _run_pass(name, outputs, ctx, report, n)
     t0 = time.perf_counter()
     schedule = toposort(outputs)
-    report = CompileReport(level)
-    report.passes.append(PassRecord("schedule", len(schedule), len(schedule), time.perf_counter() - t0))
-    return Program(list(outputs), schedule, report)
+    memory = plan_memory(schedule, outputs) if PLAN_BUFFERS[level] else None
+    fired = {"in-place candidates": memory.inplace_pairs()} if memory is not None else {}
+    report.passes.append(PassRecord("schedule", len(schedule), len(schedule), time.perf_counter() - t0, fired))
+    for node in schedule:
+        report.kernels[node.op.op_name()] = report.kernels.get(node.op.op_name(), 0) + 1
+    program = Program(outputs, schedule, report, memory, PLAN_BUFFERS[level])
+    report.estimator = program.estimate
+    return program

@@ -77,6 +77,15 @@ def _describe(inputs) -> str:
     return ", ".join(str(t.type) for t in inputs)
 
 
+def build_error(label: str, exc: Exception, inputs) -> GraphError:
+    """The one format of build-time errors: op, scope, the user's ``file:line``, the
+    problem, and the input types: ``add in scope `blk`, made at net.py:7: shapes (?, 3),
+    (4,) do not broadcast (inputs: float32(?, 3), float32(4,))``."""
+    scope = current_scope()
+    where = f" in scope `{scope}`" if scope else ""
+    return GraphError(f"{label}{where}, made at {user_site()}: {exc} (inputs: {_describe(inputs)})")
+
+
 def apply(op, inputs, name=None, tags=None):
     """Build (or find) the node ``op(*inputs)`` and return its output tensors."""
     from .tensor import Tensor
@@ -93,10 +102,7 @@ def apply(op, inputs, name=None, tags=None):
     try:
         out = op.infer(*[t.type for t in inputs])
     except (ValueError, TypeError) as exc:
-        scope = current_scope()
-        where = f" in scope `{scope}`" if scope else ""
-        raise GraphError(f"{op.label()}{where}, made at {user_site()}: {exc} "
-                         f"(inputs: {_describe(inputs)})") from None
+        raise build_error(op.label(), exc, inputs) from None
     out_types = [out] if isinstance(out, TensorType) else list(out)
     node = Node(op, inputs, out_types, user_site(), current_scope(),
                 unique_name(scoped(name or op.op_name())), tags)

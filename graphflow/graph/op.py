@@ -63,4 +63,4 @@ class Op:
         """Apply the op: ``Add()(x, y)``; returns one tensor, or a list for several outputs."""
         from .node import apply
         outs = apply(self, inputs, name=name)
-        return outs[0] if len(outs) == 1 else outs
+        return outs[0] if len(outs) == 1 else list(outs)

@@ -1,6 +1,8 @@
 """Graph sources: placeholders (fed per call), variables (persistent state), constants."""
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .dtypes import as_dtype
@@ -9,7 +11,7 @@ from .node import scoped, unique_name, user_site
 from .tensor import Tensor
 from .types import TensorType, format_shape
 
-_const_cache: dict = {}
+_const_cache: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()  # dies with its users
 _CONST_INTERN_MAX = 256  # elements; larger constants are not looked up by value
 
 
@@ -96,7 +98,7 @@ def _to_array(value, dtype, what):
         raise GraphError(f"{what}: cannot make an array of {type(value).__name__}: {exc}") from None
     if arr.dtype.kind not in "biufc":
         raise GraphError(f"{what}: values must be numbers or booleans, got dtype {arr.dtype}")
-    if dtype is None and arr.dtype == np.float64 and not isinstance(value, np.ndarray):
+    if dtype is None and arr.dtype == np.float64 and not isinstance(value, (np.ndarray, np.generic)):
         arr = arr.astype(np.float32)  # Python floats/lists default to float32, as in Keras
     return arr
 

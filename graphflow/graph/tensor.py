@@ -15,6 +15,21 @@ def _ops():
     return ops
 
 
+_renderers: dict = {}
+
+
+def set_svg_renderer(render) -> None:
+    """Install ``render(tensor_or_function) -> svg text`` for notebook display.
+    ``graphflow.viz`` calls this when it loads: the graph layer imports nothing above it."""
+    _renderers["svg"] = render
+
+
+def render_svg(obj):
+    """SVG text for ``obj`` from the installed renderer, or None (notebooks then show repr)."""
+    render = _renderers.get("svg")
+    return render(obj) if render is not None else None
+
+
 class Tensor:
     """A symbolic value with a static ``TensorType``."""
 
@@ -109,5 +124,4 @@ class Tensor:
 
     # -- notebooks ----------------------------------------------------------------------
     def _repr_svg_(self):
-        import graphflow.viz as viz
-        return viz.to_svg(self)
+        return render_svg(self)

@@ -10,5 +10,13 @@ from .elementwise import (abs, add, cast, clip, div, divide, equal, exp, expm1, 
 from .reductions import argmax, argmin, count, max, mean, min, prod, std, sum, var  # noqa: F401
 from .shape import (broadcast_like, broadcast_to, expand_dims, reshape, reshape_like,  # noqa: F401
                     squeeze, sum_like, transpose)
+from . import nn  # noqa: F401  (gf.nn: conv, pooling, softmax, losses, dropout...)
+from .nn import set_random_seed  # noqa: F401
+from .special import logsumexp  # noqa: F401  (numerically careful special functions)
+from .linalg import dot, matmul, outer, tensordot  # noqa: F401
+from .indexing import gather, getitem, take  # noqa: F401
+from .joining import concatenate, pad, split, stack, tile  # noqa: F401
+from .shape import flatten  # noqa: F401
+from .nn import one_hot  # noqa: F401  (also gf.one_hot)
 
 __all__ = [n for n, v in dict(globals()).items() if not n.startswith("_") and not isinstance(v, type(shape))]

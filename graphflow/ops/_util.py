@@ -2,11 +2,11 @@
 broadcasting in gradients, normalising axes."""
 from __future__ import annotations
 
-import builtins
+import functools
 
 import numpy as np
 
-from ..graph import Tensor, constant
+from ..graph import DisconnectedError, FeedError, GraphError, NonDifferentiableError, Tensor, build_error, constant
 from ..graph.dtypes import is_python_scalar, scalar_dtype_against
 
 
@@ -15,8 +15,36 @@ def as_tensor(x, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if like is not None and is_python_scalar(x):
-        return constant(x, dtype=scalar_dtype_against(x, like.dtype))
+        dtype = scalar_dtype_against(x, like.dtype)
+        try:
+            return constant(x, dtype=dtype)
+        except OverflowError:  # NumPy 2 refuses too: int8 tensor + 1000
+            raise ValueError(f"the Python scalar {x!r} does not fit the {like.dtype} of the tensor "
+                             f"it is combined with") from None
     return constant(x)
+
+
+_OURS = (GraphError, NonDifferentiableError, DisconnectedError, FeedError)  # already say where
+
+
+def user_errors(fn):
+    """Decorate a functional-API builder so that a bad argument (an axis out of range, a
+    scalar that does not fit) is reported like an ``infer`` error: a ``GraphError`` naming
+    the op, the scope, the user's ``file:line`` and the input types.
+
+    >>> @user_errors
+    ... def sum(x, axis=None): ...
+    """
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except _OURS:
+            raise
+        except (ValueError, TypeError, IndexError) as exc:
+            tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor)]
+            raise build_error(fn.__name__, exc, tensors) from None
+    return wrapper
 
 
 def operands(*xs) -> list[Tensor]:
@@ -28,9 +56,9 @@ def operands(*xs) -> list[Tensor]:
 def normalize_axis(axis, ndim: int, what: str = "axis") -> int:
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(f"{what} must be an int, got {axis!r}")
-    if not -ndim <= axis < builtins.max(ndim, 1):
+    if not -ndim <= axis < ndim:
         raise ValueError(f"{what} {axis} is out of range for a tensor of rank {ndim}")
-    return int(axis) % builtins.max(ndim, 1)
+    return int(axis) % ndim
 
 
 def normalize_axes(axis, ndim: int) -> tuple[int, ...]:

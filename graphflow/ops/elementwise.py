@@ -12,9 +12,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..graph import Op, Tensor, TensorType, broadcast_shapes
+from ..graph import NonDifferentiableError, Op, Tensor, TensorType, broadcast_shapes
 from ..graph.dtypes import as_dtype, is_float, ufunc_result
-from ._util import operands, unbroadcast
+from ._util import operands, unbroadcast, user_errors
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,7 @@ class Div(Elementwise):
 @dataclass(frozen=True)
 class FloorDiv(Elementwise):
     """z = floor(x / y); a step function: no gradient"""
+    name: ClassVar[str] = "floordiv"
     like = "floor_divide"
 
 
@@ -259,7 +260,7 @@ class Where(Elementwise):
 
     def infer(self, cond, x, y):
         if cond.dtype != "bool":
-            raise TypeError(f"where: the condition must be bool, got {cond.dtype}")
+            raise TypeError(f"the condition must be bool, got {cond.dtype}")
         shape = broadcast_shapes(cond.shape, x.shape, y.shape)
         return TensorType(np.result_type(np.dtype(x.dtype), np.dtype(y.dtype)).name, shape)
 
@@ -276,7 +277,7 @@ class Clip(Elementwise):
 
     def infer(self, x):
         if self.lo > self.hi:
-            raise ValueError(f"clip: lo={self.lo} > hi={self.hi}")
+            raise ValueError(f"lo={self.lo} > hi={self.hi}")
         return x
 
     def grad(self, inputs, outputs, gys):
@@ -297,7 +298,8 @@ class Cast(Elementwise):
     def grad(self, inputs, outputs, gys):
         x = inputs[0]
         if not (is_float(x.dtype) and is_float(self.dtype)):
-            return Op.grad(self, inputs, outputs, gys)
+            raise NonDifferentiableError(f"a cast from {x.dtype} to {self.dtype} has no gradient "
+                                         f"(integer and bool values are steps)")
         return [cast(gys[0], x.dtype)]
 
     def label(self):
@@ -307,7 +309,9 @@ class Cast(Elementwise):
 @dataclass(frozen=True)
 class StopGradient(Elementwise):
     """y = x, but no gradient flows back through it (disconnected on purpose)"""
-    like = "positive"
+
+    def infer(self, x):
+        return x  # any dtype, bool masks included
 
     def grad(self, inputs, outputs, gys):
         return [None]
@@ -371,6 +375,7 @@ class LogicalNot(Elementwise):
 @dataclass(frozen=True)
 class IsFinite(Elementwise):
     """z = x is neither inf nor nan (bool)"""
+    name: ClassVar[str] = "isfinite"
     like = "isfinite"
 
 
@@ -381,7 +386,7 @@ def _binary(op_type):
         return op_type()(a, b)
     fn.__name__ = op_type.op_name()
     fn.__doc__ = f"Element-wise {op_type.__doc__} with broadcasting."
-    return fn
+    return user_errors(fn)
 
 
 def _unary(op_type):
@@ -390,7 +395,7 @@ def _unary(op_type):
         return op_type()(a)
     fn.__name__ = op_type.op_name()
     fn.__doc__ = f"Element-wise {op_type.__doc__}."
-    return fn
+    return user_errors(fn)
 
 
 add, sub, mul, div = _binary(Add), _binary(Sub), _binary(Mul), _binary(Div)
@@ -405,6 +410,7 @@ softplus, logical_not, isfinite, stop_gradient = (_unary(T) for T in (Softplus, 
 divide, multiply, subtract, negative = div, mul, sub, neg
 
 
+@user_errors
 def where(cond, x, y) -> Tensor:
     """``x`` where ``cond`` is true, else ``y`` (NumPy ``where`` with broadcasting)."""
     (c,) = operands(cond)
@@ -412,12 +418,14 @@ def where(cond, x, y) -> Tensor:
     return Where()(c, a, b)
 
 
+@user_errors
 def clip(x, lo, hi) -> Tensor:
     """Limit values to ``[lo, hi]``: ``gf.clip(p, 1e-7, 1 - 1e-7)``."""
     (a,) = operands(x)
     return Clip(float(lo), float(hi))(a)
 
 
+@user_errors
 def cast(x, dtype) -> Tensor:
     """``x`` converted to ``dtype`` (a no-op when it already is)."""
     (a,) = operands(x)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..graph import Op, Tensor, TensorType
 from ..graph.dtypes import default_float
-from ._util import normalize_axes, normalize_axis, operands
+from ._util import normalize_axes, normalize_axis, operands, user_errors
 from .elementwise import cast, equal, logical_and, where
 from .shape import broadcast_like, expand_dims
 
@@ -115,6 +115,7 @@ class Prod(Reduce):
 @dataclass(frozen=True)
 class ArgMax(Op):
     """index (int64) of the largest value along ``axis`` (first one at ties); no gradient"""
+    name: ClassVar[str] = "argmax"
     axis: int
     keepdims: bool = False
 
@@ -130,6 +131,7 @@ class ArgMax(Op):
 @dataclass(frozen=True)
 class ArgMin(ArgMax):
     """index (int64) of the smallest value along ``axis`` (first one at ties); no gradient"""
+    name: ClassVar[str] = "argmin"
 
 
 @dataclass(frozen=True)
@@ -152,31 +154,37 @@ def _reduce(op_type, x, axis, keepdims):
     return op_type(axes, bool(keepdims))(x)
 
 
+@user_errors
 def sum(x, axis=None, keepdims=False) -> Tensor:
     """Sum over ``axis`` (None = all): ``gf.sum(x, axis=0)``."""
     return _reduce(Sum, x, axis, keepdims)
 
 
+@user_errors
 def mean(x, axis=None, keepdims=False) -> Tensor:
     """Mean over ``axis`` (None = all)."""
     return _reduce(Mean, x, axis, keepdims)
 
 
+@user_errors
 def max(x, axis=None, keepdims=False) -> Tensor:
     """Largest value over ``axis`` (None = all)."""
     return _reduce(Max, x, axis, keepdims)
 
 
+@user_errors
 def min(x, axis=None, keepdims=False) -> Tensor:
     """Smallest value over ``axis`` (None = all)."""
     return _reduce(Min, x, axis, keepdims)
 
 
+@user_errors
 def prod(x, axis=None, keepdims=False) -> Tensor:
     """Product over ``axis`` (None = all)."""
     return _reduce(Prod, x, axis, keepdims)
 
 
+@user_errors
 def var(x, axis=None, keepdims=False) -> Tensor:
     """Population variance (ddof = 0) over ``axis``: ``mean((x - mean(x))**2)``."""
     (x,) = operands(x)
@@ -186,24 +194,28 @@ def var(x, axis=None, keepdims=False) -> Tensor:
     return mean(d * d, axis, keepdims)
 
 
+@user_errors
 def std(x, axis=None, keepdims=False) -> Tensor:
     """Population standard deviation over ``axis``: ``sqrt(var(x))``."""
     from .elementwise import sqrt
     return sqrt(var(x, axis, keepdims))
 
 
+@user_errors
 def argmax(x, axis=-1, keepdims=False) -> Tensor:
     """Index of the largest value along ``axis`` (int64)."""
     (x,) = operands(x)
     return ArgMax(normalize_axis(axis, x.ndim), bool(keepdims))(x)
 
 
+@user_errors
 def argmin(x, axis=-1, keepdims=False) -> Tensor:
     """Index of the smallest value along ``axis`` (int64)."""
     (x,) = operands(x)
     return ArgMin(normalize_axis(axis, x.ndim), bool(keepdims))(x)
 
 
+@user_errors
 def count(x, axis=None, dtype="float32") -> Tensor:
     """Number of elements of ``x`` over ``axis``, known at run time (a scalar)."""
     (x,) = operands(x)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..graph import Op, Tensor, TensorType, broadcast_shapes, format_shape
-from ._util import normalize_axis, operands
+from ._util import normalize_axis, operands, user_errors
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,10 @@ class Reshape(Op):
         elif x.size is not None and int(np.prod(shape)) != x.size:
             raise ValueError(f"cannot reshape {format_shape(x.shape)} ({x.size} elements) into "
                              f"{format_shape(tuple(shape))} ({int(np.prod(shape))} elements)")
+        elif x.size is None and _impossible(x.shape, int(np.prod(shape))):
+            raise ValueError(f"cannot reshape {format_shape(x.shape)} into {format_shape(tuple(shape))}: "
+                             f"{int(np.prod(shape))} elements is not a multiple of "
+                             f"{int(np.prod([d for d in x.shape if d is not None]))}")
         return TensorType(x.dtype, tuple(shape))
 
     def grad(self, inputs, outputs, gys):
@@ -43,6 +47,12 @@ class Reshape(Op):
         if None in x.shape:
             return [reshape_like(gys[0], x)]
         return [reshape(gys[0], x.shape)]
+
+
+def _impossible(shape, total) -> bool:
+    """Whether no value of the unknown dims of ``shape`` gives ``total`` elements."""
+    known = int(np.prod([d for d in shape if d is not None]))
+    return total % known != 0 if known else total != 0
 
 
 @dataclass(frozen=True)
@@ -143,7 +153,23 @@ class SumLike(Op):
         return [broadcast_like(gys[0], inputs[0]), None]
 
 
+@dataclass(frozen=True)
+class Flatten(Op):
+    """y = x reshaped to (x.shape[0], everything else) when neither is known until run time
+    (``flatten`` uses ``Reshape`` whenever it can)"""
+
+    def infer(self, x):
+        if x.ndim == 0:
+            raise ValueError("flatten needs a tensor of rank >= 1 (its first axis is kept)")
+        rest = TensorType(x.dtype, x.shape[1:]).size
+        return TensorType(x.dtype, (x.shape[0], rest))
+
+    def grad(self, inputs, outputs, gys):
+        return [reshape_like(gys[0], inputs[0])]
+
+
 # ---------------------------------------------------------------- functional API
+@user_errors
 def reshape(x, shape) -> Tensor:
     """``x`` with a new shape; one entry may be -1: ``gf.reshape(x, (-1, 784))``."""
     (x,) = operands(x)
@@ -159,6 +185,7 @@ def reshape_like(x, like) -> Tensor:
     return ReshapeLike()(x, like)
 
 
+@user_errors
 def transpose(x, axes=None) -> Tensor:
     """Permute axes (reverse them by default): ``gf.transpose(x, (0, 3, 1, 2))``."""
     (x,) = operands(x)
@@ -166,12 +193,14 @@ def transpose(x, axes=None) -> Tensor:
     return x if axes == tuple(range(x.ndim)) else Transpose(axes)(x)
 
 
+@user_errors
 def expand_dims(x, axis) -> Tensor:
     """Insert a length-1 axis: ``gf.expand_dims(x, -1)``."""
     (x,) = operands(x)
     return ExpandDims(normalize_axis(axis, x.ndim + 1))(x)
 
 
+@user_errors
 def squeeze(x, axis=None) -> Tensor:
     """Drop length-1 axes (all statically-1 axes by default)."""
     (x,) = operands(x)
@@ -182,6 +211,7 @@ def squeeze(x, axis=None) -> Tensor:
     return Squeeze(axes)(x) if axes else x
 
 
+@user_errors
 def broadcast_to(x, shape) -> Tensor:
     """``x`` broadcast to a fixed ``shape``."""
     (x,) = operands(x)
@@ -199,3 +229,18 @@ def sum_like(x, like) -> Tensor:
     """``x`` summed down to the run-time shape of ``like`` (undoes broadcasting)."""
     (x,) = operands(x)
     return SumLike()(x, like)
+
+
+@user_errors
+def flatten(x) -> Tensor:
+    """Keep the first (batch) axis, merge the rest: (N, ...) -> (N, prod(rest)), N may be
+    unknown: ``gf.flatten(conv_out)`` for a (None, 7, 7, 64) tensor is (None, 3136)."""
+    (x,) = operands(x)
+    if x.ndim == 0:
+        raise ValueError("flatten needs a tensor of rank >= 1 (its first axis is kept)")
+    n, rest = x.shape[0], TensorType(x.dtype, x.shape[1:]).size
+    if rest is not None and (n is not None or rest > 0):
+        return reshape(x, (-1 if n is None else n, rest))
+    if n:  # (a known, non-zero batch: -1 is then unambiguous)
+        return reshape(x, (n, -1))
+    return Flatten()(x)

@@ -144,11 +144,15 @@ def get_backend(name=None) -> Backend:
     """The backend called ``name``, or the default one; it must be available."""
     if isinstance(name, Backend):
         return name
+    origin = ""
     if name is None:
-        name = _default[0] or os.environ.get("GRAPHFLOW_BACKEND") or "numpy"
-    names = _names()
-    if name not in names:
-        raise ValueError(f"unknown backend {name!r}; installed backends: {', '.join(names) or 'none'}")
+        env = os.environ.get("GRAPHFLOW_BACKEND")
+        name = _default[0] or env or "numpy"
+        origin = " (from GRAPHFLOW_BACKEND)" if name == env and not _default[0] else ""
+    if name not in _names():
+        known = "; ".join(f"{i.name} ({'available' if i.available else 'unavailable: ' + i.reason})"
+                          for i in available())
+        raise ValueError(f"unknown backend {name!r}{origin}; installed backends: {known or 'none'}")
     backend = _instance(name)
     ok, reason = backend.available()
     if not ok:

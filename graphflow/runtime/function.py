@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import GraphError, Placeholder, Tensor, Variable, user_site
+from ..graph import FeedError, GraphError, Placeholder, Tensor, Variable, render_svg, sources, user_site
 from ..graph.types import format_shape
 from .backend import get_backend
 from .executor import Executor
@@ -68,6 +68,14 @@ def _random_state_updates(targets, updates):
     return extra
 
 
+def _owned(arr, feeds, state):
+    """``arr``, copied if it is a view or one of the arrays the caller or a variable owns,
+    so that writing into a returned array never changes a variable or a feed."""
+    if not arr.flags.owndata or any(arr is a for a in feeds) or any(arr is a for a in state):
+        return arr.copy()
+    return arr
+
+
 class Function:
     """A compiled graph. Call it with arrays (positionally, or by placeholder name)."""
 
@@ -94,6 +102,9 @@ class Function:
         self.program = compile_program(self.outputs + [e for _, e in self.updates], self.backend, optimize)
         self.executor = Executor(self.program, self.backend, self.inputs, len(self.outputs), self.updates)
         self._by_name = {x.name: x for x in self.inputs}
+        # updates whose shape is only known at run time are checked after each call
+        self._loose = [(v, e) for v, e in self.updates if None in e.shape]
+        self._state = [t for t in sources(self.outputs) if isinstance(t, Variable)]
 
     @property
     def graph(self):
@@ -118,22 +129,40 @@ class Function:
         return [check_feed(ph, v, self.backend) for ph, v in zip(self.inputs, args)]
 
     def __call__(self, *args, **kwargs):
-        outs = self.executor.run(self._feeds(args, kwargs))
-        outs = [np.asarray(self.backend.to_host(o)) for o in outs]
+        feeds = self._feeds(args, kwargs)
+        state = [v._read(self.backend) for v in self._state]
+        outs = self._run(feeds)
+        outs = [_owned(np.asarray(self.backend.to_host(o)), feeds, state) for o in outs]
         return outs[0] if self.single else outs
 
     def call_on_device(self, *args, **kwargs):
         """Like calling, but outputs stay backend arrays (no copy to the host)."""
-        outs = self.executor.run(self._feeds(args, kwargs))
+        outs = self._run(self._feeds(args, kwargs))
         return outs[0] if self.single else outs
+
+    def _run(self, feeds):
+        """Run; an update whose run-time shape differs from its variable's is undone
+        (with every other update of the call) rather than silently reshaping the state."""
+        if not self._loose:
+            return self.executor.run(feeds)
+        old = [(v, v._read(self.backend)) for v, _ in self.updates]
+        outs = self.executor.run(feeds)
+        for v, expr in self._loose:
+            got = tuple(v._read(self.backend).shape)
+            if got != v.shape:
+                for var, arr in old:
+                    var._write(arr, self.backend)
+                raise FeedError(f"{self.name}: the update of variable `{v.name}` {format_shape(v.shape)} "
+                                f"computed shape {format_shape(got)} for these inputs (update made at "
+                                f"{expr.node.site if expr.node else user_site()}); no update was applied")
+        return outs
 
     def report(self, file=None):
         """Print what the compiler did (per pass) and the static cost of the schedule."""
         print(self.program.report.format(), file=file)
 
     def _repr_svg_(self):
-        import graphflow.viz as viz
-        return viz.to_svg(self)
+        return render_svg(self)  # installed by graphflow.viz (runtime does not import viz)
 
     def __repr__(self):
         return (f"<graphflow Function {self.name}: {len(self.inputs)} inputs, {len(self.outputs)} outputs, "

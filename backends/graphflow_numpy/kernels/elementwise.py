@@ -11,7 +11,7 @@ _UFUNCS = {
     ew.Tanh: "tanh", ew.Equal: "equal", ew.NotEqual: "not_equal", ew.Less: "less",
     ew.LessEqual: "less_equal", ew.Greater: "greater", ew.GreaterEqual: "greater_equal",
     ew.LogicalAnd: "logical_and", ew.LogicalOr: "logical_or", ew.LogicalNot: "logical_not",
-    ew.IsFinite: "isfinite", ew.StopGradient: "positive",
+    ew.IsFinite: "isfinite",
 }
 
 
@@ -25,18 +25,39 @@ for _op, _name in _UFUNCS.items():
     KERNELS.register(_op)(_ufunc_factory(_name))
 
 
+def _buffer(node, xp):
+    """``out`` or a fresh array for multi-step kernels: they work in place, and a ufunc
+    on a 0-d input returns a scalar, which cannot be written into."""
+    dtype = node.outputs[0].dtype
+
+    def get(x, out):
+        return out if out is not None else xp.empty(x.shape, dtype)
+    return get
+
+
 @KERNELS.register(ew.Rsqrt)
 def rsqrt(op, node, xp):
+    buffer = _buffer(node, xp)
+
     def run(x, out=None):
-        out = xp.sqrt(x, out=out)
+        out = xp.sqrt(x, out=buffer(x, out))
         return xp.reciprocal(out, out=out)
     return run
 
 
+def _as_float(node, xp):
+    """Integer inputs of float-valued ops are converted first, so the result has exactly
+    the declared dtype (NumPy's: int8 -> float16, int32 -> float64)."""
+    src, dst = node.inputs[0].dtype, node.outputs[0].dtype
+    return (lambda x: x) if src == dst else (lambda x: x.astype(dst))
+
+
 @KERNELS.register(ew.Sigmoid)
 def sigmoid(op, node, xp):
+    to_float, buffer = _as_float(node, xp), _buffer(node, xp)
+
     def run(x, out=None):  # 1/(1+e^-x) = (1 + tanh(x/2)) / 2, with no overflow
-        out = xp.multiply(x, 0.5, out=out)
+        out = xp.multiply(to_float(x), 0.5, out=buffer(x, out))
         xp.tanh(out, out=out)
         xp.add(out, 1, out=out)
         return xp.multiply(out, 0.5, out=out)
@@ -52,8 +73,11 @@ def relu(op, node, xp):
 
 @KERNELS.register(ew.Softplus)
 def softplus(op, node, xp):
+    to_float, buffer = _as_float(node, xp), _buffer(node, xp)
+
     def run(x, out=None):  # log(1 + e^x) = max(x, 0) + log1p(e^-|x|)
-        t = xp.negative(xp.abs(x))
+        x = to_float(x)
+        t = xp.negative(xp.abs(x), out=buffer(x, None))
         xp.exp(t, out=t)
         xp.log1p(t, out=t)
         return xp.add(xp.maximum(x, 0), t, out=out)
@@ -82,6 +106,16 @@ def clip(op, node, xp):
 
     def run(x, out=None):
         return xp.clip(x, lo, hi, out=out)
+    return run
+
+
+@KERNELS.register(ew.StopGradient)
+def identity(op, node, xp):
+    def run(x, out=None):  # a copy (kernels return fresh arrays), for every dtype
+        if out is None:
+            return xp.array(x, copy=True)
+        out[...] = x
+        return out
     return run
 
 

@@ -1,0 +1,108 @@
+"""Dropout and the activation functions of ``gf.nn``.
+
+The dropout mask is drawn on the host with NumPy's Philox keyed by (seed, counter), a
+counter-based generator: any call's mask can be regenerated from two integers, on any
+backend, without carrying generator state around.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from graphflow.ops.nn import activations as act
+from graphflow.ops.nn import noise
+
+from ..table import KERNELS
+
+
+def deliver(result, out):
+    if out is None:
+        return result
+    out[...] = result
+    return out
+
+
+def host_mask(seed: int, counter: int, shape, rate: float, dtype) -> np.ndarray:
+    """Inverted-dropout mask: 1/(1 - rate) with probability 1 - rate, else 0."""
+    rng = np.random.Generator(np.random.Philox(key=np.array([seed, counter % 2**64], dtype=np.uint64)))
+    keep = rng.random(shape, dtype=np.float32) >= np.float32(rate)
+    return keep.astype(dtype) * np.asarray(1.0 / (1.0 - rate), dtype)
+
+
+@KERNELS.register(noise.Dropout)
+def dropout(op, node, xp):
+    dtype = node.outputs[0].dtype
+
+    def run(x, counter, out=None):
+        shape = op.mask_shape(x.shape)
+        mask = xp.asarray(host_mask(op.seed, int(counter), shape, op.rate, dtype))
+        return x * mask, mask
+    return run
+
+
+def _float_in(xp, dtype):
+    """Activations of integer inputs compute in the declared float dtype (as NumPy's exp)."""
+    return lambda x: x if x.dtype == dtype else x.astype(dtype)
+
+
+def _activation(fn):
+    """Register-ready factory for ``fn(op, xp, x)``; the result is always an array (a
+    ufunc of a 0-d input gives a NumPy scalar)."""
+    def factory(op, node, xp):
+        as_float = _float_in(xp, node.outputs[0].dtype)
+        return lambda x, out=None: deliver(xp.asarray(fn(op, xp, as_float(x))), out)
+    return factory
+
+
+def _elu(xp, x, alpha):
+    neg = xp.expm1(xp.minimum(x, 0))  # e^x - 1 only where it cannot overflow
+    neg *= alpha
+    return xp.where(x > 0, x, neg)
+
+
+@KERNELS.register(act.Elu)
+@_activation
+def elu(op, xp, x):
+    return _elu(xp, x, op.alpha)
+
+
+@KERNELS.register(act.Selu)
+@_activation
+def selu(op, xp, x):
+    y = _elu(xp, x, act.SELU_ALPHA)
+    y *= act.SELU_SCALE
+    return y
+
+
+@KERNELS.register(act.LeakyRelu)
+@_activation
+def leaky_relu(op, xp, x):
+    return xp.where(x > 0, x, x * op.alpha)
+
+
+@KERNELS.register(act.Softsign)
+@_activation
+def softsign(op, xp, x):
+    return x / (xp.abs(x) + 1)
+
+
+@KERNELS.register(act.HardSigmoid)
+@_activation
+def hard_sigmoid(op, xp, x):
+    y = xp.multiply(x, 0.2, out=xp.empty_like(x))  # an array even for 0-d x: it is worked in place
+    y += 0.5
+    return xp.clip(y, 0, 1, out=y)
+
+
+@KERNELS.register(act.Gelu)
+@_activation
+def gelu(op, xp, x):
+    t = xp.multiply(x, x, out=xp.empty_like(x))  # an array even for 0-d x: it is worked in place
+    t *= act.GELU_K
+    t += 1
+    t *= x
+    t *= act.GELU_C
+    xp.tanh(t, out=t)
+    t += 1
+    t *= x
+    t *= 0.5
+    return t

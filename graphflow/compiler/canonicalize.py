@@ -1,0 +1,201 @@
+"""Canonicalise: algebraic identities that make the graph smaller and regular.
+
+Each rule states its identity. Rules that drop an operand (``x*1``, ``x+0``) fire only
+when the result has exactly ``x``'s type and the constant's shape is static, so no
+broadcast is lost. Exactness, by design choice:
+
+- ``x*1 -> x``, ``x/1 -> x``, ``x-0 -> x``, ``--x -> x``, ``x*-1 -> -x`` are exact;
+- ``x+0 -> x`` is exact except that ``-0.0 + 0`` gives ``+0.0`` (the sign of a zero);
+- ``x*0 -> 0`` only for integers and booleans: for floats ``inf*0`` and ``nan*0`` are nan;
+- ``x/c -> x*(1/c)`` and ``(x+c1)+c2 -> x+(c1+c2)`` may differ in the last bit (as
+  ``-ffast-math`` would); a division by a power of two stays exact.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import Constant, constant
+from ..graph.dtypes import is_float
+from ..ops import elementwise as ew
+from ..ops import reductions as red
+from ..ops import shape as sh
+from ..ops.elementwise import abs as abs_, add, neg, sqrt, square, sub
+from .consts import const_like, const_source, is_value, uniform_value
+from .engine import RewriteGroup
+from .fold import FOLD_LIMIT
+from .sameshape import same_shape
+
+CANONICALIZE = RewriteGroup("canonicalize", "algebraic identities, constants to the right")
+P = CANONICALIZE.pattern
+
+
+def same_type(candidate, node):
+    """``candidate`` if it has the type of node's output, else None (the rule declines)."""
+    return candidate if candidate.type == node.outputs[0].type else None
+
+
+# ---------------------------------------------------------------- one-line identities
+P("mul(x, 1)", lambda x: x)                     # x * 1 = x
+P("div(x, 1)", lambda x: x)                     # x / 1 = x
+P("add(x, 0)", lambda x: x)                     # x + 0 = x (up to the sign of a zero)
+P("sub(x, 0)", lambda x: x)                     # x - 0 = x
+P("pow(x, 1)", lambda x: x)                     # x ** 1 = x
+P("mul(x, -1)", lambda x: neg(x))               # x * -1 = -x
+P("sub(0, x)", lambda x: neg(x))                # 0 - x = -x
+P("neg(neg(x))", lambda x: x)                   # --x = x
+P("pow(x, 2)", lambda x: square(x))             # x ** 2 = x²
+P("pow(x, 0.5)", lambda x: sqrt(x))             # x ** 0.5 = √x
+P("mul(x, x)", lambda x: square(x))             # x * x = x²
+P("add(x, neg(y))", lambda x, y: sub(x, y))     # x + -y = x - y
+P("sub(x, neg(y))", lambda x, y: add(x, y))     # x - -y = x + y
+P("abs(neg(x))", lambda x: abs_(x))             # |-x| = |x|
+P("abs(abs(x))", lambda x: abs_(x))             # ||x|| = |x|
+
+
+# ---------------------------------------------------------------- constants
+@CANONICALIZE.rewrite(ew.Add, ew.Mul)
+def constant_to_right(node, ctx):
+    """c + x = x + c, c * x = x * c (so later rules look for constants on the right)"""
+    a, b = node.inputs
+    if const_source(a) is not None and const_source(b) is None:
+        return same_type(type(node.op)()(b, a), node)
+    return None
+
+
+@CANONICALIZE.rewrite(ew.Mul)
+def times_zero(node, ctx):
+    """x * 0 = 0 for integers and booleans (not floats: inf * 0 and nan * 0 are nan)"""
+    out = node.outputs[0]
+    if is_float(out.dtype) or out.type.size is None or out.type.size > FOLD_LIMIT:
+        return None
+    if any(is_value(t, 0) for t in node.inputs):
+        return const_like(0, out)
+    return None
+
+
+@CANONICALIZE.rewrite(ew.Div)
+def divide_by_constant(node, ctx):
+    """x / c = x * (1/c) for a float constant c (a multiply is cheaper than a divide)"""
+    x, c = node.inputs
+    if not (isinstance(c, Constant) and is_float(c.dtype) and c.dtype == x.dtype == node.outputs[0].dtype):
+        return None
+    with np.errstate(divide="ignore"):
+        inv = (np.float64(1.0) / c.value.astype(np.float64)).astype(c.dtype)
+    return same_type(x * constant(inv), node)
+
+
+@CANONICALIZE.rewrite(ew.Sub)
+def subtract_constant(node, ctx):
+    """x - c = x + (-c) for a float constant c (so constant chains combine)"""
+    x, c = node.inputs
+    if not (isinstance(c, Constant) and is_float(c.dtype)) or const_source(x) is not None:
+        return None
+    return same_type(x + constant(-c.value), node)
+
+
+@CANONICALIZE.rewrite(ew.Add, ew.Mul)
+def combine_constants(node, ctx):
+    """(x + c1) + c2 = x + (c1 + c2) and (x * c1) * c2 = x * (c1 * c2)"""
+    inner, c2 = node.inputs
+    if not isinstance(c2, Constant) or inner.node is None or type(inner.node.op) is not type(node.op):
+        return None
+    x, c1 = inner.node.inputs
+    if not isinstance(c1, Constant) or c1.dtype != c2.dtype:
+        return None
+    fn = np.add if isinstance(node.op, ew.Add) else np.multiply
+    with np.errstate(all="ignore"):
+        combined = fn(c1.value, c2.value)
+    if combined.size > FOLD_LIMIT:
+        return None
+    return same_type(type(node.op)()(x, constant(combined.astype(c1.dtype))), node)
+
+
+# ---------------------------------------------------------------- shapes
+@CANONICALIZE.rewrite(sh.Transpose)
+def transpose_transpose(node, ctx):
+    """transpose(transpose(x, a), b) = transpose(x, a∘b), or x when that is the identity"""
+    inner = node.inputs[0].node
+    if inner is None or not isinstance(inner.op, sh.Transpose):
+        return None
+    x, a, b = inner.inputs[0], inner.op.axes, node.op.axes
+    axes = tuple(a[i] for i in b)
+    return x if axes == tuple(range(x.ndim)) else sh.Transpose(axes)(x)
+
+
+@CANONICALIZE.rewrite(sh.Reshape, sh.ReshapeLike)
+def reshape_reshape(node, ctx):
+    """reshape(reshape(x)) = reshape(x): only the last shape counts (C order composes)"""
+    inner = node.inputs[0].node
+    if inner is None or not isinstance(inner.op, (sh.Reshape, sh.ReshapeLike)):
+        return None
+    return same_type(node.op(inner.inputs[0], *node.inputs[1:]), node)
+
+
+@CANONICALIZE.rewrite(sh.Reshape, sh.ReshapeLike, sh.BroadcastTo, sh.BroadcastLike, sh.SumLike,
+                      sh.Transpose, red.Sum, red.Mean, ew.Cast)
+def no_op_reshape(node, ctx):
+    """reshape/broadcast/sum_like/transpose, a sum or mean over length-1 axes (kept), a
+    cast: each to x's own static type = x"""
+    x, out = node.inputs[0], node.outputs[0]
+    if None in out.shape or x.type != out.type:
+        return None
+    op = node.op
+    if isinstance(op, sh.Transpose) and op.axes != tuple(range(x.ndim)):
+        return None  # a square transpose keeps the type but moves values
+    if isinstance(op, red.Reduce) and any(x.shape[a] != 1 for a in op.axes):
+        return None
+    return x
+
+
+@CANONICALIZE.rewrite(sh.SumLike, sh.BroadcastLike, sh.ReshapeLike)
+def like_its_own_shape(node, ctx):
+    """sum_like(x, t) = broadcast_like(x, t) = reshape_like(x, t) = x when x surely has
+    t's run-time shape (see sameshape.py)"""
+    x, like = node.inputs
+    return same_type(x, node) if same_shape(x, like, ctx.memo) else None
+
+
+@CANONICALIZE.rewrite(ew.Add, ew.Mul)
+def neutral_broadcast_like(node, ctx):
+    """x + broadcast_like(0, t) = x and x * broadcast_like(1, t) = x when x surely has
+    t's run-time shape (the ones_like/zeros_like that gradients start from)"""
+    neutral = 0 if isinstance(node.op, ew.Add) else 1
+    for x, b in (node.inputs, reversed(node.inputs)):
+        bl = b.node
+        if (bl is not None and isinstance(bl.op, sh.BroadcastLike) and uniform_value(bl.inputs[0]) == neutral
+                and same_shape(x, bl.inputs[1], ctx.memo)):
+            return same_type(x, node)
+    return None
+
+
+@CANONICALIZE.rewrite(ew.Elementwise)
+def broadcast_done_by_elementwise(node, ctx):
+    """f(broadcast_like(g, t), y) = f(g, y) when y surely has t's run-time shape: the
+    element-wise op broadcasts g to that shape anyway"""
+    ins = node.inputs
+    for p, t in enumerate(ins):
+        bl = t.node
+        if bl is None or not isinstance(bl.op, sh.BroadcastLike):
+            continue
+        g, like = bl.inputs
+        if any(q != p and same_shape(y, like, ctx.memo) for q, y in enumerate(ins)):
+            return same_type(node.op(*ins[:p], g, *ins[p + 1:]), node)
+    return None
+
+
+@CANONICALIZE.rewrite(sh.Reshape)
+def reshape_of_kept_sum(node, ctx):
+    """reshape(sum(x, axes, keepdims=True), shape without those axes) = sum(x, axes)"""
+    r = node.inputs[0].node
+    if r is None or not isinstance(r.op, (red.Sum, red.Mean, red.Max, red.Min)) or not r.op.keepdims:
+        return None
+    return same_type(type(r.op)(r.op.axes, False)(r.inputs[0]), node)
+
+
+@CANONICALIZE.rewrite(sh.Squeeze)
+def squeeze_expand_dims(node, ctx):
+    """squeeze(expand_dims(x, a), a) = x"""
+    inner = node.inputs[0].node
+    if inner is None or not isinstance(inner.op, sh.ExpandDims) or node.op.axes != (inner.op.axis,):
+        return None
+    return inner.inputs[0]

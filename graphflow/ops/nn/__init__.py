@@ -1,0 +1,31 @@
+"""``gf.nn``: the neural-network ops — convolution, pooling, softmax, cross-entropies,
+dropout and activations.
+
+    >>> h = gf.nn.conv2d(x, k, padding="same")
+    >>> h = gf.nn.max_pool2d(gf.relu(gf.nn.bias_add(h, b)))
+    >>> loss = gf.mean(gf.nn.categorical_crossentropy(y, gf.nn.softmax(logits)))
+"""
+from ..elementwise import relu, sigmoid, softplus, tanh
+from .activations import (Elu, Gelu, HardSigmoid, LeakyRelu, Selu, Softsign, elu, gelu, hard_sigmoid,
+                          leaky_relu, selu, softsign)
+from .bias import bias_add
+from .conv import Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, conv2d
+from .losses import (OneHot, SoftmaxCrossEntropy, binary_crossentropy, categorical_crossentropy, one_hot,
+                     softmax_cross_entropy, sparse_categorical_crossentropy)
+from .noise import Dropout, dropout
+from .pool import (AvgPool2D, AvgPool2DGrad, MaxPool2D, MaxPool2DGrad, MaxPool2DGradGrad, avg_pool2d,
+                   max_pool2d)
+from .seeding import set_random_seed
+from .softmax_ops import LogSoftmax, Softmax, log_softmax, softmax
+
+__all__ = [
+    # functions
+    "avg_pool2d", "bias_add", "binary_crossentropy", "categorical_crossentropy", "conv2d", "dropout", "elu",
+    "gelu", "hard_sigmoid", "leaky_relu", "log_softmax", "max_pool2d", "one_hot", "relu", "selu",
+    "set_random_seed", "sigmoid", "softmax", "softmax_cross_entropy", "softplus", "softsign",
+    "sparse_categorical_crossentropy", "tanh",
+    # ops
+    "AvgPool2D", "AvgPool2DGrad", "Conv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput", "Dropout", "Elu",
+    "Gelu", "HardSigmoid", "LeakyRelu", "LogSoftmax", "MaxPool2D", "MaxPool2DGrad", "MaxPool2DGradGrad",
+    "OneHot", "Selu", "Softmax", "SoftmaxCrossEntropy", "Softsign",
+]

@@ -1,0 +1,177 @@
+"""Backends: the entry-point registry, selection (argument, default, environment), kernel
+tables, and a conformance suite run on every available backend against NumPy."""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import graphflow as gf
+from graphflow.graph import Op
+from graphflow.runtime import Backend, KernelTable, backend as registry
+
+
+@pytest.fixture
+def fresh_registry(monkeypatch):
+    """Test-local backends vanish afterwards; the default backend is restored."""
+    registry.available()  # discover the installed ones first
+    monkeypatch.setattr(registry, "_classes", dict(registry._classes))
+    monkeypatch.setattr(registry, "_instances", dict(registry._instances))
+    monkeypatch.setattr(registry, "_default", [None])
+    monkeypatch.delenv("GRAPHFLOW_BACKEND", raising=False)
+
+
+class Unavailable(Backend):
+    name = "nodevice"
+
+    def available(self):
+        return False, "no such device on this machine"
+
+
+class Broken(Backend):
+    def __init__(self):
+        raise ImportError("libmissing.so not found")
+
+
+def numpy_backend():
+    return registry.get_backend("numpy")
+
+
+# ---------------------------------------------------------------- registry
+def test_numpy_backend_is_installed_as_an_entry_point():
+    eps = importlib.metadata.entry_points(group="graphflow.backends")
+    by_name = {ep.name: ep for ep in eps}
+    assert "numpy" in by_name
+    graphflow_numpy = importlib.import_module("graphflow_numpy")
+    assert by_name["numpy"].load() is graphflow_numpy.NumpyBackend
+    assert issubclass(graphflow_numpy.NumpyBackend, Backend)
+
+
+def test_available_lists_every_backend_with_a_reason():
+    infos = gf.backends.available()
+    numpy_info = next(i for i in infos if i.name == "numpy")
+    assert numpy_info.available and numpy_info.reason == ""
+    for info in infos:
+        assert isinstance(info.available, bool) and (info.available or info.reason)
+
+
+def test_unavailable_and_broken_plugins_are_listed_not_fatal(fresh_registry):
+    registry.register_backend("nodevice", Unavailable)
+    registry.register_backend("broken", Broken)
+    infos = {i.name: i for i in gf.backends.available()}
+    assert infos["nodevice"].available is False and infos["nodevice"].reason == "no such device on this machine"
+    assert not infos["broken"].available and "failed to load: libmissing.so" in infos["broken"].reason
+    assert infos["numpy"].available
+    with pytest.raises(RuntimeError, match="'nodevice' cannot run here: no such device"):
+        gf.function([], gf.constant(1.0), backend="nodevice")
+
+
+def test_unknown_backend_lists_the_installed_ones(fresh_registry):
+    registry.register_backend("nodevice", Unavailable)
+    for call in (lambda: gf.set_default_backend("tpu"), lambda: gf.function([], gf.constant(1.0), backend="tpu")):
+        with pytest.raises(ValueError, match=r"unknown backend 'tpu'; installed backends: ") as err:
+            call()
+        assert "numpy (available)" in str(err.value)
+        assert "nodevice (unavailable: no such device on this machine)" in str(err.value)
+
+
+def test_selection_by_argument_default_and_environment(fresh_registry, monkeypatch):
+    class Other(type(numpy_backend())):
+        name = "numpy-copy"
+
+    registry.register_backend("numpy-copy", Other)
+    x = gf.placeholder((2,))
+    assert gf.function([x], x).backend.name == "numpy"
+    assert gf.function([x], x, backend="numpy-copy").backend.name == "numpy-copy"
+    assert gf.function([x], x, backend=numpy_backend()).backend is numpy_backend()
+    monkeypatch.setenv("GRAPHFLOW_BACKEND", "numpy-copy")
+    assert gf.function([x], x).backend.name == "numpy-copy"
+    gf.set_default_backend("numpy")  # an explicit default beats the environment
+    f = gf.function([x], x * 3)
+    assert f.backend.name == "numpy" and f(np.ones(2)).tolist() == [3, 3]
+    gf.set_default_backend(None)
+    monkeypatch.setenv("GRAPHFLOW_BACKEND", "nope")
+    with pytest.raises(ValueError, match="'nope' \\(from GRAPHFLOW_BACKEND\\)"):
+        gf.function([x], x)
+
+
+# ---------------------------------------------------------------- kernel tables
+@dataclass(frozen=True)
+class Twice(Op):
+    """y = 2x (test-local)"""
+
+    def infer(self, x):
+        return x
+
+
+@dataclass(frozen=True)
+class Thrice(Twice):
+    """y = 3x — a subclass: without its own kernel it would use its parent's"""
+
+
+def test_kernel_table_registers_and_looks_up_through_the_mro():
+    table = KernelTable()
+
+    @table.register(Twice)
+    def twice(op, node, xp):
+        return lambda x, out=None: xp.multiply(x, 2, out=out)
+
+    assert Twice in table and Thrice in table and table.lookup(Thrice) is twice
+    assert table.lookup(Op) is None and gf.ops.elementwise.Add not in table
+
+
+def test_a_missing_kernel_is_reported_at_compile_time():
+    x = gf.placeholder((2,))
+    y = Twice()(x)
+    with pytest.raises(NotImplementedError, match=r"backend `numpy` has no kernel for Twice \(twice, made at .*test_backends.py"):
+        gf.function([x], y)
+
+
+# ---------------------------------------------------------------- conformance on every backend
+def _backend_params():
+    params = []
+    for info in gf.backends.available():
+        marks = () if info.available else pytest.mark.skip(reason=f"{info.name}: {info.reason}")
+        params.append(pytest.param(info.name, marks=marks, id=info.name))
+    return params
+
+
+CONFORMANCE = [  # (name, builder on placeholders, NumPy reference, input shapes)
+    ("add_broadcast", lambda a, b: a + b, lambda a, b: a + b, [(3, 4), (4,)]),
+    ("mul_scalar", lambda a: a * 2.5 - 1, lambda a: a * np.float32(2.5) - 1, [(2, 3)]),
+    ("div_pow", lambda a, b: (a / (b * b + 1)) ** 2, lambda a, b: (a / (b * b + 1)) ** 2, [(5,), (5,)]),
+    ("unary", lambda a: gf.exp(gf.tanh(a)) + gf.sigmoid(a) + gf.relu(a) + gf.softplus(a),
+     lambda a: np.exp(np.tanh(a)) + 1 / (1 + np.exp(-a)) + np.maximum(a, 0) + np.logaddexp(0, a), [(2, 5)]),
+    ("where_clip", lambda a, b: gf.where(a > b, gf.clip(a, -0.5, 0.5), b),
+     lambda a, b: np.where(a > b, np.clip(a, -0.5, 0.5), b), [(3, 2), (2,)]),
+    ("reductions", lambda a: [a.sum(0), a.mean(1, keepdims=True), a.max(), gf.min(a, (0, 1)), gf.var(a, 1)],
+     lambda a: [a.sum(0), a.mean(1, keepdims=True), a.max(), a.min(), a.var(1)], [(4, 3)]),
+    ("argmax_cast", lambda a: [gf.argmax(a, 1), gf.cast(a, "int32"), gf.cast(a > 0, "float32")],
+     lambda a: [a.argmax(1), a.astype(np.int32), (a > 0).astype(np.float32)], [(3, 4)]),
+    ("shapes", lambda a: [a.reshape(6, 2), a.T, gf.expand_dims(a, 0),
+                          gf.broadcast_to(gf.expand_dims(a, 0), (2, 3, 4))],
+     lambda a: [a.reshape(6, 2), a.T, a[None], np.broadcast_to(a[None], (2, 3, 4))], [(3, 4)]),
+    ("gradient", lambda a, b: gf.grad(gf.sum(gf.tanh(a * b) ** 2), [a, b]),
+     lambda a, b: [(2 * np.tanh(a * b) * (1 - np.tanh(a * b) ** 2) * b),
+                   (2 * np.tanh(a * b) * (1 - np.tanh(a * b) ** 2) * a).sum(0)], [(3, 2), (2,)]),
+]
+
+
+@pytest.mark.parametrize("backend", _backend_params())
+@pytest.mark.parametrize("case", CONFORMANCE, ids=[c[0] for c in CONFORMANCE])
+def test_backend_conformance(rng, backend, case):
+    _, build, reference, shapes = case
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    phs = [gf.placeholder(s) for s in shapes]
+    outs = build(*phs)
+    got = gf.function(phs, outs, backend=backend)(*arrays)
+    refs = reference(*arrays)
+    got, refs = (got, refs) if isinstance(outs, list) else ([got], [refs])
+    for t, g, r in zip(outs if isinstance(outs, list) else [outs], got, refs):
+        r = np.asarray(r)
+        assert isinstance(g, np.ndarray) and g.shape == r.shape == t.shape
+        assert g.dtype == t.dtype
+        np.testing.assert_allclose(g, r.astype(g.dtype), rtol=2e-5, atol=2e-6)
