@@ -9,6 +9,7 @@ import math
 from ..ops import reductions as red
 from ..ops import shape as sh
 from ..ops.fused import Fused, FusedEpilogue
+from ..ops.linalg import MatMul
 from ..ops.nn import conv as nn_conv
 from ..ops.nn import losses, pool, softmax_ops
 
@@ -80,20 +81,10 @@ def _pool(op, ins, outs):
     return _size(ins[0]) * max(1, math.prod(op.pool_size) // math.prod(op.strides))
 
 
-def _register_linalg():
-    try:
-        from ..ops import linalg
-    except ImportError:
-        return
-    matmul = getattr(linalg, "MatMul", None)
-    if matmul is not None:
-        @flops(matmul)
-        def _matmul(op, ins, outs):  # (..., m, k) @ (..., k, n): 2 m n k per batch
-            k = ins[0].shape[-1] if ins[0].ndim else 1
-            return 2 * _size(outs[0]) * (k or 0)
-
-
-_register_linalg()
+@flops(MatMul)
+def _matmul(op, ins, outs):  # (..., m, k) @ (..., k, n): 2 m n k per batch
+    k = ins[0].shape[-1] if ins[0].ndim else 1
+    return 2 * _size(outs[0]) * (k or 0)
 
 
 def node_flops(node, types: dict) -> int:

@@ -130,12 +130,14 @@ def adopt(tensors, origin, marker: int) -> None:
 
 
 def rebuild(node, inputs):
-    """``node``'s op on new ``inputs`` (found or made); a new node inherits node's site."""
+    """``node``'s op on new ``inputs`` (found or made); a new node inherits node's site,
+    scope and (numbered) name."""
     marker = id_marker()
     outs = apply(node.op, inputs)
     new = outs[0].node
     if new.id > marker:
         adopt(outs, node, marker)
+        new.name = unique_name(node.name)
     return new
 
 
@@ -178,7 +180,7 @@ def _try_rules(node, rules, ctx):
 
 
 # ---------------------------------------------------------------- drivers
-_VISIT, _READY, _FINISH = 0, 1, 2
+_VISIT, _READY, _FINISH = 0, 1, 2  # stack states: look at inputs, build, take a result
 
 
 def substitute(outputs, expand=None, sources=None, rules=None, ctx=None) -> list:

@@ -11,20 +11,14 @@ node (no cycles). Broadcasting is fine inside a group: each step broadcasts as b
 from __future__ import annotations
 
 from ..ops.fused import Fused, FusedEpilogue
+from ..ops.linalg import MatMul
 from ..ops.nn.conv import Conv2D
 from .engine import substitute
 from .graph import GraphView
 
 
-def head_types() -> tuple:
-    """Ops whose result an epilogue may take over: their kernels return a fresh array."""
-    heads = [Conv2D]
-    try:
-        from ..ops import linalg  # written alongside; fused when it is there
-        heads += [getattr(linalg, n) for n in ("MatMul", "Dot") if hasattr(linalg, n)]
-    except ImportError:
-        pass
-    return tuple(heads)
+#: ops whose result an epilogue may take over: their kernels return a fresh array
+HEADS = (Conv2D, MatMul)
 
 
 class _Fusable:
@@ -94,7 +88,7 @@ def fuse(outputs, ctx, epilogues=True) -> tuple:
         return list(outputs), {}
     view = GraphView(outputs)
     groups = element_groups(view, _Fusable(ctx.backend))
-    heads = head_types() if epilogues and FusedEpilogue in ctx.backend.kernels else ()
+    heads = HEADS if epilogues and FusedEpilogue in ctx.backend.kernels else ()
     plans, stats = {}, {"fused groups": 0, "ops fused": 0, "epilogues": 0}
     for root, members in groups.items():
         op, ext = fused_op(members)

@@ -34,11 +34,3 @@ class GraphView:
     @cached_property
     def output_ids(self) -> set:
         return {id(t) for t in self.outputs}
-
-    def count_ops(self) -> dict:
-        """``{op name: number of nodes}``, for reports and kernel-count tests."""
-        counts: dict = {}
-        for n in self.nodes:
-            name = n.op.op_name()
-            counts[name] = counts.get(name, 0) + 1
-        return counts

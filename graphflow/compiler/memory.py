@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from ..ops import reductions as red
 from ..ops import shape as sh
 from ..ops.fused import alias_safe, inplace_ok
+from ..ops.linalg import MatMul
 from ..ops.nn.conv import Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput
 from ..ops.nn.losses import SoftmaxCrossEntropy
 from ..ops.nn.softmax_ops import LogSoftmax, Softmax
 from .shapes import nbytes
 
 #: ops whose kernels return a new array (never a view of an input), checked by reading them
-FRESH = (red.Reduce, red.ArgMax, red.Count, Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter,
+FRESH = (red.Reduce, red.ArgMax, red.Count, MatMul, Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter,
          Softmax, LogSoftmax, SoftmaxCrossEntropy)
 #: ops that return views of their input; they allocate nothing
 VIEWS = (sh.Reshape, sh.ReshapeLike, sh.Transpose, sh.ExpandDims, sh.Squeeze, sh.BroadcastTo,

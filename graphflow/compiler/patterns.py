@@ -36,11 +36,14 @@ class _Num:
 
 
 def _op_types() -> dict:
+    """``{op name: {op classes}}`` of graphflow's own ops (not ops users define, which
+    may reuse a name)."""
     found, stack = {}, [Op]
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        found.setdefault(cls.op_name(), set()).add(cls)
+        if cls.__module__.startswith("graphflow."):
+            found.setdefault(cls.op_name(), set()).add(cls)
     return found
 
 

@@ -8,6 +8,8 @@ type, and the kernel will raise the real error when it runs.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..graph import TensorType
 
 
@@ -35,6 +37,5 @@ def source_types(sources, feeds: dict | None = None) -> dict:
 
 def nbytes(t: TensorType):
     """Bytes of a value of concrete type ``t`` (None while a dim is unknown)."""
-    import numpy as np
     n = t.size
     return None if n is None else n * np.dtype(t.dtype).itemsize

@@ -11,10 +11,11 @@ needs Graphviz's ``dot`` program.
 from __future__ import annotations
 
 from . import labels as L
+from .long_edges import cut_long_edges
 from .view import GRAD_MARK, build_picture
 
 HIDDEN_GRAD = "grad_hidden"
-FAST_LAYOUT_NODES = 400  # above this many boxes, trade layout polish for speed (see docs)
+FAST_LAYOUT_SIZE = 300  # boxes + arrows; above it, trade layout polish for speed (see docs)
 _FAST_ATTRS = {"splines": "line", "nslimit": "1", "nslimit1": "1", "mclimit": "0.1"}
 
 
@@ -153,7 +154,8 @@ def to_dot(target, optimized: bool = False, collapse=None, hide_gradients: bool 
     (outputs plus update expressions). ``collapse``: a depth (``1`` = every top-level
     scope is one box) or a list of scope paths to draw as single boxes.
     ``hide_gradients`` folds every gradient op into one box. ``fast_layout`` (default:
-    automatic above 400 boxes) trades layout polish for speed on big graphs.
+    automatic above 300 boxes + arrows) trades layout polish for speed on big graphs:
+    straight arrows, labels beside them, and long arrows cut into reference boxes.
 
     >>> gf.viz.to_dot(train_fn, optimized=True, collapse=["conv_1", "grad"])
     """
@@ -163,7 +165,8 @@ def to_dot(target, optimized: bool = False, collapse=None, hide_gradients: bool 
     pic = build_picture(target, optimized)
     layout = _Layout(pic, _collapsed_scopes(pic, collapse), hide_gradients)
     drawn = list(dict.fromkeys(layout.rep[k] for k in pic.items))
-    fast = len(drawn) > FAST_LAYOUT_NODES if fast_layout is None else bool(fast_layout)
+    groups = _edge_groups(pic, layout)
+    fast = len(drawn) + len(groups) > FAST_LAYOUT_SIZE if fast_layout is None else bool(fast_layout)
     dot = graphviz.Digraph(name="graphflow", graph_attr=_graph_attrs(rankdir, _title(target, optimized), fast),
                            node_attr={"fontname": L.FONT, "fontsize": "10", "height": "0.3"},
                            edge_attr={"fontname": L.FONT, "fontsize": "8", "arrowsize": "0.6"})
@@ -171,15 +174,21 @@ def to_dot(target, optimized: bool = False, collapse=None, hide_gradients: bool 
     for rep in drawn:
         attrs = _box_attrs(rep, layout.folded[rep]) if rep not in pic.items else _item_attrs(pic.items[rep])
         clusters.setdefault(layout.cluster_of(rep), []).append((rep, attrs))
+    if fast:
+        groups, refs = cut_long_edges(pic, layout, groups)
+        for key, cluster, attrs in refs:
+            clusters.setdefault(cluster, []).append((key, attrs))
     _emit_clusters(graphviz, dot, clusters)
     kind = ("xlabel" if fast else "label") if edge_labels else ""
-    for s, d, group in _edge_groups(pic, layout):
+    for s, d, group in groups:
         attrs = _edge_attrs(pic, group[0], kind)
         if len(group) > 1:  # parallel arrows between boxes: one arrow that says how many
             texts = [e.label() for e in group]
             attrs.update(tooltip="\n".join(texts), penwidth="1.4")
             if kind:
                 attrs[kind] = f"{len(group)} {'updates' if group[0].kind == 'update' else 'values'}"
+        if d.startswith("ref"):
+            attrs.pop("constraint", None)  # the reference box sits right below its expression
         dot.edge(s, d, **attrs)
     return dot
 

@@ -145,3 +145,15 @@ def test_mlp_step_of_core_ops_kernel_count_is_pinned():
     f2 = gf.function([x, t], loss, updates=updates)
     counts = f2.program.report.kernels
     assert (len(f2.program.schedule), counts["fused"]) == (33, 7), counts  # 48 nodes at O0
+
+
+def test_dense_bias_activation_is_one_kernel():
+    rng = np.random.default_rng(7)
+    x = gf.placeholder((None, 5), "float32")
+    w = gf.variable(rng.normal(size=(5, 3)).astype("float32"))
+    b = gf.variable(rng.normal(size=3).astype("float32"))
+    f0, f2 = compile_both([x], gf.tanh(gf.matmul(x, w) + b), "O2")
+    (node,) = f2.program.schedule
+    assert isinstance(node.op, FusedEpilogue) and node.op.label() == "matmul+add+tanh"
+    a = rng.normal(size=(4, 5)).astype("float32")
+    np.testing.assert_allclose(f2(a), f0(a), rtol=1e-6)
