@@ -29,11 +29,6 @@ class Elementwise(Op):
         return TensorType(ufunc_result(getattr(np, self.like), *[t.dtype for t in types])[0], shape)
 
 
-def _float_like(t):
-    if not is_float(t.dtype):
-        raise TypeError(f"needs a float input, got {t.dtype}")
-
-
 # ---------------------------------------------------------------- binary arithmetic
 @dataclass(frozen=True)
 class Add(Elementwise):
@@ -318,65 +313,24 @@ class StopGradient(Elementwise):
 
 
 # ---------------------------------------------------------------- comparisons and logic
-@dataclass(frozen=True)
-class Equal(Elementwise):
-    """z = x == y (bool)"""
-    like = "equal"
+def _predicate(cls_name: str, ufunc: str, doc: str, name: str | None = None):
+    """A boolean element-wise op: no parameters, NumPy's ``ufunc`` semantics, no gradient."""
+    attrs = {"like": ufunc, "__doc__": doc, "__module__": __name__, "__qualname__": cls_name}
+    if name:
+        attrs["name"] = name
+    return dataclass(frozen=True)(type(cls_name, (Elementwise,), attrs))
 
 
-@dataclass(frozen=True)
-class NotEqual(Elementwise):
-    """z = x != y (bool)"""
-    like = "not_equal"
-
-
-@dataclass(frozen=True)
-class Less(Elementwise):
-    """z = x < y (bool)"""
-    like = "less"
-
-
-@dataclass(frozen=True)
-class LessEqual(Elementwise):
-    """z = x <= y (bool)"""
-    like = "less_equal"
-
-
-@dataclass(frozen=True)
-class Greater(Elementwise):
-    """z = x > y (bool)"""
-    like = "greater"
-
-
-@dataclass(frozen=True)
-class GreaterEqual(Elementwise):
-    """z = x >= y (bool)"""
-    like = "greater_equal"
-
-
-@dataclass(frozen=True)
-class LogicalAnd(Elementwise):
-    """z = x and y (bool)"""
-    like = "logical_and"
-
-
-@dataclass(frozen=True)
-class LogicalOr(Elementwise):
-    """z = x or y (bool)"""
-    like = "logical_or"
-
-
-@dataclass(frozen=True)
-class LogicalNot(Elementwise):
-    """z = not x (bool)"""
-    like = "logical_not"
-
-
-@dataclass(frozen=True)
-class IsFinite(Elementwise):
-    """z = x is neither inf nor nan (bool)"""
-    name: ClassVar[str] = "isfinite"
-    like = "isfinite"
+Equal = _predicate("Equal", "equal", "z = x == y (bool)")
+NotEqual = _predicate("NotEqual", "not_equal", "z = x != y (bool)")
+Less = _predicate("Less", "less", "z = x < y (bool)")
+LessEqual = _predicate("LessEqual", "less_equal", "z = x <= y (bool)")
+Greater = _predicate("Greater", "greater", "z = x > y (bool)")
+GreaterEqual = _predicate("GreaterEqual", "greater_equal", "z = x >= y (bool)")
+LogicalAnd = _predicate("LogicalAnd", "logical_and", "z = x and y (bool)")
+LogicalOr = _predicate("LogicalOr", "logical_or", "z = x or y (bool)")
+LogicalNot = _predicate("LogicalNot", "logical_not", "z = not x (bool)")
+IsFinite = _predicate("IsFinite", "isfinite", "z = x is neither inf nor nan (bool)", name="isfinite")
 
 
 # ---------------------------------------------------------------- functional API

@@ -157,9 +157,11 @@ class Function:
                                 f"{expr.node.site if expr.node else user_site()}); no update was applied")
         return outs
 
-    def report(self, file=None):
-        """Print what the compiler did (per pass) and the static cost of the schedule."""
-        print(self.program.report.format(), file=file)
+    def report(self, shapes=None, file=None):
+        """Print what the compiler did (per pass), then the static peak memory and FLOP
+        estimates of the schedule for the last call's input shapes, or for ``shapes``
+        (``{placeholder_or_name: shape}``)."""
+        print(self.program.report.format(shapes=shapes), file=file)
 
     def _repr_svg_(self):
         return render_svg(self)  # installed by graphflow.viz (runtime does not import viz)
