@@ -31,8 +31,14 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -n 2 tests
 
+# Each benchmark prints medians and ratios against a peer measured in the same run; the
+# VGG training step is compared with PyTorch (CPU) by the shared helper when it is there.
 bench: setup
-	@for f in tests/benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@for f in tests/benchmarks/bench_*.py; do \
+	  [ "$$f" = tests/benchmarks/bench_vgg_step.py ] && continue; \
+	  echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@if [ -x ../shared/bench/compare_vgg.sh ]; then echo "== VGG step vs PyTorch"; ../shared/bench/compare_vgg.sh 3; \
+	 else echo "== VGG step (no peer helper found)"; $(BIN)/python tests/benchmarks/bench_vgg_step.py; fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info

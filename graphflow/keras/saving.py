@@ -29,8 +29,13 @@ import warnings
 import h5py
 import numpy as np
 
+from ._utils import json_default
+
 KERAS_VERSION = "2.0.6"
-BACKEND = "graphflow"
+# Files name the convolution convention, not the engine: graphflow's conv2d is TensorFlow's
+# cross-correlation, and Keras 2 flips conv kernels when a file's backend differs from its own,
+# so 'tensorflow' makes our files load correctly in Keras 2 on TensorFlow and on Theano.
+BACKEND = "tensorflow"
 # Keras 2's Theano backend computed true convolutions (flipped kernels); TensorFlow, CNTK
 # and graphflow compute cross-correlations. Kernels from Theano files are flipped on load.
 READABLE_BACKENDS = ("graphflow", "tensorflow", "theano", "cntk")
@@ -56,10 +61,10 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
     def write(f):
         f.attrs["keras_version"] = _b(KERAS_VERSION)
         f.attrs["backend"] = _b(BACKEND)
-        f.attrs["model_config"] = _b(json.dumps(config, default=_json_default))
+        f.attrs["model_config"] = _b(json.dumps(config, default=json_default))
         _write_layers(f.create_group("model_weights"), model.layers)
         if include_optimizer and optimizer is not None:
-            f.attrs["training_config"] = _b(json.dumps(_training_config(model), default=_json_default))
+            f.attrs["training_config"] = _b(json.dumps(_training_config(model), default=json_default))
             _write_optimizer(f, optimizer)
     _write_atomically(filepath, overwrite, write)
 
@@ -115,6 +120,8 @@ def load_model(filepath, custom_objects=None, compile=True):
 # ------------------------------------------------------------------ writing
 
 def _write_atomically(filepath, overwrite, write):
+    """Write through ``write(h5file)`` into a temporary file beside ``filepath``, make it
+    durable, then rename it into place: readers see the old file or the new, never half."""
     filepath = os.fspath(filepath)
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"{filepath!r} exists and overwrite=False; pass overwrite=True "
@@ -128,10 +135,32 @@ def _write_atomically(filepath, overwrite, write):
             f.flush()
         with open(tmp, "rb+") as raw:
             os.fsync(raw.fileno())
+        os.chmod(tmp, _new_file_mode())  # mkstemp makes it private; a checkpoint is not
         os.replace(tmp, filepath)
     except BaseException:
         os.unlink(tmp)
         raise
+    _fsync_folder(folder)
+
+
+def _new_file_mode():
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_folder(folder):
+    """Make the rename itself durable (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _write_layers(group, layers):
@@ -171,20 +200,6 @@ def _training_config(model):
             "loss_weights": getattr(model, "loss_weights", None)}
 
 
-def _json_default(obj):
-    """What Keras 2 did for objects json cannot write: configs, NumPy values, names."""
-    if hasattr(obj, "get_config"):
-        return {"class_name": type(obj).__name__, "config": obj.get_config()}
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if callable(obj):
-        return obj.__name__
-    raise TypeError(f"cannot save {obj!r} ({type(obj).__name__}) in a model config: it has no "
-                    "get_config() and is not a number, array or named function")
-
-
 # ------------------------------------------------------------------ reading
 
 def _read_file(filepath, read):
@@ -204,7 +219,11 @@ def _read_file(filepath, read):
 
 
 def _check_origin(f):
+    """Refuse files that are not Keras 2 weights before reading any array."""
     group = f["model_weights"] if "model_weights" in f else f
+    if "layer_names" not in group.attrs and "layer_names0" not in group.attrs:
+        raise _Unreadable("it has no layer_names attribute, so it holds no Keras weights")
+    # Keras 1 wrote no keras_version
     version = _text(f.attrs.get("keras_version", group.attrs.get("keras_version", b"1")))
     if not version.startswith("2"):
         raise _Unreadable(f"it was written by Keras {version}; only Keras 2 files are supported")
@@ -212,8 +231,6 @@ def _check_origin(f):
     if backend and backend not in READABLE_BACKENDS:
         raise _Unreadable(f"it was written with backend {backend!r}; graphflow reads files "
                           f"from {', '.join(READABLE_BACKENDS)}")
-    if "layer_names" not in group.attrs and "layer_names0" not in group.attrs:
-        raise _Unreadable("it has no layer_names attribute, so it holds no Keras weights")
 
 
 def _read_saved_layers(f):

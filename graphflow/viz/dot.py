@@ -15,7 +15,8 @@ from .long_edges import cut_long_edges
 from .view import GRAD_MARK, build_picture
 
 HIDDEN_GRAD = "grad_hidden"
-FAST_LAYOUT_SIZE = 300  # boxes + arrows; above it, trade layout polish for speed (see docs)
+FAST_LAYOUT_SIZE = 800  # boxes + arrows; above it, trade layout polish for speed (see docs)
+FAST_CLUSTER_DEPTH = 1
 _FAST_ATTRS = {"splines": "line", "nslimit": "1", "nslimit1": "1", "mclimit": "0.1"}
 
 
@@ -146,7 +147,7 @@ def _title(target, optimized: bool) -> str:
 
 
 def to_dot(target, optimized: bool = False, collapse=None, hide_gradients: bool = False,
-           rankdir: str = "TB", edge_labels: bool = True, fast_layout=None):
+           rankdir: str = "TB", edge_labels: bool = True, fast_layout=None, cluster_depth=None):
     """The graph behind ``target`` as a ``graphviz.Digraph`` (``.source`` is the DOT text).
 
     ``target``: a tensor, a list of tensors, or a compiled ``gf.function`` — then
@@ -154,8 +155,10 @@ def to_dot(target, optimized: bool = False, collapse=None, hide_gradients: bool 
     (outputs plus update expressions). ``collapse``: a depth (``1`` = every top-level
     scope is one box) or a list of scope paths to draw as single boxes.
     ``hide_gradients`` folds every gradient op into one box. ``fast_layout`` (default:
-    automatic above 300 boxes + arrows) trades layout polish for speed on big graphs:
-    straight arrows, labels beside them, and long arrows cut into reference boxes.
+    automatic above 800 boxes + arrows) trades layout polish for speed on big graphs:
+    straight arrows, labels beside them, long arrows cut into reference boxes, and
+    clusters nested ``cluster_depth`` deep (default: unlimited, 1 in fast layout —
+    nested clusters are what makes ``dot`` slow on big graphs).
 
     >>> gf.viz.to_dot(train_fn, optimized=True, collapse=["conv_1", "grad"])
     """
@@ -170,14 +173,18 @@ def to_dot(target, optimized: bool = False, collapse=None, hide_gradients: bool 
     dot = graphviz.Digraph(name="graphflow", graph_attr=_graph_attrs(rankdir, _title(target, optimized), fast),
                            node_attr={"fontname": L.FONT, "fontsize": "10", "height": "0.3"},
                            edge_attr={"fontname": L.FONT, "fontsize": "8", "arrowsize": "0.6"})
+    if cluster_depth is None:
+        cluster_depth = FAST_CLUSTER_DEPTH if fast else None
+    elif isinstance(cluster_depth, bool) or not isinstance(cluster_depth, int) or cluster_depth < 0:
+        raise ValueError(f"cluster_depth must be None or an int >= 0 (0 = no clusters), got {cluster_depth!r}")
     clusters: dict = {}
     for rep in drawn:
         attrs = _box_attrs(rep, layout.folded[rep]) if rep not in pic.items else _item_attrs(pic.items[rep])
-        clusters.setdefault(layout.cluster_of(rep), []).append((rep, attrs))
+        clusters.setdefault(_cut(layout.cluster_of(rep), cluster_depth), []).append((rep, attrs))
     if fast:
         groups, refs = cut_long_edges(pic, layout, groups)
         for key, cluster, attrs in refs:
-            clusters.setdefault(cluster, []).append((key, attrs))
+            clusters.setdefault(_cut(cluster, cluster_depth), []).append((key, attrs))
     _emit_clusters(graphviz, dot, clusters)
     kind = ("xlabel" if fast else "label") if edge_labels else ""
     for s, d, group in groups:
@@ -187,10 +194,18 @@ def to_dot(target, optimized: bool = False, collapse=None, hide_gradients: bool 
             attrs.update(tooltip="\n".join(texts), penwidth="1.4")
             if kind:
                 attrs[kind] = f"{len(group)} {'updates' if group[0].kind == 'update' else 'values'}"
-        if d.startswith("ref"):
-            attrs.pop("constraint", None)  # the reference box sits right below its expression
+        if group[0].kind == "update" and not d.startswith("ref"):
+            # drawn variable -> expression with the head at the variable: a back edge that
+            # dot can rank like any other (a real back edge loops around the whole graph)
+            s, d = d, s
+            attrs["dir"] = "back"
         dot.edge(s, d, **attrs)
     return dot
+
+
+def _cut(scope: str, depth) -> str:
+    """``scope`` cut to ``depth`` parts: deeper scopes draw into their ancestor's cluster."""
+    return scope if depth is None or not scope else "/".join(scope.split("/")[:depth])
 
 
 def _edge_groups(pic, layout):

@@ -109,7 +109,7 @@ HIDDEN_GRAD_STYLE = {"shape": "box3d", "style": "dashed,filled", "fillcolor": "#
                      "color": GRAD_COLOR, "fontcolor": GRAD_COLOR}
 EDGE_STYLE = {"color": "#495057", "fontcolor": "#495057"}
 GRAD_EDGE_STYLE = {"color": "#f08c00", "fontcolor": "#a35200"}
-UPDATE_EDGE_STYLE = {"style": "dashed", "color": "#1971c2", "fontcolor": "#1971c2", "constraint": "false"}
+UPDATE_EDGE_STYLE = {"style": "dashed", "color": "#1971c2", "fontcolor": "#1971c2"}
 INPLACE_EDGE_STYLE = {"color": "#c92a2a", "fontcolor": "#c92a2a", "penwidth": "1.6"}
 
 

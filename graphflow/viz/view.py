@@ -66,10 +66,12 @@ class Picture:
 
 
 def _process_base(name: str) -> str:
-    """``name`` without the suffix ``unique_name`` added in this process, if it added one."""
+    """``name`` without the suffixes ``unique_name`` added in this process (a rewrite may
+    have renamed a renamed node: ``add_4_1``)."""
     m = _SUFFIX.match(name)
-    if m and _node_module._name_counts.get(m.group(1), 0) > int(m.group(2)):
-        return m.group(1)
+    while m and _node_module._name_counts.get(m.group(1), 0) > int(m.group(2)):
+        name = m.group(1)
+        m = _SUFFIX.match(name)
     return name
 
 

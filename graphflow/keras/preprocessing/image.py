@@ -21,10 +21,9 @@ from scipy import linalg
 from .affine import (FILL_MODES, apply_transform, flip_axis, random_channel_shift,  # noqa: F401
                      random_rotation, random_shear, random_shift, random_zoom, rotation_matrix,
                      shear_matrix, shift_matrix, transform_matrix_offset_center, zoom_matrix)
+from .. import backend as K
 from .image_io import _data_format, _floatx, array_to_img, img_to_array, list_pictures, load_img  # noqa: F401
 from .iterators import DirectoryIterator, Iterator, NumpyArrayIterator  # noqa: F401
-
-_STD_EPSILON = 1e-7  # K.epsilon(), used by every std division here as in Keras
 
 
 class ImageDataGenerator:
@@ -108,13 +107,13 @@ class ImageDataGenerator:
         if self.samplewise_center:
             x -= np.mean(x, keepdims=True)
         if self.samplewise_std_normalization:
-            x /= np.std(x, keepdims=True) + _STD_EPSILON
+            x /= np.std(x, keepdims=True) + K.epsilon()
         if self.featurewise_center:
             if self._fitted("mean", "featurewise_center"):
                 x -= self.mean
         if self.featurewise_std_normalization:
             if self._fitted("std", "featurewise_std_normalization"):
-                x /= self.std + _STD_EPSILON
+                x /= self.std + K.epsilon()
         if self.zca_whitening:
             if self._fitted("principal_components", "zca_whitening"):
                 x = (x.reshape(1, -1) @ self.principal_components).reshape(x.shape).astype(x.dtype)
@@ -180,7 +179,7 @@ class ImageDataGenerator:
             x -= self.mean
         if self.featurewise_std_normalization:
             self.std = np.std(x, axis=axes).reshape(shape)
-            x /= self.std + _STD_EPSILON
+            x /= self.std + K.epsilon()
         if self.zca_whitening:
             flat = x.reshape(len(x), -1)
             sigma = flat.T @ flat / len(flat)

@@ -10,6 +10,8 @@ import re
 
 import numpy as np
 
+from .._utils import normalize_data_format as _data_format
+
 PICTURE_EXTENSIONS = ("png", "jpg", "jpeg", "bmp")
 
 
@@ -20,16 +22,6 @@ def _pil_image():
         raise ImportError("graphflow.keras.preprocessing.image needs Pillow to read and write "
                           "image files: pip install pillow") from None
     return Image
-
-
-def _data_format(data_format):
-    if data_format is None:
-        from .. import backend as K
-        data_format = K.image_data_format()
-    if data_format not in ("channels_first", "channels_last"):
-        raise ValueError("data_format must be 'channels_first' or 'channels_last'; "
-                         f"got {data_format!r}")
-    return data_format
 
 
 def _floatx():

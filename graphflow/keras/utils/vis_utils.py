@@ -92,8 +92,9 @@ def _label(layer, show_shapes, show_layer_names):
     label = label.translate(_RECORD_SPECIALS)
     if not show_shapes:
         return label
-    shapes = [_shape_text(layer, attr) for attr in ("input_shape", "output_shape")]
-    return "%s\n|{input:|output:}|{{%s}|{%s}}" % (label, *shapes)
+    inputs, outputs = (_shape_text(layer, attr) for attr in ("input_shape", "output_shape"))
+    # an input layer has no inbound tensor; Keras shows its batch shape on both sides
+    return "%s\n|{input:|output:}|{{%s}|{%s}}" % (label, inputs or outputs, outputs)
 
 
 def _shape_text(layer, attr):

@@ -1,0 +1,47 @@
+"""Layers, as Keras 2's ``keras.layers``, and the registry that finds a layer class by
+name (``deserialize({'class_name': 'Dense', 'config': {...}})``).
+
+    >>> from graphflow.keras.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+"""
+from ..engine.base_layer import Layer  # noqa: F401
+from ..engine.input_layer import Input, InputLayer  # noqa: F401
+from .convolutional import Conv2D, Convolution2D, ZeroPadding2D  # noqa: F401
+from .core import Activation, Dense, Dropout, Flatten, Lambda, Permute, Reshape  # noqa: F401
+from .merge import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add, average,  # noqa: F401
+                    concatenate, maximum, minimum, multiply, subtract)
+from .normalization import BatchNormalization  # noqa: F401
+from .pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, GlobalAvgPool2D,  # noqa: F401
+                      GlobalMaxPool2D, GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
+
+_REGISTRY = {name: obj for name, obj in dict(globals()).items()
+             if isinstance(obj, type) and issubclass(obj, Layer)}
+
+
+def get_class(name, custom_objects=None):
+    """The layer (or model) class called ``name``; ``custom_objects`` first."""
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    from ..models import Model, Sequential
+    models = {"Sequential": Sequential, "Model": Model}
+    if name in models:
+        return models[name]
+    raise ValueError(f"Unknown layer: {name}. If it is your own layer, pass it in custom_objects={{{name!r}: "
+                     f"{name}}}")
+
+
+def serialize(layer):
+    """``{class_name, config}`` of a layer or model."""
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """A layer (or model) from ``{class_name, config}``."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"Improper config format for a layer: {config!r}")
+    cls = get_class(config["class_name"], custom_objects)
+    import inspect
+    if "custom_objects" in inspect.signature(cls.from_config).parameters:
+        return cls.from_config(config.get("config", {}), custom_objects=custom_objects)
+    return cls.from_config(config.get("config", {}))

@@ -1,0 +1,319 @@
+"""Optimizers with Keras 2.0.6's exact update rules, as symbolic updates.
+
+``get_updates(loss, params)`` returns ``[(variable, new value expression)]`` pairs that
+``compile`` hands to ``gf.function``; every expression reads the values from *before*
+the step (functional updates, as Theano). Hyperparameters (``lr``, ``decay``...) are
+variables, so callbacks can change them between steps with ``K.set_value``.
+
+Learning-rate decay: ``lr_t = lr / (1 + decay * t)`` where ``t`` (``iterations``) counts
+the updates already done. Epsilon sits *outside* the square root (Keras 2), not inside
+(Keras 3). Both ``lr=`` (Keras 2) and ``learning_rate=`` (Keras 3) are accepted.
+
+    >>> sgd = SGD(lr=0.01, decay=1e-6, momentum=0.9, nesterov=True)
+    >>> model.compile(loss="categorical_crossentropy", optimizer=sgd)
+"""
+import numpy as np
+
+import graphflow as gf
+
+from . import backend as K
+from ._utils import deserialize_object
+
+_EXTRA_KWARGS = ("clipnorm", "clipvalue")
+
+
+class Optimizer:
+    """Base class. Subclasses define ``_slots`` (names of per-parameter state, in the
+    order of Keras 2.0.6's ``optimizer.weights``) and ``_step``."""
+
+    _slots = ()
+    _iterations_in_weights = True
+
+    def __init__(self, lr, default_lr, learning_rate=None, decay=0.0, **kwargs):
+        for k in kwargs:
+            if k not in _EXTRA_KWARGS:
+                raise TypeError(f"Unexpected keyword argument passed to optimizer: {k}")
+        if lr is not None and learning_rate is not None:
+            raise TypeError(f"{type(self).__name__}: pass either lr= (Keras 2) or learning_rate= "
+                            f"(Keras 3), not both")
+        lr = default_lr if lr is None and learning_rate is None else (lr if lr is not None else learning_rate)
+        self.__dict__.update(kwargs)
+        prefix = type(self).__name__
+        self.iterations = K.variable(0.0, name=f"{prefix}/iterations")
+        self.lr = K.variable(lr, name=f"{prefix}/lr")
+        self.decay = K.variable(decay, name=f"{prefix}/decay")
+        self.initial_decay = float(decay)
+        self.updates = []
+        self._state = {}  # (slot, id(param)) -> variable; kept across recompiles
+
+    # Keras 3 spelling
+    @property
+    def learning_rate(self):
+        return self.lr
+
+    def _hyper(self, name, value):
+        var = K.variable(value, name=f"{type(self).__name__}/{name}")
+        setattr(self, name, var)
+        return var
+
+    # -------------------------------------------------------------- gradients
+    def get_gradients(self, loss, params):
+        """d loss / d params, clipped by global norm (``clipnorm``) and value (``clipvalue``)."""
+        grads = gf.grad(loss, list(params))
+        clipnorm = getattr(self, "clipnorm", 0) or 0
+        if clipnorm > 0:
+            norm = gf.sqrt(sum(gf.sum(gf.square(g)) for g in grads))
+            grads = [gf.where(gf.greater_equal(norm, clipnorm), g * clipnorm / norm, g) for g in grads]
+        clipvalue = getattr(self, "clipvalue", 0) or 0
+        if clipvalue > 0:
+            grads = [gf.clip(g, -clipvalue, clipvalue) for g in grads]
+        return grads
+
+    def _slot(self, name, param):
+        key = (name, id(param))
+        if key not in self._state:
+            value = np.zeros(param.shape, dtype=param.dtype)
+            self._state[key] = (gf.variable(value, name=f"{param.name}/{name}", trainable=False), param)
+        return self._state[key][0]
+
+    def _decayed_lr(self):
+        if self.initial_decay > 0:
+            return self.lr * (1.0 / (1.0 + self.decay * self.iterations))
+        return self.lr
+
+    def get_updates(self, loss, params, constraints=None):
+        """The update pairs for one training step on ``loss``. ``constraints`` maps a
+        parameter to a function applied to its new value."""
+        params = list(params)
+        constraints = constraints or {}
+        grads = self.get_gradients(loss, params)  # in scope grad/<layer>, as gf.grad makes them
+        slots = [[self._slot(name, p) for p in params] for name in self._slots]
+        self.weights = ([self.iterations] if self._iterations_in_weights else []) + \
+            [v for per_slot in slots for v in per_slot]
+        with gf.name_scope(type(self).__name__):  # the update arithmetic: one box per optimizer
+            lr = self._lr_for_step()
+            self.updates = [(self.iterations, self.iterations + 1.0)]
+            for i, (p, g) in enumerate(zip(params, grads)):
+                new_p, slot_values = self._step(p, g, [s[i] for s in slots], lr)
+                self.updates.extend(zip([s[i] for s in slots], slot_values))
+                constraint = constraints.get(p)
+                self.updates.append((p, constraint(new_p) if constraint else new_p))
+        return self.updates
+
+    def _lr_for_step(self):
+        """The learning rate this step's ``_step`` uses."""
+        return self._decayed_lr()
+
+    def _step(self, p, g, state, lr):
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- state
+    @property
+    def weights(self):
+        return getattr(self, "_weights", [self.iterations] if self._iterations_in_weights else [])
+
+    @weights.setter
+    def weights(self, value):
+        self._weights = list(value)
+
+    def get_weights(self):
+        """The optimizer state (Keras 2.0.6 order) as NumPy arrays."""
+        return [w.get_value() for w in self.weights]
+
+    def set_weights(self, weights):
+        params = self.weights
+        if len(params) != len(weights):
+            raise ValueError(f"Length of the specified weight list ({len(weights)}) does not match the "
+                             f"number of weights of the optimizer ({len(params)})")
+        for p, w in zip(params, weights):
+            if tuple(p.shape) != tuple(np.shape(w)):
+                raise ValueError(f"Optimizer weight shape {tuple(p.shape)} not compatible with provided "
+                                 f"weight shape {np.shape(w)}")
+        for p, w in zip(params, weights):
+            K.set_value(p, w)
+
+    def _value(self, name):
+        return float(K.get_value(getattr(self, name)))
+
+    def get_config(self):
+        config = {}
+        for k in _EXTRA_KWARGS:
+            if hasattr(self, k):
+                config[k] = getattr(self, k)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (Nesterov) momentum:
+    ``v = momentum * m - lr_t * g``; ``m <- v``; ``p <- p + v``, or with Nesterov
+    ``p <- p + momentum * v - lr_t * g``."""
+
+    _slots = ("moment",)
+
+    def __init__(self, lr=None, momentum=0.0, decay=0.0, nesterov=False, learning_rate=None, **kwargs):
+        super().__init__(lr, 0.01, learning_rate, decay, **kwargs)
+        self._hyper("momentum", momentum)
+        self.nesterov = bool(nesterov)
+
+    def _step(self, p, g, state, lr):
+        (m,) = state
+        v = self.momentum * m - lr * g
+        new_p = p + self.momentum * v - lr * g if self.nesterov else p + v
+        return new_p, [v]
+
+    def get_config(self):
+        return {"lr": self._value("lr"), "momentum": self._value("momentum"), "decay": self._value("decay"),
+                "nesterov": self.nesterov, **super().get_config()}
+
+
+class RMSprop(Optimizer):
+    """``a = rho * a + (1 - rho) * g**2``; ``p <- p - lr_t * g / (sqrt(a) + epsilon)``."""
+
+    _slots = ("accumulator",)
+    _iterations_in_weights = False
+
+    def __init__(self, lr=None, rho=0.9, epsilon=1e-8, decay=0.0, learning_rate=None, **kwargs):
+        super().__init__(lr, 0.001, learning_rate, decay, **kwargs)
+        self._hyper("rho", rho)
+        self.epsilon = float(epsilon)
+
+    def _step(self, p, g, state, lr):
+        (a,) = state
+        new_a = self.rho * a + (1.0 - self.rho) * gf.square(g)
+        return p - lr * g / (gf.sqrt(new_a) + self.epsilon), [new_a]
+
+    def get_config(self):
+        return {"lr": self._value("lr"), "rho": self._value("rho"), "decay": self._value("decay"),
+                "epsilon": self.epsilon, **super().get_config()}
+
+
+class Adagrad(Optimizer):
+    """``a = a + g**2`` (from 0); ``p <- p - lr_t * g / (sqrt(a) + epsilon)``."""
+
+    _slots = ("accumulator",)
+    _iterations_in_weights = False
+
+    def __init__(self, lr=None, epsilon=1e-8, decay=0.0, learning_rate=None, **kwargs):
+        super().__init__(lr, 0.01, learning_rate, decay, **kwargs)
+        self.epsilon = float(epsilon)
+
+    def _step(self, p, g, state, lr):
+        (a,) = state
+        new_a = a + gf.square(g)
+        return p - lr * g / (gf.sqrt(new_a) + self.epsilon), [new_a]
+
+    def get_config(self):
+        return {"lr": self._value("lr"), "decay": self._value("decay"), "epsilon": self.epsilon,
+                **super().get_config()}
+
+
+class Adadelta(Optimizer):
+    """``a = rho a + (1-rho) g**2``; ``u = g sqrt(d + eps) / sqrt(a + eps)``;
+    ``p <- p - lr_t u``; ``d = rho d + (1-rho) u**2``."""
+
+    _slots = ("accumulator", "delta_accumulator")
+    _iterations_in_weights = False
+
+    def __init__(self, lr=None, rho=0.95, epsilon=1e-8, decay=0.0, learning_rate=None, **kwargs):
+        super().__init__(lr, 1.0, learning_rate, decay, **kwargs)
+        self.rho = float(rho)
+        self.epsilon = float(epsilon)
+
+    def _step(self, p, g, state, lr):
+        a, d = state
+        new_a = self.rho * a + (1.0 - self.rho) * gf.square(g)
+        update = g * gf.sqrt(d + self.epsilon) / gf.sqrt(new_a + self.epsilon)
+        new_d = self.rho * d + (1.0 - self.rho) * gf.square(update)
+        return p - lr * update, [new_a, new_d]
+
+    def get_config(self):
+        return {"lr": self._value("lr"), "rho": self.rho, "decay": self._value("decay"),
+                "epsilon": self.epsilon, **super().get_config()}
+
+
+class Adam(Optimizer):
+    """``t = iterations + 1``; ``lr_t = lr * sqrt(1 - b2**t) / (1 - b1**t)``;
+    ``m = b1 m + (1-b1) g``; ``v = b2 v + (1-b2) g**2``; ``p <- p - lr_t m / (sqrt(v) + eps)``."""
+
+    _slots = ("m", "v")
+
+    def __init__(self, lr=None, beta_1=0.9, beta_2=0.999, epsilon=1e-8, decay=0.0, learning_rate=None,
+                 **kwargs):
+        super().__init__(lr, 0.001, learning_rate, decay, **kwargs)
+        self._hyper("beta_1", beta_1)
+        self._hyper("beta_2", beta_2)
+        self.epsilon = float(epsilon)
+
+    def _lr_for_step(self):
+        t = self.iterations + 1.0
+        return self._decayed_lr() * (gf.sqrt(1.0 - gf.pow(self.beta_2, t)) / (1.0 - gf.pow(self.beta_1, t)))
+
+    def _step(self, p, g, state, lr):
+        m, v = state
+        m_t = self.beta_1 * m + (1.0 - self.beta_1) * g
+        v_t = self.beta_2 * v + (1.0 - self.beta_2) * gf.square(g)
+        return p - lr * m_t / (gf.sqrt(v_t) + self.epsilon), [m_t, v_t]
+
+    def get_config(self):
+        return {"lr": self._value("lr"), "beta_1": self._value("beta_1"), "beta_2": self._value("beta_2"),
+                "decay": self._value("decay"), "epsilon": self.epsilon, **super().get_config()}
+
+
+class Adamax(Adam):
+    """Adam with the infinity norm: ``u = max(b2 u, |g|)``; ``p <- p - lr_t m / (u + eps)``
+    with ``lr_t = lr / (1 - b1**t)``."""
+
+    _slots = ("m", "u")
+
+    def __init__(self, lr=None, beta_1=0.9, beta_2=0.999, epsilon=1e-8, decay=0.0, learning_rate=None,
+                 **kwargs):
+        super().__init__(lr if lr is not None or learning_rate is not None else 0.002, beta_1, beta_2,
+                         epsilon, decay, learning_rate, **kwargs)
+
+    def _lr_for_step(self):
+        return self._decayed_lr() / (1.0 - gf.pow(self.beta_1, self.iterations + 1.0))
+
+    def _step(self, p, g, state, lr):
+        m, u = state
+        m_t = self.beta_1 * m + (1.0 - self.beta_1) * g
+        u_t = gf.maximum(self.beta_2 * u, gf.abs(g))
+        return p - lr * m_t / (u_t + self.epsilon), [m_t, u_t]
+
+
+sgd = SGD
+rmsprop = RMSprop
+adagrad = Adagrad
+adadelta = Adadelta
+adam = Adam
+adamax = Adamax
+
+_ALL = {c.__name__: c for c in (SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax)}
+_ALL.update({c.__name__.lower(): c for c in (SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax)})
+
+
+def serialize(optimizer):
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """An optimizer from ``{class_name, config}`` (class names match case-insensitively)."""
+    if isinstance(config, dict) and isinstance(config.get("class_name"), str):
+        name = config["class_name"]
+        if not (custom_objects and name in custom_objects):
+            config = dict(config, class_name=name if name in _ALL else name.lower())
+    return deserialize_object(config, _ALL, custom_objects, "optimizer")
+
+
+def get(identifier):
+    """'sgd', 'adam'... (default settings), a config dict, or an Optimizer instance."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        return deserialize({"class_name": identifier, "config": {}})
+    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
