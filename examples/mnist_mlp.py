@@ -21,6 +21,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--limit", type=int, default=None, help="use only this many training digits")
     parser.add_argument("--backend", default=None)
     parser.add_argument("--verbose", type=int, default=1)
     args = parser.parse_args()
@@ -29,6 +30,7 @@ def main():
     np.random.seed(1337)
 
     (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     x_train = x_train.reshape(len(x_train), 784).astype("float32") / 255
     x_test = x_test.reshape(len(x_test), 784).astype("float32") / 255
     print(x_train.shape[0], "train samples")

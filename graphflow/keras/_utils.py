@@ -47,6 +47,35 @@ def deserialize_object(identifier, module_objects, custom_objects=None, kind="ob
     return identifier
 
 
+class Lookup:
+    """``serialize`` / ``deserialize`` / ``get`` for a module of objects found by name
+    (initializers, regularizers, constraints, activations, losses, metrics).
+
+    ``instantiate``: a name gives a class or factory to call with no arguments
+    ('glorot_uniform' -> an initializer); otherwise the named object itself ('relu')."""
+
+    def __init__(self, objects, kind, instantiate=False, default=None):
+        self.objects, self.kind, self.instantiate, self.default = objects, kind, instantiate, default
+
+    def serialize(self, obj):
+        return serialize_object(obj)
+
+    def deserialize(self, config, custom_objects=None):
+        return deserialize_object(config, self.objects, custom_objects, self.kind)
+
+    def get(self, identifier):
+        if identifier is None:
+            return self.default
+        if isinstance(identifier, dict):
+            return self.deserialize(identifier)
+        if isinstance(identifier, str):
+            found = self.deserialize(identifier)
+            return found() if self.instantiate else found
+        if callable(identifier):
+            return identifier
+        raise ValueError(f"Could not interpret {self.kind} identifier: {identifier!r}")
+
+
 def normalize_tuple(value, n, name):
     """``value`` as a tuple of ``n`` ints (an int is repeated)."""
     if isinstance(value, int):
@@ -91,3 +120,18 @@ def json_default(obj):
     if callable(obj) and hasattr(obj, "__name__"):
         return obj.__name__
     raise TypeError(f"cannot put {obj!r} ({type(obj).__name__}) in a model config")
+
+
+def assign_values(variables, values, owner):
+    """Set each variable to its value, after checking count and shapes (nothing is
+    changed when any check fails)."""
+    import numpy as np
+    if len(variables) != len(values):
+        raise ValueError(f"You called `set_weights(weights)` on {owner} with a weight list of length "
+                         f"{len(values)}, but it was expecting {len(variables)} weights.")
+    for var, value in zip(variables, values):
+        if tuple(var.shape) != tuple(np.shape(value)):
+            raise ValueError(f"{owner}: weight {var.name!r} has shape {tuple(var.shape)}, not compatible with the "
+                             f"provided weight shape {np.shape(value)}")
+    for var, value in zip(variables, values):
+        var.set_value(np.asarray(value, dtype=var.dtype))

@@ -6,7 +6,7 @@ graphflow tensor.
 """
 import graphflow as gf
 
-from ._utils import deserialize_object
+from ._utils import Lookup
 
 
 def softmax(x, axis=-1):
@@ -63,21 +63,11 @@ _ALL = {f.__name__: f for f in (softmax, elu, selu, softplus, softsign, relu, ta
                                 hard_sigmoid, linear, gelu)}
 
 
+_lookup = Lookup(_ALL, "activation function", default=linear)
+deserialize = _lookup.deserialize
+get = _lookup.get  # None -> linear; a name -> the function; a callable -> itself
+
+
 def serialize(activation):
     """The name of an activation function."""
     return getattr(activation, "__name__", activation)
-
-
-def deserialize(name, custom_objects=None):
-    return deserialize_object(name, _ALL, custom_objects, "activation function")
-
-
-def get(identifier):
-    """None -> linear; a name -> the function; a callable -> itself."""
-    if identifier is None:
-        return linear
-    if isinstance(identifier, str):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret activation function identifier: {identifier!r}")

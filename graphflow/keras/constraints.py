@@ -6,7 +6,7 @@ its projected value, applied by the optimizer after every update.
 import graphflow as gf
 
 from . import backend as K
-from ._utils import deserialize_object, serialize_object
+from ._utils import Lookup
 
 
 class Constraint:
@@ -88,21 +88,5 @@ _ALL = {"Constraint": Constraint, "MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNor
         "nonneg": NonNeg, "unit_norm": UnitNorm, "unitnorm": UnitNorm, "min_max_norm": MinMaxNorm}
 
 
-def serialize(constraint):
-    return serialize_object(constraint)
-
-
-def deserialize(config, custom_objects=None):
-    return deserialize_object(config, _ALL, custom_objects, "constraint")
-
-
-def get(identifier):
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        return deserialize(identifier)()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint identifier: {identifier!r}")
+_lookup = Lookup(_ALL, "constraint", instantiate=True)
+serialize, deserialize, get = _lookup.serialize, _lookup.deserialize, _lookup.get

@@ -14,7 +14,7 @@ Fans (Keras 2): a 2-D ``(in, out)`` kernel has fan_in = in, fan_out = out; a con
 import numpy as np
 
 from . import backend as K
-from ._utils import deserialize_object, serialize_object
+from ._utils import Lookup
 
 
 def _rng(seed):
@@ -228,24 +228,6 @@ _ALL.update(zero=Zeros, zeros=Zeros, one=Ones, ones=Ones, constant=Constant, uni
             truncated_normal=TruncatedNormal, identity=Identity, orthogonal=Orthogonal)
 
 
-def serialize(initializer):
-    return serialize_object(initializer)
-
-
-def deserialize(config, custom_objects=None):
-    return deserialize_object(config, _ALL, custom_objects, "initializer")
-
-
-def get(identifier):
-    """A name ('glorot_uniform'), a config dict, an Initializer or a function -> an initializer."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        found = deserialize(identifier)
-        return found()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
-
+_lookup = Lookup(_ALL, "initializer", instantiate=True)
+serialize, deserialize = _lookup.serialize, _lookup.deserialize
+get = _lookup.get  # a name ('glorot_uniform'), a config dict, an Initializer or a function

@@ -7,7 +7,7 @@ them over the batch with the sample weights.
 import graphflow as gf
 
 from . import backend as K
-from ._utils import deserialize_object
+from ._utils import Lookup
 
 
 def mean_squared_error(y_true, y_pred):
@@ -82,20 +82,10 @@ _ALL = {k: v for k, v in globals().items() if callable(v) and not k.startswith("
         and getattr(v, "__module__", None) == __name__}
 
 
+_lookup = Lookup(_ALL, "loss function")
+deserialize = _lookup.deserialize
+get = _lookup.get  # a name ('mse', 'categorical_crossentropy') or a function
+
+
 def serialize(loss):
     return loss.__name__
-
-
-def deserialize(name, custom_objects=None):
-    return deserialize_object(name, _ALL, custom_objects, "loss function")
-
-
-def get(identifier):
-    """A name ('mse', 'categorical_crossentropy') or a function -> the function."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret loss function identifier: {identifier!r}")

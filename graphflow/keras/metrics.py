@@ -10,7 +10,7 @@ import graphflow as gf
 
 from . import backend as K
 from . import losses
-from ._utils import deserialize_object
+from ._utils import Lookup
 from .losses import (KLD, MAE, MAPE, MSE, MSLE, binary_crossentropy, categorical_crossentropy,  # noqa: F401
                      cosine, cosine_proximity, hinge, kld, kullback_leibler_divergence, logcosh, mae,
                      mape, mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
@@ -60,17 +60,9 @@ def accuracy_for(loss_fn, output_shape):
     return categorical_accuracy
 
 
+_lookup = Lookup(_ALL, "metric function")
+deserialize, get = _lookup.deserialize, _lookup.get
+
+
 def serialize(metric):
     return metric.__name__
-
-
-def deserialize(name, custom_objects=None):
-    return deserialize_object(name, _ALL, custom_objects, "metric function")
-
-
-def get(identifier):
-    if isinstance(identifier, str):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret metric function identifier: {identifier!r}")

@@ -77,7 +77,8 @@ class Sequential(Model):
 
     def _rewire(self, inputs, output):
         self._init_graph(inputs, output)
-        self._functions = {}  # the graph changed: compile again to train
+        self._functions = {}
+        self.optimizer = None  # the graph changed: compile again to train (predict works as is)
 
     def pop(self):
         """Remove the last layer."""
@@ -88,6 +89,7 @@ class Sequential(Model):
             for attr in ("inputs", "outputs", "_all_layers", "_nodes"):
                 self.__dict__.pop(attr, None)
             self._functions = {}
+            self.optimizer = None
             return
         last = self._seq_layers[-1]
         last.outbound_nodes = [n for n in last.outbound_nodes if n.outbound_layer is not removed]

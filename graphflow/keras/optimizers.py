@@ -17,7 +17,7 @@ import numpy as np
 import graphflow as gf
 
 from . import backend as K
-from ._utils import deserialize_object
+from ._utils import assign_values, deserialize_object
 
 _EXTRA_KWARGS = ("clipnorm", "clipvalue")
 
@@ -121,16 +121,7 @@ class Optimizer:
         return [w.get_value() for w in self.weights]
 
     def set_weights(self, weights):
-        params = self.weights
-        if len(params) != len(weights):
-            raise ValueError(f"Length of the specified weight list ({len(weights)}) does not match the "
-                             f"number of weights of the optimizer ({len(params)})")
-        for p, w in zip(params, weights):
-            if tuple(p.shape) != tuple(np.shape(w)):
-                raise ValueError(f"Optimizer weight shape {tuple(p.shape)} not compatible with provided "
-                                 f"weight shape {np.shape(w)}")
-        for p, w in zip(params, weights):
-            K.set_value(p, w)
+        assign_values(self.weights, weights, f"optimizer {type(self).__name__}")
 
     def _value(self, name):
         return float(K.get_value(getattr(self, name)))

@@ -5,7 +5,7 @@ activation) tensor to a scalar penalty that ``compile`` adds to the training los
 """
 import graphflow as gf
 
-from ._utils import deserialize_object, serialize_object
+from ._utils import Lookup
 
 
 class Regularizer:
@@ -53,22 +53,5 @@ def l1_l2(l1=0.01, l2=0.01):  # noqa: F811
 _ALL = {"Regularizer": Regularizer, "L1L2": L1L2, "l1": l1, "l2": l2, "l1_l2": l1_l2}
 
 
-def serialize(regularizer):
-    return serialize_object(regularizer)
-
-
-def deserialize(config, custom_objects=None):
-    return deserialize_object(config, _ALL, custom_objects, "regularizer")
-
-
-def get(identifier):
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        found = deserialize(identifier)
-        return found()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
+_lookup = Lookup(_ALL, "regularizer", instantiate=True)
+serialize, deserialize, get = _lookup.serialize, _lookup.deserialize, _lookup.get

@@ -11,11 +11,12 @@ needs Graphviz's ``dot`` program.
 from __future__ import annotations
 
 from . import labels as L
-from .long_edges import cut_long_edges
+from .long_edges import cut_long_edges, layout_cost, ranks
 from .view import GRAD_MARK, build_picture
 
 HIDDEN_GRAD = "grad_hidden"
 FAST_LAYOUT_SIZE = 800  # boxes + arrows; above it, trade layout polish for speed (see docs)
+FAST_LAYOUT_COST = 5000  # or above this many ranks crossed by arrows (long_edges.layout_cost)
 FAST_CLUSTER_DEPTH = 1
 _FAST_ATTRS = {"splines": "line", "nslimit": "1", "nslimit1": "1", "mclimit": "0.1"}
 
@@ -169,7 +170,11 @@ def to_dot(target, optimized: bool = False, collapse=None, hide_gradients: bool 
     layout = _Layout(pic, _collapsed_scopes(pic, collapse), hide_gradients)
     drawn = list(dict.fromkeys(layout.rep[k] for k in pic.items))
     groups = _edge_groups(pic, layout)
-    fast = len(drawn) + len(groups) > FAST_LAYOUT_SIZE if fast_layout is None else bool(fast_layout)
+    rank = ranks(drawn, groups)
+    if fast_layout is None:
+        fast = len(drawn) + len(groups) > FAST_LAYOUT_SIZE or layout_cost(groups, rank) > FAST_LAYOUT_COST
+    else:
+        fast = bool(fast_layout)
     dot = graphviz.Digraph(name="graphflow", graph_attr=_graph_attrs(rankdir, _title(target, optimized), fast),
                            node_attr={"fontname": L.FONT, "fontsize": "10", "height": "0.3"},
                            edge_attr={"fontname": L.FONT, "fontsize": "8", "arrowsize": "0.6"})
@@ -182,7 +187,7 @@ def to_dot(target, optimized: bool = False, collapse=None, hide_gradients: bool 
         attrs = _box_attrs(rep, layout.folded[rep]) if rep not in pic.items else _item_attrs(pic.items[rep])
         clusters.setdefault(_cut(layout.cluster_of(rep), cluster_depth), []).append((rep, attrs))
     if fast:
-        groups, refs = cut_long_edges(pic, layout, groups)
+        groups, refs = cut_long_edges(pic, layout, groups, rank)
         for key, cluster, attrs in refs:
             clusters.setdefault(_cut(cluster, cluster_depth), []).append((key, attrs))
     _emit_clusters(graphviz, dot, clusters)

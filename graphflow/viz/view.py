@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ..graph import Constant, Placeholder, Source, Tensor, Variable, sources, toposort
 from ..graph import node as _node_module
-from .labels import edge_label, fused_lines, op_label, site_text, value_text
+from .labels import FUSED_LINES_SHOWN, edge_label, fused_lines, op_label, site_text, value_text
 
 GRAD_MARK = "grad"  # the scope graphflow.autodiff makes gradient nodes in
 LITERAL_MAX = 1     # constants this small are written on the arrow's tail, once per use
@@ -132,7 +132,8 @@ def _op_item(key, node, names) -> Item:
     lines = fused_lines(node.op)
     base = _process_base(node.name).rpartition("/")[2]
     title = [local] if base != node.op.op_name() else []  # a name the user gave
-    shown = lines if len(lines) <= 8 else lines[:7] + [f"… {len(lines) - 7} more"]
+    cut = FUSED_LINES_SHOWN - 1
+    shown = lines if len(lines) <= FUSED_LINES_SHOWN else lines[:cut] + [f"… {len(lines) - cut} more"]
     where = node.scope or "(top level)"
     tip = "\n".join([f"{label} in {where}, made at {site_text(node.site)}"] + lines)
     item = Item(key, "op", node.scope or "", is_grad(node), label, shown, tip, node)

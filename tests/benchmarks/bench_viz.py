@@ -6,7 +6,8 @@ block its own scope:
 
 1. ~5,000 boxes (135 blocks): ``to_dot``, Graphviz's ``dot`` (fast layout, automatic at
    this size), ``dformat``, and the picture with every top-level scope collapsed.
-2. ~750 boxes (20 blocks): the quality layout against the fast one, in the same run.
+2. ~290 boxes (6 blocks): the quality layout against the fast one, in the same run (the
+   quality layout takes about a minute at 10 blocks and grows much faster than linearly).
 
 Run: ``.venv/bin/python tests/benchmarks/bench_viz.py [blocks]`` (one run each; the
 layout dominates and varies little).
@@ -60,10 +61,10 @@ def main(blocks=135):
     _, t_collapsed = timed(lambda: gf.viz.to_svg(f, collapse=1))
     print(f"  to_dot {t_dot:.2f} s, dot -Tsvg {t_svg:.2f} s ({len(svg) / 1e6:.1f} MB), "
           f"dformat {t_text:.2f} s, collapse=1 {t_collapsed:.2f} s")
-    small = residual_cnn_training(20)
+    small = residual_cnn_training(6)
     _, t_fast = timed(lambda: gf.viz.to_svg(small, fast_layout=True))
     _, t_quality = timed(lambda: gf.viz.to_svg(small, fast_layout=False, cluster_depth=None))
-    print(f"20 blocks: quality layout {t_quality:.2f} s, fast layout {t_fast:.2f} s "
+    print(f"6 blocks: quality layout {t_quality:.2f} s, fast layout {t_fast:.2f} s "
           f"(quality / fast = {t_quality / t_fast:.0f}×)")
 
 

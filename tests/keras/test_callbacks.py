@@ -82,7 +82,7 @@ def test_stop_training_inside_an_epoch():
 def test_early_stopping_counts_as_keras_206():
     model = small_model(lr=0.0)  # no progress at all
     stop = cbks.EarlyStopping(monitor="loss", patience=2)
-    history = model.fit(X, Y, epochs=10, verbose=0, callbacks=[stop])
+    history = model.fit(X, Y, epochs=10, verbose=0, callbacks=[stop], shuffle=False)
     # epoch 0 sets the best; epochs 1, 2 wait; epoch 3 (wait == patience) stops
     assert history.epoch == [0, 1, 2, 3] and stop.stopped_epoch == 3
     assert cbks.EarlyStopping(monitor="val_acc").monitor_op is np.greater
@@ -126,10 +126,10 @@ def test_learning_rate_scheduler_and_reduce_on_plateau():
 def test_csv_logger_and_terminate_on_nan(tmp_path, capsys):
     path = tmp_path / "log.csv"
     small_model().fit(X, Y, epochs=3, verbose=0, validation_data=(X, Y), callbacks=[cbks.CSVLogger(str(path))])
-    rows = list(csv.DictReader(open(path)))
+    rows = list(csv.DictReader(path.read_text().splitlines()))
     assert [r["epoch"] for r in rows] == ["0", "1", "2"] and list(rows[0]) == ["epoch", "loss", "val_loss"]
     small_model().fit(X, Y, epochs=1, verbose=0, callbacks=[cbks.CSVLogger(str(path), append=True)])
-    assert len(list(csv.DictReader(open(path)))) == 4
+    assert len(list(csv.DictReader(path.read_text().splitlines()))) == 4
     blowup = small_model(lr=1e30)
     with np.errstate(all="ignore"):  # the overflow is the point
         history = blowup.fit(X * 1e10, Y, batch_size=4, epochs=3, verbose=0, callbacks=[cbks.TerminateOnNaN()])

@@ -11,9 +11,6 @@ from graphflow.keras.layers import (Activation, Add, AveragePooling2D, BatchNorm
                                     Lambda, MaxPooling2D, Permute, Reshape, ZeroPadding2D, deserialize)
 from graphflow.keras.models import Model, Sequential
 
-rng = np.random.default_rng(0)
-
-
 def run(layer, x, training=False):
     """The layer's output on array ``x`` (phase graph built by replaying the model)."""
     inp = Input(batch_shape=(None,) + x.shape[1:])
@@ -44,7 +41,7 @@ def conv_ref(x, k, stride=(1, 1), padding="valid"):
 @pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
 @pytest.mark.parametrize("padding, strides, expect", [("valid", 1, (5, 3)), ("same", 1, (7, 5)),
                                                       ("valid", 2, (3, 2)), ("same", 2, (4, 3))])
-def test_conv2d_shapes_and_values(fmt, padding, strides, expect):
+def test_conv2d_shapes_and_values(fmt, padding, strides, expect, rng):
     x = rng.normal(size=(2, 7, 5, 3)).astype("float32")
     layer = Conv2D(4, (3, 3), strides=strides, padding=padding, data_format=fmt, bias_initializer="ones")
     feed = x if fmt == "channels_last" else x.transpose(0, 3, 1, 2)
@@ -61,7 +58,7 @@ def test_conv2d_shapes_and_values(fmt, padding, strides, expect):
 
 @pytest.mark.parametrize("cls, reduce", [(MaxPooling2D, np.max), (AveragePooling2D, np.mean)])
 @pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
-def test_pooling_valid_drops_remainder(cls, reduce, fmt):
+def test_pooling_valid_drops_remainder(cls, reduce, fmt, rng):
     x = rng.normal(size=(2, 7, 7, 3)).astype("float32")
     feed = x if fmt == "channels_last" else x.transpose(0, 3, 1, 2)
     layer = cls(pool_size=(2, 2), data_format=fmt)
@@ -73,7 +70,7 @@ def test_pooling_valid_drops_remainder(cls, reduce, fmt):
     assert layer.strides == (2, 2) and layer.count_params() == 0
 
 
-def test_pooling_same_and_strides():
+def test_pooling_same_and_strides(rng):
     layer = MaxPooling2D((3, 3), strides=(2, 2), padding="same")
     y = run(layer, rng.normal(size=(1, 7, 5, 2)).astype("float32"))
     assert y.shape == (1, 4, 3, 2) and layer.output_shape == (None, 4, 3, 2)
@@ -83,7 +80,7 @@ def test_pooling_same_and_strides():
     np.testing.assert_allclose(run(avg, x), np.ones((1, 2, 2, 1)))
 
 
-def test_global_pooling_and_zero_padding():
+def test_global_pooling_and_zero_padding(rng):
     x = rng.normal(size=(2, 4, 5, 3)).astype("float32")
     np.testing.assert_allclose(run(GlobalAveragePooling2D(), x), x.mean(axis=(1, 2)), rtol=1e-5)
     np.testing.assert_allclose(run(GlobalMaxPooling2D(data_format="channels_first"), x), x.max(axis=(2, 3)))
@@ -96,7 +93,7 @@ def test_global_pooling_and_zero_padding():
     assert y.shape == (2, 4, 7, 5)
 
 
-def test_dense_values_rank3_and_activations():
+def test_dense_values_rank3_and_activations(rng):
     x = rng.normal(size=(4, 3, 5)).astype("float32")
     layer = Dense(2, activation="tanh", input_shape=(3, 5))
     y = run(layer, x)
@@ -110,7 +107,7 @@ def test_dense_values_rank3_and_activations():
     np.testing.assert_allclose(run(Activation("hard_sigmoid"), x2[1:]), np.clip(0.2 * x2[1:] + 0.5, 0, 1))
 
 
-def test_flatten_reshape_permute_lambda_concat_add():
+def test_flatten_reshape_permute_lambda_concat_add(rng):
     x = rng.normal(size=(2, 3, 4, 5)).astype("float32")
     np.testing.assert_array_equal(run(Flatten(), x), x.reshape(2, -1))
     np.testing.assert_array_equal(run(Flatten(data_format="channels_first"), x), x.transpose(0, 2, 3, 1).reshape(2, -1))
@@ -144,7 +141,7 @@ def test_dropout_train_only_inverted():
     np.testing.assert_array_equal(run(Dropout(1.0), x, training=True), x)
 
 
-def test_batchnorm_training_inference_and_updates():
+def test_batchnorm_training_inference_and_updates(rng):
     x = rng.normal(2.0, 3.0, size=(16, 4)).astype("float32")
     bn = BatchNormalization(momentum=0.9, epsilon=1e-3)
     y = run(bn, x, training=True)  # the phase function applies the moving-average updates
@@ -159,7 +156,7 @@ def test_batchnorm_training_inference_and_updates():
     np.testing.assert_allclose(y_inf, (x - mm) / np.sqrt(mv + 1e-3) * gamma + beta, rtol=1e-4, atol=1e-5)
 
 
-def test_batchnorm_channels_first_axis():
+def test_batchnorm_channels_first_axis(rng):
     x = rng.normal(size=(3, 2, 4, 4)).astype("float32")
     bn = BatchNormalization(axis=1)
     y = run(bn, x, training=True)

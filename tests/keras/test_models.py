@@ -157,9 +157,12 @@ def test_sequential_rules_pop_and_weights():
     assert model.output_shape == (None, 2) and len(model.layers) == 3
     model.pop()
     assert model.output_shape == (None, 5) and len(model.layers) == 2 and len(model.get_weights()) == 4
-    model.add(Dense(1))
     model.compile("sgd", "mse")
+    model.add(Dense(1))
     assert model.predict(np.zeros((2, 4))).shape == (2, 1)
+    with pytest.raises(RuntimeError, match="compile"):
+        model.fit(np.zeros((2, 4)), np.zeros((2, 1)), verbose=0)  # the graph changed since compile
+    model.compile("sgd", "mse")
     weights = model.get_weights()
     model.set_weights([w + 1 for w in weights])
     np.testing.assert_allclose(model.get_weights()[0], weights[0] + 1)
@@ -250,5 +253,5 @@ def test_vgg_cnn_and_mlp_examples_run(tmp_path):
     out = run_example("vgg_cnn.py", "--limit", "64", "--epochs", "1", "--verbose", "2", "--out", str(tmp_path))
     assert "Total params: 329,962" in out and "test accuracy" in out
     assert (tmp_path / "model.svg").exists() == (tmp_path / "train_graph.svg").exists()
-    out = run_example("mnist_mlp.py", "--epochs", "1", "--verbose", "0")
-    assert float(out.split("Test accuracy:")[1].split()[0]) > 0.8
+    out = run_example("mnist_mlp.py", "--epochs", "2", "--limit", "1000", "--verbose", "0")
+    assert float(out.split("Test accuracy:")[1].split()[0]) > 0.75

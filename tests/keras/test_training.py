@@ -12,11 +12,9 @@ from graphflow.keras.models import Model, Sequential
 from graphflow.keras.optimizers import SGD, Adam
 from graphflow.keras.regularizers import l2
 
-rng = np.random.default_rng(42)
-
-
-def blobs(n=120, classes=3, dim=4):
-    centers = rng.normal(0, 3, (classes, dim))
+def blobs(n=120, classes=3, dim=4, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = np.eye(classes, dim) * 4.0
     labels = rng.integers(0, classes, n)
     x = (centers[labels] + rng.normal(0, 0.5, (n, dim))).astype("float32")
     return x, np.eye(classes, dtype="float32")[labels], labels
@@ -59,7 +57,7 @@ def test_fit_evaluate_predict_full_run():
 def test_train_on_batch_reports_loss_before_update():
     x, y, _ = blobs(32)
     model = classifier()
-    model.compile(SGD(lr=0.5), "categorical_crossentropy", metrics=["acc"])
+    model.compile(SGD(lr=0.1), "categorical_crossentropy", metrics=["acc"])
     before = model.test_on_batch(x, y)
     reported = model.train_on_batch(x, y)
     np.testing.assert_allclose(reported, before, rtol=1e-5)
@@ -71,7 +69,7 @@ def _cce(y, p):
     return -(y * np.log(np.clip(p, 1e-7, 1 - 1e-7))).sum(-1)
 
 
-def test_weighted_loss_sample_and_class_weights():
+def test_weighted_loss_sample_and_class_weights(rng):
     x, y, labels = blobs(20)
     model = classifier()
     model.compile("sgd", "categorical_crossentropy")
@@ -106,7 +104,7 @@ def test_dropout_only_in_the_train_function():
     assert test_loss == pytest.approx(model.test_on_batch(x, y))
 
 
-def test_batchnorm_moving_statistics_follow_fit():
+def test_batchnorm_moving_statistics_follow_fit(rng):
     x = rng.normal(5.0, 2.0, (64, 3)).astype("float32")
     model = Sequential([BatchNormalization(momentum=0.5, input_shape=(3,)), Dense(1)])
     model.compile(SGD(lr=0.0), "mse")
@@ -129,7 +127,7 @@ def test_batchnorm_moving_statistics_follow_fit():
     ("poisson", lambda t, p: (p - t * np.log(p + 1e-7)).mean(-1)),
     ("logcosh", lambda t, p: np.log(np.cosh(p - t)).mean(-1)),
 ])
-def test_losses_match_numpy(name, ref):
+def test_losses_match_numpy(name, ref, rng):
     t = rng.uniform(0.05, 1, (6, 4))
     p = rng.uniform(0.05, 1, (6, 4))
     tt, pp = gf.placeholder((None, 4), "float64"), gf.placeholder((None, 4), "float64")
@@ -137,7 +135,7 @@ def test_losses_match_numpy(name, ref):
     np.testing.assert_allclose(got, ref(t, p), rtol=1e-6)
 
 
-def test_sparse_crossentropy_and_metrics():
+def test_sparse_crossentropy_and_metrics(rng):
     p = rng.dirichlet(np.ones(5), 8).astype("float32")
     labels = rng.integers(0, 5, 8)
     onehot = np.eye(5, dtype="float32")[labels]
@@ -250,3 +248,14 @@ def test_errors_for_images_explain_the_fix():
         model.predict(np.zeros((3, 8, 8)))
     with pytest.raises(gf.GraphError, match="the input looks channels_first: pass data_format='channels_first'"):
         Sequential([Conv2D(4, (3, 3), input_shape=(1, 28, 28)), Conv2D(4, (3, 3))])
+
+
+def test_fixed_batch_size_and_batch_shuffle():
+    model = Sequential([Dense(1, batch_input_shape=(8, 2))])
+    model.compile("sgd", "mse")
+    x, y = np.random.rand(16, 2), np.random.rand(16, 1)
+    assert len(model.fit(x, y, batch_size=8, shuffle="batch", epochs=2, verbose=0).history["loss"]) == 2
+    with pytest.raises(ValueError, match="multiple of the batch size"):
+        model.fit(x[:10], y[:10], batch_size=8, verbose=0)
+    with pytest.raises(ValueError, match=r"expected dense_\d+_input to have shape \(8, 2\)"):
+        model.train_on_batch(x[:4], y[:4])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 import graphflow as gf
-from conftest import cluster_body, needs_dot, nested_graph, parse, svg_groups, texts, title, training_function
+from viz_helpers import cluster_body, needs_dot, nested_graph, parse, svg_groups, texts, title, training_function
 
 
 @needs_dot

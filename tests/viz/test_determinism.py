@@ -3,7 +3,7 @@ process-wide name counters make the second placeholder ``x_1``)."""
 from __future__ import annotations
 
 import graphflow as gf
-from conftest import dense_graph, needs_dot, training_function
+from viz_helpers import dense_graph, needs_dot, training_function
 
 
 def test_dot_and_text_are_identical_for_equal_graphs():

@@ -6,7 +6,7 @@ import io
 import numpy as np
 
 import graphflow as gf
-from conftest import training_function
+from viz_helpers import training_function
 
 PINNED = """\
 add [id A] (?,) float32

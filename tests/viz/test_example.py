@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import needs_dot, parse, svg_groups, texts
+from viz_helpers import needs_dot, parse, svg_groups, texts
 
 ROOT = Path(__file__).resolve().parents[2]
 PICTURES = ("small.svg", "small_train.svg", "small_train_O2.svg", "cnn_layers.svg", "cnn_forward.svg",

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 import graphflow as gf
-from conftest import needs_dot, parse, svg_groups, texts
+from viz_helpers import needs_dot, parse, svg_groups, texts
 
 
 def residual_training_graph(blocks):

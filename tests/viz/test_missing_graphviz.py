@@ -7,7 +7,7 @@ import sys
 import pytest
 
 import graphflow as gf
-from conftest import dense_graph
+from viz_helpers import dense_graph
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import graphflow as gf
-from conftest import (cluster_body, dense_graph, fill, needs_dot, parse, shapes, svg_groups, texts, title,
+from viz_helpers import (cluster_body, dense_graph, fill, needs_dot, parse, shapes, svg_groups, texts, title,
                       training_function)
 
 pytestmark = needs_dot

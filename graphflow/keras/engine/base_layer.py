@@ -30,7 +30,7 @@ import graphflow as gf
 from .. import backend as K
 from .. import constraints as constraints_module
 from .. import initializers, regularizers
-from .._utils import to_snake_case
+from .._utils import assign_values, to_snake_case
 
 _ALLOWED_KWARGS = {"input_shape", "batch_input_shape", "batch_size", "dtype", "name", "trainable",
                    "weights", "input_dtype", "input_dim"}
@@ -156,8 +156,6 @@ class Layer:
     def add_weight(self, name, shape, dtype=None, initializer=None, regularizer=None, trainable=True,
                    constraint=None):
         """Make a weight variable named ``<layer>/<name>`` and register it."""
-        if isinstance(name, (tuple, list)):  # Keras 2.0.0 order: (shape, initializer, name=...)
-            name, shape, initializer = (initializer if isinstance(initializer, str) else "weight"), name, shape
         shape = tuple(int(d) for d in shape)
         init = initializers.get(initializer if initializer is not None else "glorot_uniform")
         value = np.asarray(init(shape, dtype or K.floatx()), dtype=dtype or K.floatx())
@@ -212,16 +210,7 @@ class Layer:
         return [w.get_value() for w in self.weights]
 
     def set_weights(self, weights):
-        params = self.weights
-        if len(params) != len(weights):
-            raise ValueError(f"You called `set_weights(weights)` on layer {self.name!r} with a weight list of "
-                             f"length {len(weights)}, but the layer was expecting {len(params)} weights.")
-        for p, w in zip(params, weights):
-            if tuple(p.shape) != tuple(np.shape(w)):
-                raise ValueError(f"Layer weight shape {tuple(p.shape)} not compatible with provided weight "
-                                 f"shape {np.shape(w)} (layer {self.name!r}, weight {p.name!r})")
-        for p, w in zip(params, weights):
-            K.set_value(p, w)
+        assign_values(self.weights, weights, f"layer {self.name!r}")
 
     def count_params(self):
         if not self.built:
@@ -318,8 +307,8 @@ class Layer:
         """A custom layer's own ``compute_output_shape`` wins over the inferred shapes."""
         if type(self).compute_output_shape is Layer.compute_output_shape:
             return None
-        return to_list(self.compute_output_shape(unpack(shapes))) if len(shapes) == 1 else \
-            list(self.compute_output_shape(shapes))
+        result = self.compute_output_shape(unpack(shapes) if len(shapes) == 1 else shapes)
+        return [tuple(s) for s in result] if isinstance(result, list) else [tuple(result)]
 
     def compute_output_shape(self, input_shape):
         """The output shape for ``input_shape``, found by building the graph symbolically."""

@@ -77,14 +77,12 @@ def _fit_loop(model, f, ins, batch_size, epochs, verbose, callbacks, val_f, val_
     cbl = _callback_list(model, callbacks, verbose, "samples",
                          {"batch_size": batch_size, "epochs": epochs, "steps": None, "samples": samples,
                           "verbose": verbose, "do_validation": do_validation, "metrics": metrics})
-    model.stop_training = False
-    cbl.on_train_begin()
     for c in cbl:
         c.validation_data = val_ins
     index_array = np.arange(samples)
-    for epoch in range(initial_epoch, epochs):
-        cbl.on_epoch_begin(epoch)
-        epoch_logs = {}
+
+    def run_epoch(epoch, epoch_logs):
+        nonlocal index_array
         if shuffle == "batch":
             index_array = arrays.batch_shuffle(index_array, batch_size)
         elif shuffle:
@@ -92,16 +90,30 @@ def _fit_loop(model, f, ins, batch_size, epochs, verbose, callbacks, val_f, val_
         batches = arrays.make_batches(samples, batch_size)
         for batch_index, (start, end) in enumerate(batches):
             ids = index_array[start:end]
-            batch_logs = {"batch": batch_index, "size": len(ids)}
-            cbl.on_batch_begin(batch_index, batch_logs)
-            outs = scalars(f(*arrays.slice_arrays(ins, ids)))
-            _labelled(labels, outs, batch_logs)
-            cbl.on_batch_end(batch_index, batch_logs)
+            _run_batch(cbl, labels, batch_index, len(ids), lambda ids=ids: f(*arrays.slice_arrays(ins, ids)))
             if model.stop_training:
-                break
-            if batch_index == len(batches) - 1 and do_validation:
-                val_outs = test_loop(val_f, val_ins, batch_size, verbose=0)
-                _labelled(["val_" + n for n in labels], val_outs, epoch_logs)
+                return
+        if do_validation:
+            _labelled(["val_" + n for n in labels], test_loop(val_f, val_ins, batch_size, verbose=0), epoch_logs)
+    return _run_epochs(model, cbl, initial_epoch, epochs, run_epoch)
+
+
+def _run_batch(cbl, labels, index, size, step):
+    """One training step between the batch hooks; its outputs go into the batch logs."""
+    logs = {"batch": index, "size": size}
+    cbl.on_batch_begin(index, logs)
+    _labelled(labels, scalars(step()), logs)
+    cbl.on_batch_end(index, logs)
+
+
+def _run_epochs(model, cbl, initial_epoch, epochs, run_epoch):
+    """The epoch loop of fit and fit_generator; ``run_epoch(epoch, epoch_logs)`` trains."""
+    model.stop_training = False
+    cbl.on_train_begin()
+    for epoch in range(initial_epoch, epochs):
+        cbl.on_epoch_begin(epoch)
+        epoch_logs = {}
+        run_epoch(epoch, epoch_logs)
         cbl.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
             break
@@ -191,34 +203,25 @@ def fit_generator(model, generator, steps_per_epoch, epochs, verbose, callbacks,
     cbl = _callback_list(model, callbacks, verbose, "steps",
                          {"epochs": epochs, "steps": steps_per_epoch, "verbose": verbose,
                           "do_validation": do_validation, "metrics": metrics})
-    model.stop_training = False
-    cbl.on_train_begin()
     iterator, val_iterator = _iterate(generator), _iterate(validation_data) if val_gen else None
-    for epoch in range(initial_epoch, epochs):
-        cbl.on_epoch_begin(epoch)
-        epoch_logs, batch_size = {}, 32
+
+    def run_epoch(epoch, epoch_logs):
+        batch_size = 32
         for step in range(steps_per_epoch):
             x, y, *sw = _next_batch(iterator, "training")
             x, y, w = model._standardize_user_data(x, y, sw[0] if sw else None, class_weight)
             batch_size = len(x[0])
-            logs = {"batch": step, "size": batch_size}
-            cbl.on_batch_begin(step, logs)
-            _labelled(labels, scalars(f(*(x + y + w))), logs)
-            cbl.on_batch_end(step, logs)
+            _run_batch(cbl, labels, step, batch_size, lambda feeds=x + y + w: f(*feeds))
             if model.stop_training:
-                break
-        if do_validation and not model.stop_training:
+                return
+        if do_validation:
             if val_gen:
                 val_outs = _evaluate_iterator(model, val_iterator, validation_steps)
             else:
                 val_outs = model.evaluate(*validation_data[:2], batch_size=batch_size, verbose=0,
                                           sample_weight=validation_data[2] if len(validation_data) == 3 else None)
             _labelled(["val_" + n for n in labels], val_outs, epoch_logs)
-        cbl.on_epoch_end(epoch, epoch_logs)
-        if model.stop_training:
-            break
-    cbl.on_train_end()
-    return model.history
+    return _run_epochs(model, cbl, initial_epoch, epochs, run_epoch)
 
 
 def _evaluate_iterator(model, iterator, steps):

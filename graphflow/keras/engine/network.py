@@ -9,7 +9,7 @@ nest it in a bigger model.
 import json
 
 from .. import backend as K
-from .._utils import json_default
+from .._utils import assign_values, json_default
 from .base_layer import KerasTensor, Layer, collecting, to_list, unpack
 from .input_layer import InputLayer
 
@@ -179,16 +179,9 @@ class Network(Layer):
         return [w.get_value() for w in self._unique(w for layer in self.layers for w in layer.weights)]
 
     def set_weights(self, weights):
-        params = self._unique(w for layer in self.layers for w in layer.weights)
-        if len(params) != len(weights):
-            raise ValueError(f"set_weights: model {self.name} has {len(params)} weights, got a list of "
-                             f"{len(weights)}")
-        for p, w in zip(params, weights):
-            if tuple(p.shape) != tuple(getattr(w, "shape", ())):
-                raise ValueError(f"set_weights: weight {p.name} has shape {tuple(p.shape)}, got "
-                                 f"{tuple(getattr(w, 'shape', ()))}")
-        for p, w in zip(params, weights):
-            K.set_value(p, w)
+        """Set all weights, layer by layer, from NumPy arrays (as ``get_weights`` gives them)."""
+        assign_values(self._unique(w for layer in self.layers for w in layer.weights), weights,
+                      f"model {self.name!r}")
 
     def count_params(self):
         return int(sum(K.count_params(w) for w in self.trainable_weights + self.non_trainable_weights))

@@ -72,9 +72,8 @@ class Model(Network):
         """Configure training: ``optimizer`` (name or instance), ``loss`` (name or function,
         or a list/dict with one per output), ``metrics`` (e.g. ['accuracy']), and build
         and compile the train, test and predict functions."""
-        for k in kwargs:
-            if k not in ("weighted_metrics", "target_tensors"):
-                raise TypeError(f"Invalid keyword argument for compile(): {k}")
+        if kwargs:
+            raise TypeError(f"Invalid keyword argument(s) for compile(): {sorted(kwargs)}")
         if not hasattr(self, "outputs"):
             raise RuntimeError(f"model {self.name} has no layers yet: add layers before compiling it")
         self.optimizer = optimizers.get(optimizer)
@@ -197,7 +196,7 @@ class Model(Network):
         return self._make_predict_function()
 
     # ------------------------------------------------------------ data
-    def _standardize_user_data(self, x, y, sample_weight=None, class_weight=None, check_batch_axis=True,
+    def _standardize_user_data(self, x, y, sample_weight=None, class_weight=None, check_batch_axis=False,
                                batch_size=None):
         from . import arrays
         if self.optimizer is None:
@@ -256,11 +255,11 @@ class Model(Network):
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
         """One update on one batch; returns the loss (and metrics) computed before it."""
-        x, y, w = self._standardize_user_data(x, y, sample_weight, class_weight)
+        x, y, w = self._standardize_user_data(x, y, sample_weight, class_weight, check_batch_axis=True)
         return loops.scalars(self._make_train_function()(*(x + y + w)))
 
     def test_on_batch(self, x, y, sample_weight=None):
-        x, y, w = self._standardize_user_data(x, y, sample_weight)
+        x, y, w = self._standardize_user_data(x, y, sample_weight, check_batch_axis=True)
         return loops.scalars(self._make_test_function()(*(x + y + w)))
 
     def predict_on_batch(self, x):

@@ -5,9 +5,10 @@ both data formats, TensorFlow-style 'same' padding) and ZeroPadding2D.
 """
 import graphflow as gf
 
-from .. import activations, constraints, initializers, regularizers
-from .._utils import normalize_data_format, normalize_padding, normalize_tuple, serialize_object
+from .. import activations
+from .._utils import normalize_data_format, normalize_padding, normalize_tuple
 from ..engine.base_layer import Layer
+from ._options import KERNEL_AND_BIAS, options_config, set_options
 
 
 class Conv2D(Layer):
@@ -27,13 +28,10 @@ class Conv2D(Layer):
         self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate")
         self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_options(self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                    kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                    activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                    bias_constraint=bias_constraint)
         self.input_spec = {"ndim": 4}
 
     @property
@@ -63,10 +61,8 @@ class Conv2D(Layer):
     def get_config(self):
         config = {"filters": self.filters, "kernel_size": self.kernel_size, "strides": self.strides,
                   "padding": self.padding, "data_format": self.data_format, "dilation_rate": self.dilation_rate,
-                  "activation": activations.serialize(self.activation), "use_bias": self.use_bias}
-        for key in ("kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
-                    "activity_regularizer", "kernel_constraint", "bias_constraint"):
-            config[key] = serialize_object(getattr(self, key))
+                  "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                  **options_config(self, KERNEL_AND_BIAS)}
         return {**super().get_config(), **config}
 
 

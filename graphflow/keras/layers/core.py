@@ -7,13 +7,9 @@ import numpy as np
 
 import graphflow as gf
 
-from .. import activations, constraints, initializers, regularizers
-from .._utils import serialize_object
+from .. import activations
 from ..engine.base_layer import Layer
-
-
-def _weights_config(layer, *names):
-    return {n: serialize_object(getattr(layer, n)) for n in names}
+from ._options import KERNEL_AND_BIAS, options_config, set_options
 
 
 class Dense(Layer):
@@ -29,13 +25,10 @@ class Dense(Layer):
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_options(self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                    kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                    activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                    bias_constraint=bias_constraint)
         self.input_spec = {"min_ndim": 2}
 
     def build(self, input_shape):
@@ -59,10 +52,7 @@ class Dense(Layer):
 
     def get_config(self):
         config = {"units": self.units, "activation": activations.serialize(self.activation),
-                  "use_bias": self.use_bias,
-                  **_weights_config(self, "kernel_initializer", "bias_initializer", "kernel_regularizer",
-                                    "bias_regularizer", "activity_regularizer", "kernel_constraint",
-                                    "bias_constraint")}
+                  "use_bias": self.use_bias, **options_config(self, KERNEL_AND_BIAS)}
         return {**super().get_config(), **config}
 
 

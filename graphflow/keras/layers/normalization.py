@@ -10,9 +10,8 @@ Test and predict: normalise with the moving statistics.
 """
 import graphflow as gf
 
-from .. import constraints, initializers, regularizers
-from .._utils import serialize_object
 from ..engine.base_layer import Layer
+from ._options import options_config, set_options
 
 _WEIGHT_ARGS = ("beta_initializer", "gamma_initializer", "moving_mean_initializer",
                 "moving_variance_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint",
@@ -30,10 +29,8 @@ class BatchNormalization(Layer):
         self.supports_masking = True
         self.axis, self.momentum, self.epsilon = int(axis), float(momentum), float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
-        for name in _WEIGHT_ARGS:
-            module = initializers if name.endswith("initializer") else \
-                regularizers if name.endswith("regularizer") else constraints
-            setattr(self, name, module.get(locals()[name]))
+        args = locals()
+        set_options(self, **{name: args[name] for name in _WEIGHT_ARGS})
 
     def build(self, input_shape):
         dim = input_shape[self.axis]
@@ -83,5 +80,5 @@ class BatchNormalization(Layer):
     def get_config(self):
         config = {"axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon, "center": self.center,
                   "scale": self.scale}
-        config.update({name: serialize_object(getattr(self, name)) for name in _WEIGHT_ARGS})
+        config.update(options_config(self, _WEIGHT_ARGS))
         return {**super().get_config(), **config}

@@ -1,5 +1,5 @@
-"""Small graphs the visualisation tests draw (built fresh per test: equal graphs built
-twice must draw identically, which the determinism tests rely on)."""
+"""Small graphs the visualisation tests draw (built fresh per call: equal graphs built
+twice must draw identically, which the determinism tests rely on), and SVG/DOT readers."""
 from __future__ import annotations
 
 import shutil
