@@ -26,7 +26,7 @@ graphviz:
 	fi
 
 demo: setup
-	$(BIN)/python examples/graph_basics.py
+	$(BIN)/python examples/vgg_cnn.py --out out
 
 test: setup
 	$(BIN)/python -m pytest -n 2 tests
