@@ -13,32 +13,22 @@ import resource
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 import graphflow.keras as keras
-from graphflow.keras.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
-from graphflow.keras.models import Sequential
 from graphflow.keras.optimizers import SGD
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+from vgg_cnn import vgg_like  # noqa: E402
 
 B, H, W, C, NCLS = 32, 100, 100, 3, 10
 TRAIN_GFLOP = 40.61  # forward 13.54 GFLOP x 3, as the peer counts it
 
 
 def build():
-    model = Sequential()
-    model.add(Conv2D(32, (3, 3), activation="relu", input_shape=(H, W, C)))
-    model.add(Conv2D(32, (3, 3), activation="relu"))
-    model.add(MaxPooling2D(pool_size=(2, 2)))
-    model.add(Dropout(0.25))
-    model.add(Conv2D(64, (3, 3), activation="relu"))
-    model.add(Conv2D(64, (3, 3), activation="relu"))
-    model.add(MaxPooling2D(pool_size=(2, 2)))
-    model.add(Dropout(0.25))
-    model.add(Flatten())
-    model.add(Dense(256, activation="relu"))
-    model.add(Dropout(0.5))
-    model.add(Dense(NCLS, activation="softmax"))
+    model = vgg_like((H, W, C), NCLS)  # the seed note's model, shared with the demo
     model.compile(loss="categorical_crossentropy", optimizer=SGD(lr=0.01, momentum=0.9, nesterov=True))
     return model
 
