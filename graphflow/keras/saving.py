@@ -23,11 +23,12 @@ weight, so a corrupt or foreign file raises ``ValueError`` and leaves the model 
 """
 import json
 import os
-import tempfile
 import warnings
 
 import h5py
 import numpy as np
+
+from graphflow.utils import atomic_path
 
 from ._utils import json_default
 
@@ -122,45 +123,9 @@ def load_model(filepath, custom_objects=None, compile=True):
 def _write_atomically(filepath, overwrite, write):
     """Write through ``write(h5file)`` into a temporary file beside ``filepath``, make it
     durable, then rename it into place: readers see the old file or the new, never half."""
-    filepath = os.fspath(filepath)
-    if not overwrite and os.path.exists(filepath):
-        raise FileExistsError(f"{filepath!r} exists and overwrite=False; pass overwrite=True "
-                              "to replace it")
-    folder = os.path.dirname(os.path.abspath(filepath))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=os.path.basename(filepath) + ".", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(filepath, overwrite=overwrite) as tmp:
         with h5py.File(tmp, "w") as f:
             write(f)
-            f.flush()
-        with open(tmp, "rb+") as raw:
-            os.fsync(raw.fileno())
-        os.chmod(tmp, _new_file_mode())  # mkstemp makes it private; a checkpoint is not
-        os.replace(tmp, filepath)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    _fsync_folder(folder)
-
-
-def _new_file_mode():
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _fsync_folder(folder):
-    """Make the rename itself durable (POSIX; a no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _write_layers(group, layers):

@@ -5,10 +5,9 @@ missing when it cannot.
 """
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 
+from ..utils import write_text
 from .dot import _graphviz, to_dot
 
 INSTALL_HINT = ("Install Graphviz: `apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` "
@@ -45,28 +44,6 @@ def render_dot(dot) -> str:
                            f"{(err or '').strip()[:500]}") from None
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path, text: str) -> None:
-    """Write ``text`` to ``path`` so a reader never sees half a file."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".viz-", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # as open() would have made it, not mkstemp's 0600
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def to_svg(target, path=None, **options) -> str:
     """SVG text of ``target``'s graph (a tensor, a list, or a compiled function); also
     written to ``path`` when given. ``options`` are those of ``to_dot`` (``optimized``,
@@ -77,5 +54,5 @@ def to_svg(target, path=None, **options) -> str:
     """
     svg = render_dot(to_dot(target, **options))
     if path is not None:
-        write_atomic(path, svg)
+        write_text(path, svg, durable=False)
     return svg
