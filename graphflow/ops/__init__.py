@@ -11,7 +11,7 @@ from .reductions import argmax, argmin, count, max, mean, min, prod, std, sum, v
 from .shape import (broadcast_like, broadcast_to, expand_dims, reshape, reshape_like,  # noqa: F401
                     squeeze, sum_like, transpose)
 from . import nn  # noqa: F401  (gf.nn: conv, pooling, softmax, losses, dropout...)
-from .nn import set_random_seed  # noqa: F401
+from .nn import draw_seed, set_random_seed  # noqa: F401
 from .special import logsumexp  # noqa: F401  (numerically careful special functions)
 from .linalg import dot, matmul, outer, tensordot  # noqa: F401
 from .indexing import gather, getitem, take  # noqa: F401

@@ -17,6 +17,7 @@ from graphflow.ops.nn import conv
 from graphflow.ops.nn._geometry import output_length, padding_of, window_slice
 
 from ..table import KERNELS
+from ._out import deliver
 
 
 @dataclass(frozen=True)
@@ -85,13 +86,6 @@ def from_nhwc(xp, t, data_format):
         return t
     return xp.ascontiguousarray(xp.transpose(t, (0, 3, 1, 2)))
 
-
-def deliver(result, out):
-    """Write into the planned buffer when there is one."""
-    if out is None:
-        return result
-    out[...] = result
-    return out
 
 
 _scratch = threading.local()

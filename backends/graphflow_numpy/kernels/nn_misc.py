@@ -12,13 +12,8 @@ from graphflow.ops.nn import activations as act
 from graphflow.ops.nn import noise
 
 from ..table import KERNELS
+from ._out import deliver
 
-
-def deliver(result, out):
-    if out is None:
-        return result
-    out[...] = result
-    return out
 
 
 def host_mask(seed: int, counter: int, shape, rate: float, dtype) -> np.ndarray:

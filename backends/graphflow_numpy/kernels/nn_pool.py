@@ -15,6 +15,7 @@ from graphflow.ops.nn import pool
 from graphflow.ops.nn._geometry import output_length, padding_of, spatial_axes, window_slice
 
 from ..table import KERNELS
+from ._out import deliver
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,6 @@ def pad_with(xp, x, g: Geometry, fill):
     buf[g.interior()] = x
     return buf
 
-
-def deliver(result, out):
-    if out is None:
-        return result
-    out[...] = result
-    return out
 
 
 @KERNELS.register(pool.MaxPool2D)

@@ -5,13 +5,8 @@ from __future__ import annotations
 from graphflow.ops.nn import losses, softmax_ops
 
 from ..table import KERNELS
+from ._out import deliver
 
-
-def deliver(result, out):
-    if out is None:
-        return result
-    out[...] = result
-    return out
 
 
 def shifted(xp, x, axis):

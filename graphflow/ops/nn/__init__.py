@@ -15,12 +15,12 @@ from .losses import (OneHot, SoftmaxCrossEntropy, binary_crossentropy, categoric
 from .noise import Dropout, dropout
 from .pool import (AvgPool2D, AvgPool2DGrad, MaxPool2D, MaxPool2DGrad, MaxPool2DGradGrad, avg_pool2d,
                    max_pool2d)
-from .seeding import set_random_seed
+from .seeding import draw_seed, set_random_seed
 from .softmax_ops import LogSoftmax, Softmax, log_softmax, softmax
 
 __all__ = [
     # functions
-    "avg_pool2d", "bias_add", "binary_crossentropy", "categorical_crossentropy", "conv2d", "dropout", "elu",
+    "avg_pool2d", "bias_add", "binary_crossentropy", "categorical_crossentropy", "conv2d", "draw_seed", "dropout", "elu",
     "gelu", "hard_sigmoid", "leaky_relu", "log_softmax", "max_pool2d", "one_hot", "relu", "selu",
     "set_random_seed", "sigmoid", "softmax", "softmax_cross_entropy", "softplus", "softsign",
     "sparse_categorical_crossentropy", "tanh",
