@@ -1,0 +1,119 @@
+"""Splitting one kernel call over the CPU's cores with threads.
+
+NumPy releases the GIL inside BLAS and large copies, and numba loops compiled with
+``nogil=True`` release it too, so a batch split into one contiguous part per core runs
+on every core from plain Python threads. Each part calls single-threaded BLAS: two BLAS
+thread pools fighting over two cores measured slower than one thread per part.
+
+    >>> parts(10, 3)
+    [(0, 4), (4, 7), (7, 10)]
+    >>> run_parts(lambda lo, hi: sum(range(lo, hi)), 10)    # one result per part, in order
+    [6, 15, 24]
+
+``GRAPHFLOW_NUM_THREADS`` caps the thread count (default: the cores this process may use).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+
+def thread_count() -> int:
+    """How many threads one kernel call may use."""
+    env = os.environ.get("GRAPHFLOW_NUM_THREADS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ValueError(f"GRAPHFLOW_NUM_THREADS must be a positive integer, got {env!r}") from None
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def parts(n: int, k: int) -> list:
+    """``n`` items cut into ``min(n, k)`` contiguous ``(start, stop)`` parts of near-equal size."""
+    k = max(1, min(n, k))
+    cuts = [n * i // k for i in range(k + 1)]
+    return [(cuts[i], cuts[i + 1]) for i in range(k)]
+
+
+_pool: list = [None]
+_pool_lock = threading.Lock()
+_busy = threading.local()  # set inside a part: nested calls run serially
+
+
+def _executor(workers: int):
+    with _pool_lock:
+        ex = _pool[0]
+        if ex is None or ex._max_workers < workers:
+            if ex is not None:
+                ex.shutdown(wait=False)
+            ex = _pool[0] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="graphflow-kernel")
+        return ex
+
+
+def run_parts(fn, n: int, threads: int | None = None) -> list:
+    """``[fn(start, stop) for each part of range(n)]``, the parts run at the same time (the
+    last one on the calling thread), each with single-threaded BLAS. Which items go to
+    which part depends only on ``n`` and the thread count, so results are reproducible.
+    A call from inside a part (or with one thread) runs serially."""
+    k = thread_count() if threads is None else threads
+    if getattr(_busy, "on", False) or k <= 1 or n <= 1:
+        return [fn(0, n)] if n else []
+    cuts = parts(n, k)
+    with blas_threads(1):
+        futures = [_executor(len(cuts) - 1).submit(_in_part, fn, a, b) for a, b in cuts[:-1]]
+        last = _in_part(fn, *cuts[-1])
+        return [f.result() for f in futures] + [last]
+
+
+def _in_part(fn, a, b):
+    _busy.on = True
+    try:
+        return fn(a, b)
+    finally:
+        _busy.on = False
+
+
+# ---------------------------------------------------------------- BLAS thread count
+_blas: list = [None]
+_blas_lock = threading.Lock()
+_blas_depth = [0]
+
+
+def _blas_libs() -> list:
+    """threadpoolctl's controllers of the BLAS libraries loaded in this process ([] when
+    threadpoolctl is missing: then BLAS keeps its own thread count)."""
+    if _blas[0] is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _blas[0] = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+        except Exception:  # threadpoolctl missing or unable to read this process: leave BLAS be
+            _blas[0] = []
+    return _blas[0]
+
+
+@contextmanager
+def blas_threads(n: int):
+    """BLAS limited to ``n`` threads inside the block (the outermost block decides, and the
+    count in force before it comes back at its end)."""
+    libs = _blas_libs()
+    with _blas_lock:
+        _blas_depth[0] += 1
+        first = _blas_depth[0] == 1
+        before = [lib.num_threads for lib in libs] if first else None
+        if first:
+            for lib in libs:
+                lib.set_num_threads(n)
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_depth[0] -= 1
+            if first:
+                for lib, m in zip(libs, before):
+                    lib.set_num_threads(m)

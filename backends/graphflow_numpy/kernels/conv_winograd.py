@@ -1,0 +1,184 @@
+"""Winograd minimal filtering (Lavin & Gray 2016) for 3x3, stride-1, undilated convolutions.
+
+F(m x m, 3 x 3) computes an m x m output tile from an a x a input tile (a = m + 2) with
+a^2 multiplies instead of 9 m^2: per tile and channel, ``V = B^T d B``; per filter
+``U = G g G^T``; then for each of the a^2 transform points one GEMM over channels,
+``M[xi] = V[xi] @ U[xi]``, and ``y = A^T M A``. m = 2 (a = 4) saves 2.25x the
+multiplies, m = 4 (a = 6) 4x at some float32 accuracy (docs/performance.md).
+
+Backward, both gradients reuse the same matrices:
+- the input gradient is a forward Winograd convolution of dy (``nn_conv`` flips the
+  kernel and swaps its channel axes);
+- the filter gradient: with ``W = A dy_t A^T`` the transform of an m x m tile of dy,
+  ``dU[xi] = sum over tiles of V[xi]^T @ W[xi]`` (one GEMM per point, accumulated over
+  all tiles) and ``dg = G^T dU G``.
+
+The tile transforms run in numba loops (``winograd_loops``) on cache-sized work units
+split over the cores; without numba (or on another array library) the same math runs
+as a few whole-batch ``xp`` tensor contractions.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _jit
+from ._parallel import run_parts, thread_count
+from ._scratch import scratch, work_units
+from .conv_geometry import ConvGeometry
+
+# (B^T, G, A^T) per output tile size m; exact in binary floating point except G's thirds
+MATRICES = {
+    2: (np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64),
+        np.array([[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]], np.float64),
+        np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float64)),
+    4: (np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+                  [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]], np.float64),
+        np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+                  [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]], np.float64),
+        np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+                 np.float64)),
+}
+#: scratch bytes per work unit (V and M of the unit's tiles)
+BUDGET = 1 << 20
+
+
+def tiles(g: ConvGeometry, m: int) -> tuple:
+    """(tile rows, tile columns) covering the output."""
+    return -(-g.oh // m), -(-g.ow // m)
+
+
+def _units(g: ConvGeometry, m: int, width: int, itemsize: int) -> list:
+    th, tw = tiles(g, m)
+    return work_units(g.n, th, (m + 2) ** 2 * tw * width * itemsize, BUDGET, thread_count())
+
+
+def scratch_bytes(g: ConvGeometry, m: int, itemsize: int) -> int:
+    """Bytes of scratch one forward or filter-gradient call holds at once (all threads)."""
+    width = g.c + g.o
+    us = _units(g, m, width, itemsize)
+    th, tw = tiles(g, m)
+    biggest = max(((n1 - n0) * (r1 - r0) for n0, n1, r0, r1 in us), default=0)
+    return biggest * (m + 2) ** 2 * tw * width * itemsize * min(len(us), thread_count())
+
+
+def filter_transform(xp, k, m: int):
+    """U (a^2, c, o) = G k G^T per (c, o), computed in float64 and rounded once."""
+    _, G, _ = MATRICES[m]
+    a = m + 2
+    G = xp.asarray(G)
+    u = xp.tensordot(G, xp.tensordot(G, k.astype(xp.float64), axes=([1], [1])), axes=([1], [1]))
+    return xp.ascontiguousarray(u.reshape(a * a, k.shape[2], k.shape[3]).astype(k.dtype))  # (xi, nu, c, o)
+
+
+def filter_untransform(xp, du, m: int, dtype):
+    """dk (3, 3, c, o) = G^T dU G, from dU (a^2, c, o)."""
+    _, G, _ = MATRICES[m]
+    a = m + 2
+    G = xp.asarray(G)
+    d4 = du.astype(xp.float64).reshape(a, a, du.shape[1], du.shape[2])
+    dk = xp.tensordot(G, xp.tensordot(G, d4, axes=([0], [1])), axes=([0], [1]))  # (kh, kw, c, o)
+    return xp.ascontiguousarray(dk.astype(dtype))
+
+
+def _consts(dtype):
+    return np.array([2, 4, 5, 8, 0], dtype)
+
+
+def forward(xp, x, k, g: ConvGeometry, y, m: int = 4):
+    """y (n, oh, ow, o), C-contiguous, = x (n, h, w, c) correlated with the 3x3 kernel k."""
+    u = filter_transform(xp, k, m)
+    lp = _jit.loops("winograd_loops") if xp is np else None
+    if lp is None:
+        y[...] = _output_xp(xp, xp.matmul(_input_xp(xp, x, g, m), u), g, m)
+        return y
+    a2, tw = (m + 2) ** 2, tiles(g, m)[1]
+    us = _units(g, m, g.c + g.o, x.dtype.itemsize)
+    kc = _consts(x.dtype)
+
+    def part(lo, hi):
+        for n0, n1, t0, t1 in us[lo:hi]:
+            p = (n1 - n0) * (t1 - t0) * tw
+            v = scratch(xp, "wino_v", (a2, p, g.c), x.dtype)
+            mo = scratch(xp, "wino_m", (a2, p, g.o), x.dtype)
+            lp.input_tiles(x, g.pads[0], g.pads[2], m, n0, n1, t0, t1, tw, kc, v)
+            xp.matmul(v, u, out=mo)
+            lp.output_tiles(mo, m, n0, n1, t0, t1, tw, kc, y)
+    run_parts(part, len(us))
+    return y
+
+
+def backprop_filter(xp, x, dy, g: ConvGeometry, m: int = 4):
+    """dk (3, 3, c, o) of the convolution ``g`` from its input x and output gradient dy."""
+    lp = _jit.loops("winograd_loops") if xp is np else None
+    if lp is None:
+        v, w = _input_xp(xp, x, g, m), _gradient_xp(xp, dy, g, m)
+        return filter_untransform(xp, xp.matmul(xp.swapaxes(v, 1, 2), w), m, x.dtype)
+    a2, tw = (m + 2) ** 2, tiles(g, m)[1]
+    us = _units(g, m, g.c + g.o, x.dtype.itemsize)
+    kc = _consts(x.dtype)
+
+    def part(lo, hi):
+        acc = step = None
+        for n0, n1, t0, t1 in us[lo:hi]:
+            p = (n1 - n0) * (t1 - t0) * tw
+            v = scratch(xp, "wino_v", (a2, p, g.c), x.dtype)
+            w = scratch(xp, "wino_m", (a2, p, g.o), x.dtype)
+            lp.input_tiles(x, g.pads[0], g.pads[2], m, n0, n1, t0, t1, tw, kc, v)
+            lp.gradient_tiles(dy, m, n0, n1, t0, t1, tw, kc, w)
+            if acc is None:
+                acc = xp.matmul(v.transpose(0, 2, 1), w)
+                step = xp.empty_like(acc)
+            else:
+                xp.matmul(v.transpose(0, 2, 1), w, out=step)
+                acc += step
+        return acc
+    partials = [p for p in run_parts(part, len(us)) if p is not None]
+    total = partials[0]
+    for p in partials[1:]:
+        total += p
+    return filter_untransform(xp, total, m, x.dtype)
+
+
+# ---------------------------------------------------------------- xp path (whole batch)
+def _tile_views(xp, t, m, a, th, tw, top, left):
+    """(a, a, n, th, tw, ch): element [i, j] of every tile whose top-left is
+    (ti*m - top, tj*m - left), zeros outside ``t``."""
+    n, h, w, ch = t.shape
+    hp, wp = (th - 1) * m + a, (tw - 1) * m + a
+    pad = xp.zeros((n, hp, wp, ch), t.dtype)
+    rows, cols = min(h, hp - top), min(w, wp - left)
+    pad[:, top:top + rows, left:left + cols, :] = t[:, :rows, :cols, :]
+    return xp.stack([xp.stack([pad[:, i:i + (th - 1) * m + 1:m, j:j + (tw - 1) * m + 1:m, :]
+                               for j in range(a)]) for i in range(a)])
+
+
+def _two_sided(xp, left, d, right):
+    """left @ d @ right^T over the two leading axes of d: (p, q, ...) -> (l, r, ...)."""
+    t = xp.tensordot(xp.asarray(left), d, axes=([1], [0]))                  # (l, q, ...)
+    t = xp.tensordot(xp.asarray(right), t, axes=([1], [1]))                 # (r, l, ...)
+    return xp.swapaxes(t, 0, 1)
+
+
+def _input_xp(xp, x, g: ConvGeometry, m):
+    bt, _, _ = MATRICES[m]
+    th, tw = tiles(g, m)
+    d = _tile_views(xp, x, m, m + 2, th, tw, g.pads[0], g.pads[2])
+    v = _two_sided(xp, bt.astype(x.dtype), d, bt.astype(x.dtype))
+    return xp.ascontiguousarray(v.reshape((m + 2) ** 2, -1, g.c))
+
+
+def _gradient_xp(xp, dy, g: ConvGeometry, m):
+    _, _, at = MATRICES[m]
+    th, tw = tiles(g, m)
+    d = _tile_views(xp, dy, m, m, th, tw, 0, 0)
+    w = _two_sided(xp, at.T.astype(dy.dtype), d, at.T.astype(dy.dtype))
+    return xp.ascontiguousarray(w.reshape((m + 2) ** 2, -1, g.o))
+
+
+def _output_xp(xp, mo, g: ConvGeometry, m):
+    _, _, at = MATRICES[m]
+    th, tw = tiles(g, m)
+    a = m + 2
+    t = _two_sided(xp, at.astype(mo.dtype), mo.reshape(a, a, g.n, th, tw, g.o), at.astype(mo.dtype))
+    t = xp.transpose(t, (2, 3, 0, 4, 1, 5)).reshape(g.n, th * m, tw * m, g.o)
+    return t[:, :g.oh, :g.ow, :]
