@@ -72,12 +72,14 @@ class LoopStats:
 
 
 def jit(fn=None, **options):
-    """``numba.njit(nogil=True, cache=True, **options)``, falling back to no cache where no
-    cache directory is writable. Use only in loop modules (numba must be importable)."""
+    """``numba.njit(nogil=True, cache=True, error_model="numpy", **options)``, falling back
+    to no cache where no cache directory is writable. Use only in loop modules (numba
+    must be importable). The NumPy error model (no ZeroDivisionError checks) keeps the
+    machine code, and its compile time, smaller."""
     if fn is None:
         return lambda f: jit(f, **options)
     numba = numba_module()
-    opts = dict(nogil=True, cache=True)
+    opts = dict(nogil=True, cache=True, error_model="numpy")
     opts.update(options)
     try:
         dispatcher = numba.njit(**opts)(fn)
@@ -92,10 +94,12 @@ def jit(fn=None, **options):
 
 
 class _Timed:
-    """A compiled loop that records the cost of each new signature's first call."""
+    """A compiled loop that records the cost of each new signature's first call (once,
+    though several threads may have waited for that compile)."""
 
     def __init__(self, dispatcher, stats: LoopStats):
-        self.dispatcher, self.stats, self._hits = dispatcher, stats, 0
+        self.dispatcher, self.stats = dispatcher, stats
+        self._seen = self._hits = 0
         _stats[stats.name] = stats
 
     def __call__(self, *args):
@@ -103,13 +107,16 @@ class _Timed:
         known = len(d.overloads)
         t0 = time.perf_counter()
         out = d(*args)
-        if len(d.overloads) != known:  # a first call with new argument types
-            s = self.stats
-            s.seconds += time.perf_counter() - t0
-            s.signatures += len(d.overloads) - known
-            hits = sum(d.stats.cache_hits.values())
-            s.from_cache += hits - self._hits
-            self._hits = hits
+        if len(d.overloads) != known:
+            with _lock:
+                new = len(d.overloads) - self._seen
+                if new > 0:
+                    s = self.stats
+                    s.seconds += time.perf_counter() - t0
+                    s.signatures += new
+                    hits = sum(d.stats.cache_hits.values())
+                    s.from_cache += hits - self._hits
+                    self._seen, self._hits = len(d.overloads), hits
         return out
 
 

@@ -58,12 +58,16 @@ def _executor(workers: int):
 
 def run_parts(fn, n: int, threads: int | None = None) -> list:
     """``[fn(start, stop) for each part of range(n)]``, the parts run at the same time (the
-    last one on the calling thread), each with single-threaded BLAS. Which items go to
-    which part depends only on ``n`` and the thread count, so results are reproducible.
-    A call from inside a part (or with one thread) runs serially."""
+    last one on the calling thread), each with single-threaded BLAS (also with one
+    thread: many small GEMMs lose to a BLAS pool's wake-ups). Which items go to which
+    part depends only on ``n`` and the thread count, so results are reproducible. A
+    call from inside a part runs serially."""
     k = thread_count() if threads is None else threads
-    if getattr(_busy, "on", False) or k <= 1 or n <= 1:
+    if getattr(_busy, "on", False) or n <= 1:
         return [fn(0, n)] if n else []
+    if k <= 1:
+        with blas_threads(1):
+            return [fn(0, n)]
     cuts = parts(n, k)
     with blas_threads(1):
         futures = [_executor(len(cuts) - 1).submit(_in_part, fn, a, b) for a, b in cuts[:-1]]

@@ -44,3 +44,8 @@ def work_units(n: int, rows: int, row_bytes: int, budget: int, min_units: int = 
     bands = min(bands, rows)
     cuts = [rows * i // bands for i in range(bands + 1)]
     return [(i, i + 1, cuts[b], cuts[b + 1]) for i in range(n) for b in range(bands)]
+
+
+def held_bytes() -> int:
+    """Bytes of scratch this thread holds (every slot, every array library)."""
+    return sum(buf.nbytes for pool in _local.__dict__.values() for buf in pool.values())

@@ -13,9 +13,9 @@ Backward, both gradients reuse the same matrices:
   ``dU[xi] = sum over tiles of V[xi]^T @ W[xi]`` (one GEMM per point, accumulated over
   all tiles) and ``dg = G^T dU G``.
 
-The tile transforms run in numba loops (``winograd_loops``) on cache-sized work units
-split over the cores; without numba (or on another array library) the same math runs
-as a few whole-batch ``xp`` tensor contractions.
+F(4x4) tile transforms run in numba loops (``winograd_loops``) on cache-sized work units
+split over the cores; without numba, on another array library, or for F(2x2), the same
+math runs as a few whole-batch ``xp`` tensor contractions.
 """
 from __future__ import annotations
 
@@ -38,8 +38,11 @@ MATRICES = {
         np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
                  np.float64)),
 }
-#: scratch bytes per work unit (V and M of the unit's tiles)
+#: scratch bytes per work unit (V and M of the unit's tiles) ...
 BUDGET = 1 << 20
+#: ... but at least this many tiles per unit, so each of the a^2 GEMMs is long enough to
+#: pay for reading its (c, o) block of U, which outgrows the cache for wide layers
+MIN_TILES = 128
 
 
 def tiles(g: ConvGeometry, m: int) -> tuple:
@@ -49,7 +52,8 @@ def tiles(g: ConvGeometry, m: int) -> tuple:
 
 def _units(g: ConvGeometry, m: int, width: int, itemsize: int) -> list:
     th, tw = tiles(g, m)
-    return work_units(g.n, th, (m + 2) ** 2 * tw * width * itemsize, BUDGET, thread_count())
+    per_tile = (m + 2) ** 2 * width * itemsize
+    return work_units(g.n, th, per_tile * tw, max(BUDGET, MIN_TILES * per_tile), thread_count())
 
 
 def scratch_bytes(g: ConvGeometry, m: int, itemsize: int) -> int:
@@ -62,22 +66,28 @@ def scratch_bytes(g: ConvGeometry, m: int, itemsize: int) -> int:
 
 
 def filter_transform(xp, k, m: int):
-    """U (a^2, c, o) = G k G^T per (c, o), computed in float64 and rounded once."""
+    """U (a^2, c, o) = G k G^T per (c, o): two small GEMMs in float64, rounded once."""
     _, G, _ = MATRICES[m]
-    a = m + 2
+    a, (_, _, c, o) = m + 2, k.shape
     G = xp.asarray(G)
-    u = xp.tensordot(G, xp.tensordot(G, k.astype(xp.float64), axes=([1], [1])), axes=([1], [1]))
-    return xp.ascontiguousarray(u.reshape(a * a, k.shape[2], k.shape[3]).astype(k.dtype))  # (xi, nu, c, o)
+    t = xp.matmul(G, k.reshape(3, 3 * c * o).astype(xp.float64)).reshape(a, 3, c * o)   # (xi, b, co)
+    u = xp.matmul(G, t)                                                                 # (xi, nu, co)
+    return u.reshape(a * a, c, o).astype(k.dtype)
 
 
 def filter_untransform(xp, du, m: int, dtype):
     """dk (3, 3, c, o) = G^T dU G, from dU (a^2, c, o)."""
     _, G, _ = MATRICES[m]
-    a = m + 2
-    G = xp.asarray(G)
-    d4 = du.astype(xp.float64).reshape(a, a, du.shape[1], du.shape[2])
-    dk = xp.tensordot(G, xp.tensordot(G, d4, axes=([0], [1])), axes=([0], [1]))  # (kh, kw, c, o)
-    return xp.ascontiguousarray(dk.astype(dtype))
+    a, c, o = m + 2, du.shape[1], du.shape[2]
+    Gt = xp.asarray(G.T.copy())
+    t = xp.matmul(Gt, du.astype(xp.float64).reshape(a, a, c * o))                       # (xi, b, co)
+    dk = xp.matmul(Gt, t.reshape(a, 3 * c * o)).reshape(3, 3, c, o)                    # (a, b, co)
+    return dk.astype(dtype)
+
+
+def _loops(xp, m):
+    """The numba tile loops (F(4x4, 3x3) on NumPy arrays), or None for the xp path."""
+    return _jit.loops("winograd_loops") if xp is np and m == 4 else None
 
 
 def _consts(dtype):
@@ -87,7 +97,7 @@ def _consts(dtype):
 def forward(xp, x, k, g: ConvGeometry, y, m: int = 4):
     """y (n, oh, ow, o), C-contiguous, = x (n, h, w, c) correlated with the 3x3 kernel k."""
     u = filter_transform(xp, k, m)
-    lp = _jit.loops("winograd_loops") if xp is np else None
+    lp = _loops(xp, m)
     if lp is None:
         y[...] = _output_xp(xp, xp.matmul(_input_xp(xp, x, g, m), u), g, m)
         return y
@@ -100,16 +110,16 @@ def forward(xp, x, k, g: ConvGeometry, y, m: int = 4):
             p = (n1 - n0) * (t1 - t0) * tw
             v = scratch(xp, "wino_v", (a2, p, g.c), x.dtype)
             mo = scratch(xp, "wino_m", (a2, p, g.o), x.dtype)
-            lp.input_tiles(x, g.pads[0], g.pads[2], m, n0, n1, t0, t1, tw, kc, v)
+            lp.input_tiles(x, g.pads[0], g.pads[2], n0, n1, t0, t1, tw, kc, v)
             xp.matmul(v, u, out=mo)
-            lp.output_tiles(mo, m, n0, n1, t0, t1, tw, kc, y)
+            lp.output_tiles(mo, n0, n1, t0, t1, tw, kc, y)
     run_parts(part, len(us))
     return y
 
 
 def backprop_filter(xp, x, dy, g: ConvGeometry, m: int = 4):
     """dk (3, 3, c, o) of the convolution ``g`` from its input x and output gradient dy."""
-    lp = _jit.loops("winograd_loops") if xp is np else None
+    lp = _loops(xp, m)
     if lp is None:
         v, w = _input_xp(xp, x, g, m), _gradient_xp(xp, dy, g, m)
         return filter_untransform(xp, xp.matmul(xp.swapaxes(v, 1, 2), w), m, x.dtype)
@@ -123,8 +133,8 @@ def backprop_filter(xp, x, dy, g: ConvGeometry, m: int = 4):
             p = (n1 - n0) * (t1 - t0) * tw
             v = scratch(xp, "wino_v", (a2, p, g.c), x.dtype)
             w = scratch(xp, "wino_m", (a2, p, g.o), x.dtype)
-            lp.input_tiles(x, g.pads[0], g.pads[2], m, n0, n1, t0, t1, tw, kc, v)
-            lp.gradient_tiles(dy, m, n0, n1, t0, t1, tw, kc, w)
+            lp.input_tiles(x, g.pads[0], g.pads[2], n0, n1, t0, t1, tw, kc, v)
+            lp.gradient_tiles(dy, n0, n1, t0, t1, tw, kc, w)
             if acc is None:
                 acc = xp.matmul(v.transpose(0, 2, 1), w)
                 step = xp.empty_like(acc)

@@ -6,7 +6,7 @@ and out, the kernel layout ``(kh, kw, in, out)`` is the same for both formats):
 - ``im2col``: cache-blocked GEMM over work units, any stride, padding and dilation
   (``conv_im2col``);
 - ``winograd``: F(4x4, 3x3) minimal filtering for 3x3 stride-1 undilated convolutions
-  whose channel counts make it pay (``conv_winograd``), its tile transforms in numba.
+  where it pays (``choose``; ``conv_winograd``), its tile transforms in numba.
 
 The input gradient of a stride-1 convolution is itself a convolution (dy with the
 flipped, channel-swapped kernel), so it takes whichever algorithm that shape chooses;
@@ -39,19 +39,25 @@ def forced() -> str:
     return v
 
 
-def choose(xp, g: ConvGeometry) -> tuple:
-    """(algorithm, Winograd tile size) for the forward-shaped convolution ``g``."""
+def choose(xp, g: ConvGeometry, filter_pass: bool = False) -> tuple:
+    """(algorithm, Winograd tile size) for the forward-shaped convolution ``g`` (its
+    filter gradient when ``filter_pass``). Measured on this project's machine
+    (docs/performance.md): F(4x4, 3x3) beats blocked im2col 1.5-3x on every 3x3 layer
+    tried, from 3 to 256 channels, except where its 4x4 tiles mostly hang off a small
+    output (5x5 output: 2x2 tiles, 39% used) and, forward, with one input channel
+    (then its GEMMs are outer products)."""
     want = forced()
     if not g.is_3x3_unit or want == "im2col":
         return "im2col", 0
     if want in ("winograd", "winograd2"):
         return "winograd", 2 if want == "winograd2" else 4
-    fast = xp is np and _jit.numba_module() is not None
-    # Winograd's GEMMs run over channels: with few of them the tile transforms dominate
-    # and im2col's one long GEMM wins (measured, docs/performance.md)
-    if fast and min(g.c, g.o) >= 16 and g.oh * g.ow >= 64:
-        return "winograd", 4
-    return "im2col", 0
+    if xp is not np or _jit.numba_module() is None:
+        return "im2col", 0  # the xp tile transforms are whole-batch tensor contractions
+    th, tw = conv_winograd.tiles(g, 4)
+    used = g.oh * g.ow / (16 * th * tw)
+    if used < 0.5 or (g.c < 2 and not filter_pass):
+        return "im2col", 0
+    return "winograd", 4
 
 
 def _forward(xp, x, k, g: ConvGeometry, y):
@@ -73,7 +79,7 @@ def _backprop_input(xp, dy, k, g: ConvGeometry, dx):
 
 
 def _backprop_filter(xp, x, dy, g: ConvGeometry):
-    algo, m = choose(xp, g)
+    algo, m = choose(xp, g, filter_pass=True)
     if algo == "winograd":
         return conv_winograd.backprop_filter(xp, x, dy, g, m)
     return conv_im2col.backprop_filter(xp, x, dy, g)
@@ -161,8 +167,8 @@ def conv2d_backprop_input(op, node, xp):
 
 
 # ---------------------------------------------------------------- memory accounting
-def _forward_scratch(xp, g: ConvGeometry, itemsize: int) -> int:
-    algo, m = choose(xp, g)
+def _forward_scratch(xp, g: ConvGeometry, itemsize: int, filter_pass: bool = False) -> int:
+    algo, m = choose(xp, g, filter_pass)
     if algo == "winograd":
         return conv_winograd.scratch_bytes(g, m, itemsize)
     return conv_im2col.scratch_bytes(g, itemsize)
@@ -182,7 +188,7 @@ def scratch_bytes(op, shapes, itemsize: int = 4, xp=np) -> int:
             return moved + _forward_scratch(xp, g.transposed(), itemsize)
         per_image = g.oh * g.ow * g.kh * g.kw * g.c * itemsize
         return moved + per_image * max(1, conv_im2col.BUDGET // per_image) * min(g.n, conv_im2col.thread_count())
-    return moved + _forward_scratch(xp, g, itemsize)
+    return moved + _forward_scratch(xp, g, itemsize, isinstance(op, conv.Conv2DBackpropFilter))
 
 
 for _factory in (conv2d, conv2d_backprop_filter, conv2d_backprop_input):

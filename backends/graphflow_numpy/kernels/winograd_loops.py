@@ -1,14 +1,16 @@
-"""numba loops of the Winograd convolution (NumPy only; see ``conv_winograd`` for the math).
+"""numba loops of the F(4x4, 3x3) Winograd convolution (NumPy only; ``conv_winograd``
+has the math and the ``xp`` path, which also serves F(2x2, 3x3)).
 
 Each loop handles one work unit: images ``n0:n1``, tile rows ``ti0:ti1``, all ``tw``
 tile columns, tile ``p`` numbered row-major over (image, tile row, tile column). Arrays
 are channels-last and C-contiguous, so the innermost loop runs over contiguous channels
-and vectorises. A tile is gathered into a small buffer first (zeros outside the array:
-no padded copy of the input), then transformed one axis at a time, so every 1-D
-transform is a handful of adds on whole channel vectors.
+and vectorises. A tile is gathered into a small buffer (zeros outside the array: no
+padded copy of the input), then transformed one axis at a time: every 1-D transform is
+a handful of adds on whole channel vectors, written once per loop (``s`` < 6: down the
+columns; ``s`` >= 6: along the rows of the result).
 
-``k`` holds the constants 2, 4, 5, 8 and 0 in the arrays' own dtype, so float32 work
-stays float32 (an integer literal would promote it to float64).
+``k`` holds 2, 4, 5, 8 and 0 in the arrays' own dtype, so float32 work stays float32
+(an integer literal would promote it to float64).
 """
 from __future__ import annotations
 
@@ -17,171 +19,112 @@ import numpy as np
 from ._jit import jit
 
 
-@jit(inline="always")
-def _bt4(d0, d1, d2, d3, c2, c4, c5):  # F(2x2, 3x3): B^T d (c4, c5 unused)
-    return d0 - d2, d1 + d2, d2 - d1, d1 - d3
-
-
-@jit(inline="always")
-def _bt6(d0, d1, d2, d3, d4, d5, c2, c4, c5):  # F(4x4, 3x3): B^T d
-    return (c4 * d0 - c5 * d2 + d4, d3 + d4 - c4 * (d1 + d2), c4 * (d1 - d2) - d3 + d4,
-            c2 * (d3 - d1) - d2 + d4, c2 * (d1 - d3) - d2 + d4, c4 * d1 - c5 * d3 + d5)
-
-
-@jit(inline="always")
-def _at4(m0, m1, m2, m3, c2, c4, c8):  # F(2x2, 3x3): A^T m
-    return m0 + m1 + m2, m1 - m2 - m3
-
-
-@jit(inline="always")
-def _at6(m0, m1, m2, m3, m4, m5, c2, c4, c8):  # F(4x4, 3x3): A^T m
-    a, b, c, d = m1 + m2, m1 - m2, m3 + m4, m3 - m4
-    return m0 + a + c, b + c2 * d, a + c4 * c, b + c8 * d + m5
-
-
-@jit(inline="always")
-def _a4(d0, d1, c2, c4, c8):  # F(2x2, 3x3): A d (a 2-tap dy row to 4 points)
-    return d0, d0 + d1, d0 - d1, -d1
-
-
-@jit(inline="always")
-def _a6(d0, d1, d2, d3, c2, c4, c8):  # F(4x4, 3x3): A d
-    e, o = d0 + d2, d1 + d3
-    e4, o2 = d0 + c4 * d2, c2 * d1 + c8 * d3
-    return d0, e + o, e - o, e4 + o2, e4 - o2, d3
-
-
-@jit(inline="always")
-def _gather(x, n, r0, c0, tile):
-    """tile[i, j, :] = x[n, r0 + i, c0 + j, :], zeros outside x."""
-    a, b, ch = tile.shape
-    H, W = x.shape[1], x.shape[2]
-    for i in range(a):
-        r = r0 + i
-        for j in range(b):
-            c = c0 + j
-            if 0 <= r < H and 0 <= c < W:
-                for q in range(ch):
-                    tile[i, j, q] = x[n, r, c, q]
-            else:
-                for q in range(ch):
-                    tile[i, j, q] = 0
-
-
 @jit
-def input_tiles(x, pt, pl, m, n0, n1, ti0, ti1, tw, k, V):
-    """V[xi * a + nu, p, c] = (B^T d_p B)[xi, nu] for the a x a input tile d_p of channel c
-    whose top-left is (ti * m - pt, tj * m - pl); a = m + 2."""
-    C = x.shape[3]
-    a = m + 2
-    c2, c4, c5 = k[0], k[1], k[2]
-    tile = np.empty((a, a, C), x.dtype)
-    t = np.empty((a, a, C), x.dtype)
+def input_tiles(x, pt, pl, n0, n1, ti0, ti1, tw, k, V):
+    """V[xi * 6 + nu, p, c] = (B^T d_p B)[xi, nu] for the 6x6 input tile d_p of channel c
+    whose top-left is (ti * 4 - pt, tj * 4 - pl)."""
+    H, W, C = x.shape[1], x.shape[2], x.shape[3]
+    c2, c4, c5, z = k[0], k[1], k[2], k[4]
+    buf = np.empty((2, 36, C), x.dtype)  # [0]: the tile (i * 6 + j); [1]: after the column pass
     p = 0
     for n in range(n0, n1):
         for ti in range(ti0, ti1):
             for tj in range(tw):
-                _gather(x, n, ti * m - pt, tj * m - pl, tile)
-                if m == 2:
-                    for j in range(4):
+                r0, c0 = ti * 4 - pt, tj * 4 - pl
+                for e in range(36):
+                    r, c = r0 + e // 6, c0 + e % 6
+                    if 0 <= r < H and 0 <= c < W:
                         for q in range(C):
-                            r = _bt4(tile[0, j, q], tile[1, j, q], tile[2, j, q], tile[3, j, q], c2, c4, c5)
-                            t[0, j, q], t[1, j, q], t[2, j, q], t[3, j, q] = r
-                    for u in range(4):
-                        b = u * 4
+                            buf[0, e, q] = x[n, r, c, q]
+                    else:
                         for q in range(C):
-                            r = _bt4(t[u, 0, q], t[u, 1, q], t[u, 2, q], t[u, 3, q], c2, c4, c5)
-                            V[b, p, q], V[b + 1, p, q], V[b + 2, p, q], V[b + 3, p, q] = r
-                else:
-                    for j in range(6):
-                        for q in range(C):
-                            r = _bt6(tile[0, j, q], tile[1, j, q], tile[2, j, q], tile[3, j, q],
-                                     tile[4, j, q], tile[5, j, q], c2, c4, c5)
-                            t[0, j, q], t[1, j, q], t[2, j, q], t[3, j, q], t[4, j, q], t[5, j, q] = r
-                    for u in range(6):
-                        b = u * 6
-                        for q in range(C):
-                            r = _bt6(t[u, 0, q], t[u, 1, q], t[u, 2, q], t[u, 3, q], t[u, 4, q], t[u, 5, q],
-                                     c2, c4, c5)
-                            V[b, p, q], V[b + 1, p, q], V[b + 2, p, q] = r[0], r[1], r[2]
-                            V[b + 3, p, q], V[b + 4, p, q], V[b + 5, p, q] = r[3], r[4], r[5]
+                            buf[0, e, q] = z
+                for s in range(12):
+                    src, a, step = (buf[0], s, 6) if s < 6 else (buf[1], (s - 6) * 6, 1)
+                    for q in range(C):
+                        d0, d1, d2 = src[a, q], src[a + step, q], src[a + 2 * step, q]
+                        d3, d4, d5 = src[a + 3 * step, q], src[a + 4 * step, q], src[a + 5 * step, q]
+                        e0 = c4 * d0 - c5 * d2 + d4
+                        e1 = d3 + d4 - c4 * (d1 + d2)
+                        e2 = c4 * (d1 - d2) - d3 + d4
+                        e3 = c2 * (d3 - d1) - d2 + d4
+                        e4 = c2 * (d1 - d3) - d2 + d4
+                        e5 = c4 * d1 - c5 * d3 + d5
+                        if s < 6:
+                            buf[1, s, q], buf[1, 6 + s, q], buf[1, 12 + s, q] = e0, e1, e2
+                            buf[1, 18 + s, q], buf[1, 24 + s, q], buf[1, 30 + s, q] = e3, e4, e5
+                        else:
+                            V[a, p, q], V[a + 1, p, q], V[a + 2, p, q] = e0, e1, e2
+                            V[a + 3, p, q], V[a + 4, p, q], V[a + 5, p, q] = e3, e4, e5
                 p += 1
 
 
 @jit
-def output_tiles(M, m, n0, n1, ti0, ti1, tw, k, y):
-    """y[n, ti*m + i, tj*m + j, :] = (A^T M_p A)[i, j] for every tile p, clipped at y's edge."""
-    K = y.shape[3]
-    OH, OW = y.shape[1], y.shape[2]
+def output_tiles(M, n0, n1, ti0, ti1, tw, k, y):
+    """y[n, ti*4 + i, tj*4 + j, :] = (A^T M_p A)[i, j] for every tile p, clipped at y's edge."""
+    OH, OW, K = y.shape[1], y.shape[2], y.shape[3]
     c2, c4, c8 = k[0], k[1], k[3]
-    a = m + 2
-    t = np.empty((m, a, K), y.dtype)
-    out = np.empty((m, m, K), y.dtype)
+    buf = np.empty((2, 24, K), y.dtype)  # [0]: after the column pass (i * 6 + nu); [1]: the 4x4 result
     p = 0
     for n in range(n0, n1):
         for ti in range(ti0, ti1):
             for tj in range(tw):
-                if m == 2:
-                    for v in range(4):
+                for s in range(10):
+                    if s < 6:  # column nu = s of M_p
                         for q in range(K):
-                            r = _at4(M[v, p, q], M[4 + v, p, q], M[8 + v, p, q], M[12 + v, p, q], c2, c4, c8)
-                            t[0, v, q], t[1, v, q] = r
-                    for i in range(2):
+                            m0, m1, m2 = M[s, p, q], M[6 + s, p, q], M[12 + s, p, q]
+                            m3, m4, m5 = M[18 + s, p, q], M[24 + s, p, q], M[30 + s, p, q]
+                            a, b, c, d = m1 + m2, m1 - m2, m3 + m4, m3 - m4
+                            buf[0, s, q], buf[0, 6 + s, q] = m0 + a + c, b + c2 * d
+                            buf[0, 12 + s, q], buf[0, 18 + s, q] = a + c4 * c, b + c8 * d + m5
+                    else:  # row i = s - 6 of the column-transformed tile
+                        i = (s - 6) * 6
+                        o = (s - 6) * 4
                         for q in range(K):
-                            r = _at4(t[i, 0, q], t[i, 1, q], t[i, 2, q], t[i, 3, q], c2, c4, c8)
-                            out[i, 0, q], out[i, 1, q] = r
-                else:
-                    for v in range(6):
+                            m0, m1, m2 = buf[0, i, q], buf[0, i + 1, q], buf[0, i + 2, q]
+                            m3, m4, m5 = buf[0, i + 3, q], buf[0, i + 4, q], buf[0, i + 5, q]
+                            a, b, c, d = m1 + m2, m1 - m2, m3 + m4, m3 - m4
+                            buf[1, o, q], buf[1, o + 1, q] = m0 + a + c, b + c2 * d
+                            buf[1, o + 2, q], buf[1, o + 3, q] = a + c4 * c, b + c8 * d + m5
+                r0, c0 = ti * 4, tj * 4
+                for i in range(min(4, OH - r0)):
+                    for j in range(min(4, OW - c0)):
                         for q in range(K):
-                            r = _at6(M[v, p, q], M[6 + v, p, q], M[12 + v, p, q], M[18 + v, p, q],
-                                     M[24 + v, p, q], M[30 + v, p, q], c2, c4, c8)
-                            t[0, v, q], t[1, v, q], t[2, v, q], t[3, v, q] = r
-                    for i in range(4):
-                        for q in range(K):
-                            r = _at6(t[i, 0, q], t[i, 1, q], t[i, 2, q], t[i, 3, q], t[i, 4, q], t[i, 5, q],
-                                     c2, c4, c8)
-                            out[i, 0, q], out[i, 1, q], out[i, 2, q], out[i, 3, q] = r
-                r0, c0 = ti * m, tj * m
-                for i in range(min(m, OH - r0)):
-                    for j in range(min(m, OW - c0)):
-                        for q in range(K):
-                            y[n, r0 + i, c0 + j, q] = out[i, j, q]
+                            y[n, r0 + i, c0 + j, q] = buf[1, i * 4 + j, q]
                 p += 1
 
 
 @jit
-def gradient_tiles(dy, m, n0, n1, ti0, ti1, tw, k, W):
-    """W[xi * a + nu, p, :] = (A dy_p A^T)[xi, nu] for the m x m output-gradient tile dy_p
-    at (ti * m, tj * m), zeros past dy's edge (the filter gradient's "data" transform)."""
-    K = dy.shape[3]
-    a = m + 2
-    c2, c4, c8 = k[0], k[1], k[3]
-    tile = np.empty((m, m, K), dy.dtype)
-    t = np.empty((a, m, K), dy.dtype)
+def gradient_tiles(dy, n0, n1, ti0, ti1, tw, k, W):
+    """W[xi * 6 + nu, p, :] = (A dy_p A^T)[xi, nu] for the 4x4 output-gradient tile dy_p at
+    (ti * 4, tj * 4), zeros past dy's edge (the filter gradient's "data" transform)."""
+    OH, OW, K = dy.shape[1], dy.shape[2], dy.shape[3]
+    c2, c4, c8, z = k[0], k[1], k[3], k[4]
+    buf = np.empty((2, 24, K), dy.dtype)  # [0]: the tile (a * 4 + b); [1]: after the column pass
     p = 0
     for n in range(n0, n1):
         for ti in range(ti0, ti1):
             for tj in range(tw):
-                _gather(dy, n, ti * m, tj * m, tile)
-                if m == 2:
-                    for j in range(2):
+                r0, c0 = ti * 4, tj * 4
+                for e in range(16):
+                    r, c = r0 + e // 4, c0 + e % 4
+                    if r < OH and c < OW:
                         for q in range(K):
-                            r = _a4(tile[0, j, q], tile[1, j, q], c2, c4, c8)
-                            t[0, j, q], t[1, j, q], t[2, j, q], t[3, j, q] = r
-                    for u in range(4):
-                        b = u * 4
+                            buf[0, e, q] = dy[n, r, c, q]
+                    else:
                         for q in range(K):
-                            r = _a4(t[u, 0, q], t[u, 1, q], c2, c4, c8)
-                            W[b, p, q], W[b + 1, p, q], W[b + 2, p, q], W[b + 3, p, q] = r
-                else:
-                    for j in range(4):
-                        for q in range(K):
-                            r = _a6(tile[0, j, q], tile[1, j, q], tile[2, j, q], tile[3, j, q], c2, c4, c8)
-                            t[0, j, q], t[1, j, q], t[2, j, q], t[3, j, q], t[4, j, q], t[5, j, q] = r
-                    for u in range(6):
-                        b = u * 6
-                        for q in range(K):
-                            r = _a6(t[u, 0, q], t[u, 1, q], t[u, 2, q], t[u, 3, q], c2, c4, c8)
-                            W[b, p, q], W[b + 1, p, q], W[b + 2, p, q] = r[0], r[1], r[2]
-                            W[b + 3, p, q], W[b + 4, p, q], W[b + 5, p, q] = r[3], r[4], r[5]
+                            buf[0, e, q] = z
+                for s in range(10):
+                    src, a, step = (buf[0], s, 4) if s < 4 else (buf[1], (s - 4) * 4, 1)
+                    for q in range(K):
+                        d0, d1, d2, d3 = src[a, q], src[a + step, q], src[a + 2 * step, q], src[a + 3 * step, q]
+                        e, o = d0 + d2, d1 + d3
+                        e4, o2 = d0 + c4 * d2, c2 * d1 + c8 * d3
+                        if s < 4:  # column b = s: 4 values -> 6 rows
+                            buf[1, s, q], buf[1, 4 + s, q], buf[1, 8 + s, q] = d0, e + o, e - o
+                            buf[1, 12 + s, q], buf[1, 16 + s, q], buf[1, 20 + s, q] = e4 + o2, e4 - o2, d3
+                        else:  # row xi = s - 4: 4 values -> 6 columns
+                            v = (s - 4) * 6
+                            W[v, p, q], W[v + 1, p, q], W[v + 2, p, q] = d0, e + o, e - o
+                            W[v + 3, p, q], W[v + 4, p, q], W[v + 5, p, q] = e4 + o2, e4 - o2, d3
                 p += 1
