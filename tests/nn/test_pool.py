@@ -219,3 +219,11 @@ def test_max_pool_grad_grad_gathers_at_the_winners(data_format, native):
         r, s = i * 2 - 1 + idx[n, i, j, c] // 3, j * 2 + idx[n, i, j, c] % 3  # 'same' pads rows 1|1, cols 0|1
         picked[n, i, j, c] = gl[n, r, s, c]
     np.testing.assert_allclose(got if data_format == "channels_last" else got.transpose(0, 2, 3, 1), picked)
+
+
+def test_pool_scratch_bytes():
+    from graphflow_numpy.kernels import _jit, nn_pool
+    fast = _jit.numba_module() is not None
+    assert nn_pool.scratch_bytes(gf.nn.MaxPool2D(), [(32, 96, 96, 32)]) == (0 if fast else 32 * 48 * 48 * 32 * 4)
+    # 'same' 3x3 / 2 on 7x7 pads to 9x9: the padded copy and one window-sized temporary
+    assert nn_pool.scratch_bytes(gf.nn.AvgPool2D((3, 3), (2, 2), "same"), [(2, 7, 7, 3)]) == (2 * 81 * 3 + 2 * 16 * 3) * 4

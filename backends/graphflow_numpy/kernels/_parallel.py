@@ -121,3 +121,30 @@ def blas_threads(n: int):
             if first:
                 for lib, m in zip(libs, before):
                     lib.set_num_threads(m)
+
+
+# ---------------------------------------------------------------- sums over parts
+class GemmSum:
+    """``sum of a_i @ b_i`` over one part's work units, into one array (the first product
+    allocates it; later ones go through one reused buffer)."""
+
+    def __init__(self, xp):
+        self.xp, self.total, self._step = xp, None, None
+
+    def add(self, a, b):
+        if self.total is None:
+            self.total = self.xp.matmul(a, b)
+            self._step = self.xp.empty_like(self.total)
+        else:
+            self.xp.matmul(a, b, out=self._step)
+            self.total += self._step
+
+
+def sum_parts(fn, n: int):
+    """``run_parts(fn, n)`` for parts that each return a partial sum (None for none),
+    added in part order: the same partition gives the same bits."""
+    partials = [p for p in run_parts(fn, n) if p is not None]
+    total = partials[0]
+    for p in partials[1:]:
+        total += p
+    return total

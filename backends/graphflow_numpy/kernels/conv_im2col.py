@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _jit
-from ._parallel import run_parts, thread_count
+from ._parallel import GemmSum, run_parts, sum_parts, thread_count
 from ._scratch import scratch, work_units
 from .conv_geometry import ConvGeometry
 
@@ -113,22 +113,14 @@ def backprop_filter(xp, x, dy, g: ConvGeometry):
     us = units(g, x.dtype.itemsize)
 
     def part(lo, hi):
-        acc = part_sum = None
+        acc = GemmSum(xp)
         for unit in us[lo:hi]:
             n0, n1, r0, r1 = unit
             cols = scratch(xp, "cols", ((n1 - n0) * (r1 - r0) * g.ow, g.kh * g.kw * g.c), x.dtype)
             fill_columns(xp, x, g, unit, cols)
-            if acc is None:
-                acc = xp.matmul(cols.T, _rows(dy2, g, unit))
-                part_sum = xp.empty_like(acc)
-            else:
-                xp.matmul(cols.T, _rows(dy2, g, unit), out=part_sum)
-                acc += part_sum
-        return acc
-    partials = [p for p in run_parts(part, len(us)) if p is not None]
-    total = partials[0]
-    for p in partials[1:]:
-        total += p
+            acc.add(cols.T, _rows(dy2, g, unit))
+        return acc.total
+    total = sum_parts(part, len(us))
     return total.reshape(g.kernel_shape)
 
 

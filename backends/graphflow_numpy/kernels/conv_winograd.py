@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _jit
-from ._parallel import run_parts, thread_count
+from ._parallel import GemmSum, run_parts, sum_parts, thread_count
 from ._scratch import scratch, work_units
 from .conv_geometry import ConvGeometry
 
@@ -128,24 +128,16 @@ def backprop_filter(xp, x, dy, g: ConvGeometry, m: int = 4):
     kc = _consts(x.dtype)
 
     def part(lo, hi):
-        acc = step = None
+        acc = GemmSum(xp)
         for n0, n1, t0, t1 in us[lo:hi]:
             p = (n1 - n0) * (t1 - t0) * tw
             v = scratch(xp, "wino_v", (a2, p, g.c), x.dtype)
             w = scratch(xp, "wino_m", (a2, p, g.o), x.dtype)
             lp.input_tiles(x, g.pads[0], g.pads[2], n0, n1, t0, t1, tw, kc, v)
             lp.gradient_tiles(dy, n0, n1, t0, t1, tw, kc, w)
-            if acc is None:
-                acc = xp.matmul(v.transpose(0, 2, 1), w)
-                step = xp.empty_like(acc)
-            else:
-                xp.matmul(v.transpose(0, 2, 1), w, out=step)
-                acc += step
-        return acc
-    partials = [p for p in run_parts(part, len(us)) if p is not None]
-    total = partials[0]
-    for p in partials[1:]:
-        total += p
+            acc.add(v.transpose(0, 2, 1), w)
+        return acc.total
+    total = sum_parts(part, len(us))
     return filter_untransform(xp, total, m, x.dtype)
 
 

@@ -129,11 +129,6 @@ def _fresh(xp, out, shape, dtype):
     return xp.empty(shape, dtype)
 
 
-def _split(fn, n):
-    """fn(n0, n1) over images, the images split over the cores."""
-    run_parts(fn, n)
-
-
 @KERNELS.register(pool.MaxPool2D)
 def max_pool2d(op, node, xp):
     index_dtype = op.index_dtype
@@ -147,7 +142,7 @@ def max_pool2d(op, node, xp):
         idx = xp.empty(g.out_shape, index_dtype)
         x4, y4, i4 = _nhwc(x, g), _nhwc(y, g), _nhwc(idx, g)
         (ph, pw), (sh, sw) = g.pool, g.strides
-        _split(lambda a, b: lp.max_forward(x4, ph, pw, sh, sw, g.pad[0], g.pad[2], a, b, y4, i4), x4.shape[0])
+        run_parts(lambda a, b: lp.max_forward(x4, ph, pw, sh, sw, g.pad[0], g.pad[2], a, b, y4, i4), x4.shape[0])
         return y, idx
     return run
 
@@ -179,7 +174,7 @@ def max_pool2d_grad(op, node, xp):
         d4, i4, x4 = _nhwc(dy, g), _nhwc(idx, g), _nhwc(dx, g)
         (ph, pw), (sh, sw) = g.pool, g.strides
         zero = np.zeros(1, dy.dtype)
-        _split(lambda a, b: lp.max_backward(d4, i4, ph, pw, sh, sw, g.pad[0], g.pad[2], g.tiling, a, b,
+        run_parts(lambda a, b: lp.max_backward(d4, i4, ph, pw, sh, sw, g.pad[0], g.pad[2], g.tiling, a, b,
                                             zero, x4), x4.shape[0])
         return dx
     return run
@@ -207,7 +202,7 @@ def max_pool2d_grad_grad(op, node, xp):
         r = _fresh(xp, out, g.out_shape, gx.dtype)
         g4, i4, r4 = _nhwc(gx, g), _nhwc(idx, g), _nhwc(r, g)
         (_, pw), (sh, sw) = g.pool, g.strides
-        _split(lambda a, b: lp.max_gather(g4, i4, pw, sh, sw, g.pad[0], g.pad[2], a, b, r4), r4.shape[0])
+        run_parts(lambda a, b: lp.max_gather(g4, i4, pw, sh, sw, g.pad[0], g.pad[2], a, b, r4), r4.shape[0])
         return r
     return run
 
@@ -264,3 +259,20 @@ def avg_pool2d_grad(op, node, xp):
                 dx[idx] += share
         return deliver(dx[g.interior()] if g.padded else dx, out)
     return run
+
+
+def scratch_bytes(op, shapes, itemsize: int = 4, xp=np) -> int:
+    """Bytes of scratch one call of the kernel of ``op`` (any pooling op) holds beyond its
+    inputs and outputs, for input shapes ``shapes`` (x first): nothing on the numba path;
+    on the xp path, a padded copy of the input when the windows reach into padding, plus
+    one window-sized temporary."""
+    if isinstance(op, (pool.MaxPool2D, pool.MaxPool2DGrad, pool.MaxPool2DGradGrad)) and \
+            xp is np and _jit.numba_module() is not None:
+        return 0
+    g = geometry(op, tuple(shapes[0]))
+    size = lambda shape: int(np.prod(shape)) * itemsize
+    return (size(g.padded_shape) if g.padded else 0) + size(g.out_shape)
+
+
+for _factory in (max_pool2d, max_pool2d_grad, max_pool2d_grad_grad, avg_pool2d, avg_pool2d_grad):
+    _factory.scratch_bytes = scratch_bytes

@@ -64,7 +64,8 @@ def output_tiles(M, n0, n1, ti0, ti1, tw, k, y):
     """y[n, ti*4 + i, tj*4 + j, :] = (A^T M_p A)[i, j] for every tile p, clipped at y's edge."""
     OH, OW, K = y.shape[1], y.shape[2], y.shape[3]
     c2, c4, c8 = k[0], k[1], k[3]
-    buf = np.empty((2, 24, K), y.dtype)  # [0]: after the column pass (i * 6 + nu); [1]: the 4x4 result
+    t = np.empty((24, K), y.dtype)    # after the column pass (i * 6 + nu)
+    out = np.empty((16, K), y.dtype)  # the 4x4 result (i * 4 + j)
     p = 0
     for n in range(n0, n1):
         for ti in range(ti0, ti1):
@@ -75,22 +76,22 @@ def output_tiles(M, n0, n1, ti0, ti1, tw, k, y):
                             m0, m1, m2 = M[s, p, q], M[6 + s, p, q], M[12 + s, p, q]
                             m3, m4, m5 = M[18 + s, p, q], M[24 + s, p, q], M[30 + s, p, q]
                             a, b, c, d = m1 + m2, m1 - m2, m3 + m4, m3 - m4
-                            buf[0, s, q], buf[0, 6 + s, q] = m0 + a + c, b + c2 * d
-                            buf[0, 12 + s, q], buf[0, 18 + s, q] = a + c4 * c, b + c8 * d + m5
+                            t[s, q], t[6 + s, q] = m0 + a + c, b + c2 * d
+                            t[12 + s, q], t[18 + s, q] = a + c4 * c, b + c8 * d + m5
                     else:  # row i = s - 6 of the column-transformed tile
                         i = (s - 6) * 6
                         o = (s - 6) * 4
                         for q in range(K):
-                            m0, m1, m2 = buf[0, i, q], buf[0, i + 1, q], buf[0, i + 2, q]
-                            m3, m4, m5 = buf[0, i + 3, q], buf[0, i + 4, q], buf[0, i + 5, q]
+                            m0, m1, m2 = t[i, q], t[i + 1, q], t[i + 2, q]
+                            m3, m4, m5 = t[i + 3, q], t[i + 4, q], t[i + 5, q]
                             a, b, c, d = m1 + m2, m1 - m2, m3 + m4, m3 - m4
-                            buf[1, o, q], buf[1, o + 1, q] = m0 + a + c, b + c2 * d
-                            buf[1, o + 2, q], buf[1, o + 3, q] = a + c4 * c, b + c8 * d + m5
+                            out[o, q], out[o + 1, q] = m0 + a + c, b + c2 * d
+                            out[o + 2, q], out[o + 3, q] = a + c4 * c, b + c8 * d + m5
                 r0, c0 = ti * 4, tj * 4
                 for i in range(min(4, OH - r0)):
                     for j in range(min(4, OW - c0)):
                         for q in range(K):
-                            y[n, r0 + i, c0 + j, q] = buf[1, i * 4 + j, q]
+                            y[n, r0 + i, c0 + j, q] = out[i * 4 + j, q]
                 p += 1
 
 
