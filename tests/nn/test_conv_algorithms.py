@@ -168,3 +168,40 @@ def test_geometry_of_the_input_gradient():
     assert g.source(0, 0, 2, 9) == slice(0, 7, 1)
     with pytest.raises(ValueError, match="stride-1"):
         ConvGeometry.of(gf.nn.Conv2D(strides=(2, 2)), (1, 8, 8, 1), (3, 3, 1, 1)).transposed()
+
+
+@pytest.mark.parametrize("algo", ["im2col", "winograd"])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_epilogue_runs_on_every_block_once(algo, data_format, monkeypatch):
+    """The conv kernel's epilogue hook: bias + relu applied block by block, in place, gives
+    relu(conv + bias), and the blocks cover the output exactly once."""
+    from graphflow_numpy import KERNELS
+    monkeypatch.setenv("GRAPHFLOW_CONV", algo)
+    monkeypatch.setenv("GRAPHFLOW_NUM_THREADS", "2")
+    monkeypatch.setattr(conv_im2col, "BUDGET", 2000)
+    monkeypatch.setattr(conv_winograd, "BUDGET", 2000)
+    monkeypatch.setattr(conv_winograd, "MIN_TILES", 1)
+    rng = np.random.default_rng(7)
+    x, k = data(rng, (11, 9), (3, 3), data_format, c=4, o=5, n=3, dtype=np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    xs = gf.placeholder(x.shape)
+    y = gf.nn.conv2d(xs, gf.constant(k), padding="same", data_format=data_format)
+    run = KERNELS.lookup(gf.nn.Conv2D)(y.node.op, y.node, np)
+    axes = (1, 2) if data_format == "channels_last" else (2, 3)
+    seen = np.zeros((3, 11), np.int64)
+    lock = threading.Lock()
+
+    def epilogue(result, index):
+        images, rows = index
+        with lock:
+            seen[images, rows] += 1
+        block = [slice(None)] * 4
+        block[0], block[axes[0]] = images, rows
+        view = result[tuple(block)]
+        bias = b if data_format == "channels_last" else b[:, None, None]
+        np.maximum(view + bias, 0, out=view)
+    got = run(x, k, epilogue=epilogue)
+    want = ref_conv(x.astype(np.float64), k.astype(np.float64), padding="same", data_format=data_format)
+    bias = b if data_format == "channels_last" else b[:, None, None]
+    np.testing.assert_allclose(got, np.maximum(want + bias, 0), rtol=1e-4, atol=1e-4)
+    assert (seen == 1).all()

@@ -86,12 +86,15 @@ def _rows(t2, g: ConvGeometry, unit):
     return t2[(n0 * g.oh + r0) * g.ow:((n1 - 1) * g.oh + r1) * g.ow]
 
 
-def forward(xp, x, k, g: ConvGeometry, y):
-    """y (n, oh, ow, o), C-contiguous, = x (n, h, w, c) correlated with k (kh, kw, c, o)."""
+def forward(xp, x, k, g: ConvGeometry, y, epilogue=None):
+    """y (n, oh, ow, o), C-contiguous, = x (n, h, w, c) correlated with k (kh, kw, c, o);
+    ``epilogue(y, (images, rows))`` runs on each block of y as soon as it is written."""
     k2 = k.reshape(-1, g.o)
     y2 = y.reshape(-1, g.o)
     if is_pointwise(g):
         xp.matmul(x.reshape(-1, g.c), k2, out=y2)
+        if epilogue is not None:
+            epilogue(y, (slice(0, g.n), slice(0, g.oh)))
         return y
     us = units(g, x.dtype.itemsize)
 
@@ -101,6 +104,8 @@ def forward(xp, x, k, g: ConvGeometry, y):
             cols = scratch(xp, "cols", ((n1 - n0) * (r1 - r0) * g.ow, g.kh * g.kw * g.c), x.dtype)
             fill_columns(xp, x, g, unit, cols)
             xp.matmul(cols, k2, out=_rows(y2, g, unit))
+            if epilogue is not None:
+                epilogue(y, (slice(n0, n1), slice(r0, r1)))
     run_parts(part, len(us))
     return y
 

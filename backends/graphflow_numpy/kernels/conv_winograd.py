@@ -94,12 +94,15 @@ def _consts(dtype):
     return np.array([2, 4, 5, 8, 0], dtype)
 
 
-def forward(xp, x, k, g: ConvGeometry, y, m: int = 4):
-    """y (n, oh, ow, o), C-contiguous, = x (n, h, w, c) correlated with the 3x3 kernel k."""
+def forward(xp, x, k, g: ConvGeometry, y, m: int = 4, epilogue=None):
+    """y (n, oh, ow, o), C-contiguous, = x (n, h, w, c) correlated with the 3x3 kernel k;
+    ``epilogue(y, (images, rows))`` runs on each block of y as soon as it is written."""
     u = filter_transform(xp, k, m)
     lp = _loops(xp, m)
     if lp is None:
         y[...] = _output_xp(xp, xp.matmul(_input_xp(xp, x, g, m), u), g, m)
+        if epilogue is not None:
+            epilogue(y, (slice(0, g.n), slice(0, g.oh)))
         return y
     a2, tw = (m + 2) ** 2, tiles(g, m)[1]
     us = _units(g, m, g.c + g.o, x.dtype.itemsize)
@@ -113,6 +116,8 @@ def forward(xp, x, k, g: ConvGeometry, y, m: int = 4):
             lp.input_tiles(x, g.pads[0], g.pads[2], n0, n1, t0, t1, tw, kc, v)
             xp.matmul(v, u, out=mo)
             lp.output_tiles(mo, n0, n1, t0, t1, tw, kc, y)
+            if epilogue is not None:
+                epilogue(y, (slice(n0, n1), slice(t0 * m, min(t1 * m, g.oh))))
     run_parts(part, len(us))
     return y
 

@@ -60,11 +60,11 @@ def choose(xp, g: ConvGeometry, filter_pass: bool = False) -> tuple:
     return "winograd", 4
 
 
-def _forward(xp, x, k, g: ConvGeometry, y):
+def _forward(xp, x, k, g: ConvGeometry, y, epilogue=None):
     algo, m = choose(xp, g)
     if algo == "winograd":
-        return conv_winograd.forward(xp, x, k, g, y, m)
-    return conv_im2col.forward(xp, x, k, g, y)
+        return conv_winograd.forward(xp, x, k, g, y, m, epilogue)
+    return conv_im2col.forward(xp, x, k, g, y, epilogue)
 
 
 def _flipped(xp, k):
@@ -130,13 +130,22 @@ def _deliver(xp, y, out, data_format):
 
 @KERNELS.register(conv.Conv2D)
 def conv2d(op, node, xp):
+    """``run(x, k, out=None, epilogue=None)``: ``epilogue(y, (images, rows))``, with y the
+    result and two slices over its batch and row axes, is called (from worker threads)
+    on each block of y as soon as it is written, while it is still in cache, so a fused
+    bias / activation tail can run there in place; a channels_first call makes one call
+    over everything once the result is in place."""
     fmt = op.data_format
 
-    def run(x, k, out=None):
+    def run(x, k, out=None, epilogue=None):
         g = geometry_at(node, x.shape, k.shape)
         y = _result(xp, out, g.out_shape, x.dtype, fmt)
-        _forward(xp, _nhwc_in(xp, x, fmt, "conv_x"), xp.ascontiguousarray(k), g, y)
-        return _deliver(xp, y, out, fmt)
+        inner = epilogue if fmt == "channels_last" else None
+        _forward(xp, _nhwc_in(xp, x, fmt, "conv_x"), xp.ascontiguousarray(k), g, y, inner)
+        y = _deliver(xp, y, out, fmt)
+        if epilogue is not None and inner is None:
+            epilogue(y, (slice(0, g.n), slice(0, g.oh)))
+        return y
     return run
 
 
