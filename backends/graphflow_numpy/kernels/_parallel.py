@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager, nullcontext
+
+import numpy as np
 
 
 def thread_count() -> int:
@@ -32,6 +34,12 @@ def thread_count() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def threads_for(xp) -> int:
+    """Threads for a kernel on arrays of ``xp``: the CPU's for NumPy, one for a device
+    library (its work is queued on one stream anyway)."""
+    return thread_count() if xp is np else 1
 
 
 def parts(n: int, k: int) -> list:
@@ -56,22 +64,27 @@ def _executor(workers: int):
         return ex
 
 
-def run_parts(fn, n: int, threads: int | None = None) -> list:
+def run_parts(fn, n: int, threads: int | None = None, blas: bool = True) -> list:
     """``[fn(start, stop) for each part of range(n)]``, the parts run at the same time (the
     last one on the calling thread), each with single-threaded BLAS (also with one
-    thread: many small GEMMs lose to a BLAS pool's wake-ups). Which items go to which
-    part depends only on ``n`` and the thread count, so results are reproducible. A
-    call from inside a part runs serially."""
+    thread: many small GEMMs lose to a BLAS pool's wake-ups; ``blas=False`` for parts
+    that call no BLAS leaves its thread count alone). Which items go to which part
+    depends only on ``n`` and the thread count, so results are reproducible. A call
+    from inside a part runs serially."""
     k = thread_count() if threads is None else threads
     if getattr(_busy, "on", False) or n <= 1:
         return [fn(0, n)] if n else []
+    limit = blas_threads(1) if blas else nullcontext()
     if k <= 1:
-        with blas_threads(1):
+        with limit:
             return [fn(0, n)]
     cuts = parts(n, k)
-    with blas_threads(1):
+    with limit:
         futures = [_executor(len(cuts) - 1).submit(_in_part, fn, a, b) for a, b in cuts[:-1]]
-        last = _in_part(fn, *cuts[-1])
+        try:
+            last = _in_part(fn, *cuts[-1])
+        finally:
+            wait(futures)  # no part outlives the call, even when one failed
         return [f.result() for f in futures] + [last]
 
 
@@ -140,10 +153,10 @@ class GemmSum:
             self.total += self._step
 
 
-def sum_parts(fn, n: int):
-    """``run_parts(fn, n)`` for parts that each return a partial sum (None for none),
-    added in part order: the same partition gives the same bits."""
-    partials = [p for p in run_parts(fn, n) if p is not None]
+def sum_parts(fn, n: int, threads: int | None = None):
+    """``run_parts(fn, n, threads)`` for parts that each return a partial sum (None for
+    none), added in part order: the same partition gives the same bits."""
+    partials = [p for p in run_parts(fn, n, threads) if p is not None]
     total = partials[0]
     for p in partials[1:]:
         total += p

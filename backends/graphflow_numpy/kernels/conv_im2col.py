@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _jit
-from ._parallel import GemmSum, run_parts, sum_parts, thread_count
+from ._parallel import GemmSum, run_parts, sum_parts, thread_count, threads_for
 from ._scratch import scratch, work_units
 from .conv_geometry import ConvGeometry
 
@@ -106,7 +106,7 @@ def forward(xp, x, k, g: ConvGeometry, y, epilogue=None):
             xp.matmul(cols, k2, out=_rows(y2, g, unit))
             if epilogue is not None:
                 epilogue(y, (slice(n0, n1), slice(r0, r1)))
-    run_parts(part, len(us))
+    run_parts(part, len(us), threads_for(xp))
     return y
 
 
@@ -125,7 +125,7 @@ def backprop_filter(xp, x, dy, g: ConvGeometry):
             fill_columns(xp, x, g, unit, cols)
             acc.add(cols.T, _rows(dy2, g, unit))
         return acc.total
-    total = sum_parts(part, len(us))
+    total = sum_parts(part, len(us), threads_for(xp))
     return total.reshape(g.kernel_shape)
 
 
@@ -151,5 +151,5 @@ def backprop_input(xp, dy, k, g: ConvGeometry, dx):
                     j0, j1 = g.valid_range(b, 1, 0, g.ow)
                     if i1 > i0 and j1 > j0:
                         block[:, g.source(a, 0, i0, i1), g.source(b, 1, j0, j1), :] += c6[:, i0:i1, j0:j1, a, b, :]
-    run_parts(part, len(us))
+    run_parts(part, len(us), threads_for(xp))
     return dx

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _jit
-from ._parallel import GemmSum, run_parts, sum_parts, thread_count
+from ._parallel import GemmSum, run_parts, sum_parts, thread_count, threads_for
 from ._scratch import scratch, work_units
 from .conv_geometry import ConvGeometry
 
@@ -118,7 +118,7 @@ def forward(xp, x, k, g: ConvGeometry, y, m: int = 4, epilogue=None):
             lp.output_tiles(mo, n0, n1, t0, t1, tw, kc, y)
             if epilogue is not None:
                 epilogue(y, (slice(n0, n1), slice(t0 * m, min(t1 * m, g.oh))))
-    run_parts(part, len(us))
+    run_parts(part, len(us), threads_for(xp))
     return y
 
 
@@ -142,7 +142,7 @@ def backprop_filter(xp, x, dy, g: ConvGeometry, m: int = 4):
             lp.gradient_tiles(dy, n0, n1, t0, t1, tw, kc, w)
             acc.add(v.transpose(0, 2, 1), w)
         return acc.total
-    total = sum_parts(part, len(us))
+    total = sum_parts(part, len(us), threads_for(xp))
     return filter_untransform(xp, total, m, x.dtype)
 
 

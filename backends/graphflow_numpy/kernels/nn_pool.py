@@ -142,7 +142,7 @@ def max_pool2d(op, node, xp):
         idx = xp.empty(g.out_shape, index_dtype)
         x4, y4, i4 = _nhwc(x, g), _nhwc(y, g), _nhwc(idx, g)
         (ph, pw), (sh, sw) = g.pool, g.strides
-        run_parts(lambda a, b: lp.max_forward(x4, ph, pw, sh, sw, g.pad[0], g.pad[2], a, b, y4, i4), x4.shape[0])
+        run_parts(lambda a, b: lp.max_forward(x4, ph, pw, sh, sw, g.pad[0], g.pad[2], a, b, y4, i4), x4.shape[0], blas=False)
         return y, idx
     return run
 
@@ -175,7 +175,7 @@ def max_pool2d_grad(op, node, xp):
         (ph, pw), (sh, sw) = g.pool, g.strides
         zero = np.zeros(1, dy.dtype)
         run_parts(lambda a, b: lp.max_backward(d4, i4, ph, pw, sh, sw, g.pad[0], g.pad[2], g.tiling, a, b,
-                                            zero, x4), x4.shape[0])
+                                            zero, x4), x4.shape[0], blas=False)
         return dx
     return run
 
@@ -202,7 +202,7 @@ def max_pool2d_grad_grad(op, node, xp):
         r = _fresh(xp, out, g.out_shape, gx.dtype)
         g4, i4, r4 = _nhwc(gx, g), _nhwc(idx, g), _nhwc(r, g)
         (_, pw), (sh, sw) = g.pool, g.strides
-        run_parts(lambda a, b: lp.max_gather(g4, i4, pw, sh, sw, g.pad[0], g.pad[2], a, b, r4), r4.shape[0])
+        run_parts(lambda a, b: lp.max_gather(g4, i4, pw, sh, sw, g.pad[0], g.pad[2], a, b, r4), r4.shape[0], blas=False)
         return r
     return run
 
