@@ -193,7 +193,10 @@ def apply(op, inputs, name=None, tags=None):
                              f" (made at {user_site()})")
     inputs = tuple(inputs)
     ws = _workspace.get()
-    key = None if op.random else (op, inputs)
+    # inputs by identity: a live entry's node keeps its inputs alive (so an id cannot be
+    # reused while it is in the table), and the table holds no tensor strongly, so a dead
+    # graph is freed by one garbage collection instead of one layer per collection
+    key = None if op.random else (op, tuple([id(t) for t in inputs]))
     if key is not None:
         found = (ws.table.get(key) if ws is not None else None) or _interned.get(key)
         if found is not None:

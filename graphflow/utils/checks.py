@@ -23,14 +23,16 @@ class CheckFailed(ValueError):
     """A value a kernel checked was out of its domain (the message says which and where)."""
 
 
-def defer(flag, message: str, detail=None) -> None:
+def defer(flag, message: str, detail=None, error=CheckFailed) -> None:
     """Register ``flag`` (a 0-d bool array, True = failed) with ``message``, whose ``{}``
-    is replaced by the host value of ``detail`` (a 0-d array) when the check fails."""
+    is replaced by the host value of ``detail`` (a 0-d array) when the check fails; the
+    failure raises ``error`` (e.g. ``IndexError`` for an index out of range)."""
+    item = (flag, message, detail, error)
     pending = getattr(_local, "pending", None)
     if pending is None:
-        _raise_if((flag, message, detail), np.asarray)  # only host arrays get here
+        _raise_if(item, np.asarray)  # only host arrays get here
     else:
-        pending.append((flag, message, detail))
+        pending.append(item)
 
 
 def start() -> list:
@@ -52,7 +54,7 @@ def abandon() -> None:
 
 
 def _raise_if(item, to_host) -> None:
-    flag, message, detail = item
+    flag, message, detail, error = item
     if bool(to_host(flag)):
         value = to_host(detail).item() if detail is not None else None
-        raise CheckFailed(message.format(value) if detail is not None else message)
+        raise error(message.format(value) if detail is not None else message)

@@ -68,16 +68,21 @@ def pad(op, node, xp):
 @KERNELS.register(jn.PadGrad)
 def pad_grad(op, node, xp):
     dtype = node.outputs[0].dtype
+    sources = {}  # (axis, length) -> where each padded position copies from, on the device
+
+    def source(axis, n, lo, hi):
+        key = (axis, n)
+        if key not in sources:  # once per shape: the pad of 0..n-1 by the same rule
+            sources[key] = xp.asarray(np.pad(np.arange(n), (lo, hi), mode=op.mode))
+        return sources[key]
 
     def run(g, out=None):
         for axis, (lo, hi) in enumerate(op.paddings):
             if not (lo or hi):
                 continue
             n = g.shape[axis] - lo - hi
-            # where each padded position copies from: the pad of 0..n-1 by the same rule
-            source = xp.asarray(np.pad(np.arange(n), (lo, hi), mode=op.mode))
             folded = xp.zeros(g.shape[:axis] + (n,) + g.shape[axis + 1:], dtype)
-            xp.add.at(xp.moveaxis(folded, axis, 0), source, xp.moveaxis(g, axis, 0))
+            xp.add.at(xp.moveaxis(folded, axis, 0), source(axis, n, lo, hi), xp.moveaxis(g, axis, 0))
             g = folded
         return g
     return run
