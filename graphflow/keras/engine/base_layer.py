@@ -98,6 +98,26 @@ class KerasTensor:
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __matmul__ = _no_math
 
 
+class InputSpec(dict):
+    """Keras 2's input constraints of a layer (``ndim``, ``min_ndim``, ``axes``...): a
+    dict of the keys given, which is what ``Layer.input_spec`` holds in graphflow.
+
+    >>> self.input_spec = InputSpec(min_ndim=2, axes={-1: 16})
+    """
+
+    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None):
+        super().__init__((k, v) for k, v in (("dtype", dtype), ("shape", shape), ("ndim", ndim),
+                                             ("max_ndim", max_ndim), ("min_ndim", min_ndim), ("axes", axes))
+                         if v is not None)
+        if shape is not None and ndim is None:
+            self["ndim"] = len(shape)
+
+    def __getattr__(self, name):
+        if name in ("dtype", "shape", "ndim", "max_ndim", "min_ndim", "axes"):
+            return self.get(name)
+        raise AttributeError(name)
+
+
 class Node:
     """One call of ``outbound_layer`` on ``input_tensors`` giving ``output_tensors``;
     ``losses`` and ``updates`` are what that call added (activity penalties, moving
@@ -266,9 +286,13 @@ class Layer:
         (current[1] if current is not None else self._losses).extend(to_list(losses))
 
     def _check_inputs(self, shapes):
-        spec = self.input_spec or {}
-        for i, shape in enumerate(shapes):
+        specs = self.input_spec if isinstance(self.input_spec, list) else [self.input_spec] * len(shapes)
+        for i, (shape, spec) in enumerate(zip(shapes, specs)):
+            spec = spec or {}
             where = f"Input {i} is incompatible with layer {self.name}"
+            if spec.get("max_ndim") is not None and len(shape) > spec["max_ndim"]:
+                raise ValueError(f"{where}: expected max_ndim={spec['max_ndim']}, found ndim={len(shape)} "
+                                 f"(shape {shape})")
             if "ndim" in spec and len(shape) != spec["ndim"]:
                 raise ValueError(f"{where}: expected ndim={spec['ndim']}, found ndim={len(shape)} "
                                  f"(shape {shape})")
