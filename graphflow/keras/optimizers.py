@@ -339,11 +339,13 @@ def serialize(optimizer):
 
 
 def deserialize(config, custom_objects=None):
-    """An optimizer from ``{class_name, config}`` (class names match case-insensitively)."""
+    """An optimizer from ``{class_name, config}``; built-in class names match in any case.
+    As in Keras 2.0.6, a built-in's ``class_name`` in the given dict is lowercased in
+    place ('SGD' -> 'sgd'); Keras 2.0.6's own tests rely on it."""
     if isinstance(config, dict) and isinstance(config.get("class_name"), str):
         name = config["class_name"]
-        if not (custom_objects and name in custom_objects):
-            config = dict(config, class_name=name if name in _ALL else name.lower())
+        if not (custom_objects and name in custom_objects) and name.lower() in _ALL:
+            config["class_name"] = name.lower()
     return deserialize_object(config, _ALL, custom_objects, "optimizer")
 
 
