@@ -12,7 +12,7 @@ def _outputs(pieces):
     return tuple(pieces) if len(pieces) != 1 else pieces[0]
 
 
-@KERNELS.register(jn.Concatenate)
+@KERNELS.register(jn.Concatenate, writes_out=True)
 def concatenate(op, node, xp):
     axis, dtype = op.axis, node.outputs[0].dtype
 
@@ -47,7 +47,7 @@ def tile(op, node, xp):
     return lambda x, out=None: xp.tile(x, op.reps)
 
 
-@KERNELS.register(jn.TileGrad)
+@KERNELS.register(jn.TileGrad, writes_out=True)
 def tile_grad(op, node, xp):
     reps, dtype = op.reps, node.outputs[0].dtype
     rep_axes = tuple(range(0, 2 * len(reps), 2))
