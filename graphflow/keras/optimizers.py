@@ -110,7 +110,9 @@ class Optimizer:
     # -------------------------------------------------------------- state
     @property
     def weights(self):
-        return getattr(self, "_weights", [self.iterations] if self._iterations_in_weights else [])
+        """The state variables in Keras 2.0.6 order; empty until ``get_updates`` has made
+        them (as in 2.0.6: a compiled, untrained model saves no optimizer state)."""
+        return getattr(self, "_weights", [])
 
     @weights.setter
     def weights(self, value):

@@ -108,8 +108,8 @@ def _tag_tests(cache: Path) -> Path:
 def sources() -> tuple[Path, Path]:
     """(the sdist's test_utils.py, the tag's source root holding tests/)."""
     cache = cache_dir()
+    root = _tag_tests(cache)  # first: where it cannot be had, nothing is downloaded
     test_utils = _sdist_test_utils(cache)
-    root = _tag_tests(cache)
     theirs = root / TEST_UTILS
     if theirs.is_file() and theirs.read_bytes() != test_utils.read_bytes():
         raise Unavailable(f"{root} is not the 2.0.6 release: its {TEST_UTILS} differs from the sdist's")

@@ -87,7 +87,7 @@ class ThresholdedReLU(Layer):
         self.theta = float(theta)
 
     def call(self, inputs):
-        return inputs * gf.cast(gf.greater(inputs, self.theta), inputs.dtype)
+        return gf.where(gf.greater(inputs, self.theta), inputs, 0.0)
 
     def get_config(self):
         return {**super().get_config(), "theta": self.theta}
