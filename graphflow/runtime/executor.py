@@ -163,6 +163,12 @@ class Executor:
         ``loose``: ``[(update index, variable, error(shape) -> exception)]`` whose run-time
         shape must be checked before committing. ``watch(k, node, value, args)``: called
         after every step (numerics checking, profiling); None in the fast path."""
+        if self.update_vars:
+            with variables.STEP_LOCK:
+                return self._run(feeds, loose, watch)
+        return self._run(feeds, loose, watch)
+
+    def _run(self, feeds, loose, watch):
         self.last_key = key = tuple([f.shape for f in feeds])
         sig = None
         if self.program.plan_buffers:

@@ -27,7 +27,8 @@ def function(inputs, outputs, updates=None, backend=None, optimize="O2", name=No
 
     ``check_numerics=True`` (or ``GRAPHFLOW_CHECK_NUMERICS=1``) raises at the first node
     whose output holds NaN or Inf, naming the op, its scope and your line (see
-    docs/reliability.md); it costs nothing when off.
+    docs/reliability.md); the program is then compiled without fusion, so each op is
+    checked on its own. It costs nothing when off.
     """
     return Function(inputs, outputs, updates, backend, optimize, name, check_numerics)
 
@@ -132,7 +133,8 @@ class Function:
         self.name = name or "function"
         self.check_numerics = _numerics_default() if check_numerics is None else bool(check_numerics)
         self.updates += _random_state_updates(self.outputs + [e for _, e in self.updates], self.updates)
-        self.program = compile_program(self.outputs + [e for _, e in self.updates], self.backend, optimize)
+        self.program = compile_program(self.outputs + [e for _, e in self.updates], self.backend, optimize,
+                                       skip=("fuse",) if self.check_numerics else ())
         self.executor = Executor(self.program, self.backend, self.inputs, len(self.outputs),
                                  [v for v, _ in self.updates])
         self._by_name = {x.name: x for x in self.inputs}
