@@ -192,6 +192,28 @@ class Function:
             profile.jit = self.backend.jit_stats()
         return self.executor.run(feeds, self._loose, watch)
 
+    def checked(self) -> "Function":
+        """This function compiled with ``check_numerics=True`` (made once): the same
+        inputs, outputs and updates, raising ``NumericsError`` at the first non-finite op."""
+        if self.check_numerics:
+            return self
+        if getattr(self, "_checked", None) is None:
+            self._checked = Function(self.inputs, self.outputs[0] if self.single else self.outputs,
+                                     self.updates, self.backend, self.optimize, self.name, check_numerics=True)
+        return self._checked
+
+    def start_profile(self) -> Profile:
+        """Profile every call from now on (until ``stop_profile``); returns the profile."""
+        self._profile = Profile(self.name, compile_seconds=self.program.report.seconds)
+        return self._profile
+
+    def stop_profile(self) -> Profile | None:
+        """Stop profiling; returns what was collected since ``start_profile``."""
+        prof, self._profile = self._profile, None
+        if prof is not None:
+            self.last_profile = prof
+        return prof
+
     def profile(self, *args, repeat: int = 1, **kwargs) -> Profile:
         """Call the function ``repeat`` times on these inputs (real calls: updates apply)
         and return where the time went: per op type and per node of the schedule, share
