@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import graphflow as gf
-from graphflow_numpy.kernels import _jit, _scratch, conv_im2col, conv_winograd, nn_conv  # noqa: F401
+from graphflow_numpy import jit
+from graphflow_numpy.kernels import _scratch, conv_im2col, conv_winograd, nn_conv
 from graphflow_numpy.kernels.conv_geometry import ConvGeometry
 
 from conv_reference import ref_conv, ref_conv_grads
@@ -116,7 +117,7 @@ def test_float32_error_against_float64(algo, bound, monkeypatch):
 def test_choice_of_algorithm(monkeypatch):
     monkeypatch.delenv("GRAPHFLOW_CONV", raising=False)
     geo = lambda n, h, c, o, **kw: ConvGeometry.of(gf.nn.Conv2D(**kw), (n, h, h, c), (3, 3, c, o))
-    fast = _jit.numba_module() is not None
+    fast = jit.available()
     assert nn_conv.choose(np, geo(32, 98, 32, 32)) == (("winograd", 4) if fast else ("im2col", 0))
     assert nn_conv.choose(np, geo(32, 7, 128, 256)) == ("im2col", 0)       # 5x5 output: tiles 39% used
     assert nn_conv.choose(np, geo(32, 28, 1, 32)) == ("im2col", 0)         # one input channel
@@ -205,3 +206,19 @@ def test_epilogue_runs_on_every_block_once(algo, data_format, monkeypatch):
     bias = b if data_format == "channels_last" else b[:, None, None]
     np.testing.assert_allclose(got, np.maximum(want + bias, 0), rtol=1e-4, atol=1e-4)
     assert (seen == 1).all()
+
+
+@pytest.mark.parametrize("algo", ["im2col", "winograd"])
+def test_results_never_alias_scratch(algo, monkeypatch):
+    """channels_first with one filter: the channels-last scratch transposed is already
+    contiguous; the result must still be its own array, untouched by the next call."""
+    monkeypatch.setenv("GRAPHFLOW_CONV", algo)
+    rng = np.random.default_rng(8)
+    xs = gf.placeholder((2, 3, 8, 8))
+    k = gf.constant(rng.standard_normal((3, 3, 3, 1)).astype(np.float32))
+    f = gf.function([xs], gf.nn.conv2d(xs, k, data_format="channels_first"))
+    a, b = (rng.standard_normal((2, 3, 8, 8)).astype(np.float32) for _ in range(2))
+    first = f(a)
+    kept = first.copy()
+    f(b)
+    np.testing.assert_array_equal(first, kept)

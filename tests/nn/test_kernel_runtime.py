@@ -9,7 +9,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from graphflow_numpy.kernels import _jit, _parallel, _scratch
+from graphflow_numpy import jit
+from graphflow_numpy.kernels import _parallel, _scratch, pool_loops
 
 
 def test_parts_cover_everything_once_and_balance():
@@ -89,13 +90,10 @@ def _python(code, env):
 
 @pytest.mark.slow
 def test_loops_run_uncached_where_no_cache_directory_is_writable(tmp_path):
-    if _jit.numba_module() is None:
-        pytest.skip(f"numba unavailable: {_jit.numba_reason()}")
+    if not jit.available():
+        pytest.skip("numba is not installed")
     (tmp_path / "__pycache__").write_text("a file where numba wants its cache folder")
     (tmp_path / "mymod.py").write_text(textwrap.dedent("""
-        from graphflow_numpy.kernels._jit import jit
-
-        @jit
         def total(a):
             s = a[0] * 0
             for v in a:
@@ -107,36 +105,35 @@ def test_loops_run_uncached_where_no_cache_directory_is_writable(tmp_path):
                PYTHONPATH=os.pathsep.join([str(tmp_path)] + sys.path))
     res = _python("""
         import numpy as np, mymod
-        from graphflow_numpy.kernels import _jit
-        assert mymod.total(np.arange(5.0)) == 10.0
-        (s,) = _jit.compile_report()
-        print(s.name, s.signatures, s.cached)
+        from graphflow_numpy import jit
+        assert jit.loops(mymod).total(np.arange(5.0)) == 10.0
+        print(jit.STATS["total"]["cache"])
     """, env)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.split() == ["mymod.total", "1", "False"]
+    assert res.stdout.split() == ["off"]
 
 
-def test_numba_can_be_switched_off():
-    env = dict(os.environ, GRAPHFLOW_NUMBA="0")
+def test_compiled_loops_can_be_switched_off():
+    env = dict(os.environ, GRAPHFLOW_NO_JIT="1")
     res = _python("""
         import numpy as np, graphflow as gf
-        from graphflow_numpy.kernels import _jit
+        from graphflow_numpy import jit
+        from graphflow_numpy.kernels import pool_loops
         x = gf.placeholder((1, 4, 4, 1))
         y = gf.function([x], gf.nn.max_pool2d(x))(np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1))
-        print(_jit.loops("pool_loops"), _jit.numba_reason(), y.ravel().tolist())
+        print(jit.loops(pool_loops), jit.available(), y.ravel().tolist())
     """, env)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.strip() == "None disabled by GRAPHFLOW_NUMBA [5.0, 7.0, 13.0, 15.0]"
+    assert res.stdout.strip() == "None False [5.0, 7.0, 13.0, 15.0]"
 
 
-def test_compile_report_names_the_loops_used():
-    if _jit.numba_module() is None:
-        pytest.skip(f"numba unavailable: {_jit.numba_reason()}")
-    lp = _jit.loops("pool_loops")
+def test_loops_of_a_module_are_compiled_once_and_timed():
+    if not jit.available():
+        pytest.skip("numba is not installed")
+    lp = jit.loops(pool_loops)
+    assert jit.loops(pool_loops) is lp
     x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
     y, idx = np.empty((1, 2, 2, 1), np.float32), np.empty((1, 2, 2, 1), np.uint8)
     lp.max_forward(x, 2, 2, 2, 2, 0, 0, 0, 1, y, idx)
     assert y.ravel().tolist() == [5, 7, 13, 15] and idx.ravel().tolist() == [3, 3, 3, 3]
-    stats = {s.name: s for s in _jit.compile_report()}
-    assert stats["pool_loops.max_forward"].signatures >= 1
-    assert _jit.compile_seconds() >= stats["pool_loops.max_forward"].seconds > 0
+    assert jit.STATS["max_forward"]["seconds"] > 0 and jit.STATS["max_forward"]["cache"] in ("hit", "miss")

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _jit
+from .. import jit
+from . import im2col_loops
 from ._parallel import GemmSum, run_parts, sum_parts, thread_count, threads_for
 from ._scratch import scratch, work_units
 from .conv_geometry import ConvGeometry
@@ -54,7 +55,7 @@ def fill_columns(xp, x, g: ConvGeometry, unit, cols) -> None:
     """cols[(n, i, j), (a, b, c)] = x[n, i*sh + a*dh - top, j*sw + b*dw - left, c] for the
     unit's images and output rows, zero where that cell is padding."""
     n0, n1, r0, r1 = unit
-    lp = _jit.loops("im2col_loops") if xp is np else None
+    lp = jit.loops(im2col_loops) if xp is np else None
     if lp is not None:
         (sh, sw), (dh, dw) = g.strides, g.dilation
         lp.fill_columns(x, g.pads[0], g.pads[2], sh, sw, dh, dw, g.kh, g.kw, n0, n1, r0, r1, g.ow, cols)

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _jit
+from .. import jit
+from . import winograd_loops
 from ._parallel import GemmSum, run_parts, sum_parts, thread_count, threads_for
 from ._scratch import scratch, work_units
 from .conv_geometry import ConvGeometry
@@ -87,7 +88,7 @@ def filter_untransform(xp, du, m: int, dtype):
 
 def _loops(xp, m):
     """The numba tile loops (F(4x4, 3x3) on NumPy arrays), or None for the xp path."""
-    return _jit.loops("winograd_loops") if xp is np and m == 4 else None
+    return jit.loops(winograd_loops) if xp is np and m == 4 else None
 
 
 def _consts(dtype):

@@ -1,15 +1,13 @@
-"""numba loop filling a convolution's column matrix in one pass (NumPy only; the ``xp``
-path in ``conv_im2col`` does the same with one strided copy per kernel tap).
+"""A loop filling a convolution's column matrix in one pass, plain Python that
+``jit.loops`` compiles with numba (NumPy arrays only; the ``xp`` path in ``conv_im2col``
+does the same with one strided copy per kernel tap).
 
 Where a kernel row's window lies inside the input and is undilated along the width,
 its ``kw * c`` values are one contiguous run of the input and are copied as one.
 """
 from __future__ import annotations
 
-from ._jit import jit
 
-
-@jit
 def fill_columns(x, pt, pl, sh, sw, dh, dw, kh, kw, n0, n1, r0, r1, ow, cols):
     """cols[((n - n0) * (r1 - r0) + i - r0) * ow + j, (a * kw + b) * c + ch]
     = x[n, i*sh + a*dh - pt, j*sw + b*dw - pl, ch], zero on padding."""

@@ -24,7 +24,8 @@ import numpy as np
 from graphflow.ops.nn import conv
 
 from ..table import KERNELS
-from . import _jit, conv_im2col, conv_winograd
+from .. import jit
+from . import conv_im2col, conv_winograd
 from ._scratch import scratch
 from .conv_geometry import ConvGeometry
 
@@ -51,7 +52,7 @@ def choose(xp, g: ConvGeometry, filter_pass: bool = False) -> tuple:
         return "im2col", 0
     if want in ("winograd", "winograd2"):
         return "winograd", 2 if want == "winograd2" else 4
-    if xp is not np or _jit.numba_module() is None:
+    if xp is not np or not jit.available():
         return "im2col", 0  # the xp tile transforms are whole-batch tensor contractions
     th, tw = conv_winograd.tiles(g, 4)
     used = g.oh * g.ow / (16 * th * tw)
@@ -116,6 +117,7 @@ def _result(xp, out, shape_nhwc, dtype, data_format):
 
 
 def _deliver(xp, y, out, data_format):
+    """The result in ``out`` (or a new array): never the scratch array ``y`` itself."""
     if data_format == "channels_last":
         if out is None or out is y:
             return y
@@ -123,12 +125,12 @@ def _deliver(xp, y, out, data_format):
         return out
     t = xp.transpose(y, (0, 3, 1, 2))
     if out is None:
-        return xp.ascontiguousarray(t)
-    out[...] = t
+        out = xp.empty(t.shape, t.dtype)  # not ascontiguousarray: with one channel or one
+    out[...] = t                          # pixel the transpose is contiguous, a view of scratch
     return out
 
 
-@KERNELS.register(conv.Conv2D)
+@KERNELS.register(conv.Conv2D, writes_out=True)
 def conv2d(op, node, xp):
     """``run(x, k, out=None, epilogue=None)``: ``epilogue(y, (images, rows))``, with y the
     result and two slices over its batch and row axes, is called (from worker threads)
@@ -163,15 +165,23 @@ def conv2d_backprop_filter(op, node, xp):
     return run
 
 
-@KERNELS.register(conv.Conv2DBackpropInput)
-def conv2d_backprop_input(op, node, xp):
-    fmt = op.data_format
+def input_gradient(xp, g: ConvGeometry, k, dy, data_format, out=None):
+    """d<conv2d(x, k), dy>/dx for an ``x`` of geometry ``g``, in ``data_format`` (also the
+    transposed convolution's forward pass), into ``out`` when it fits."""
+    dx = _result(xp, out, g.in_shape, dy.dtype, data_format)
+    _backprop_input(xp, _nhwc_in(xp, dy, data_format, "conv_dy"), xp.ascontiguousarray(k), g, dx)
+    return _deliver(xp, dx, out, data_format)
 
+
+def _over_x(op, position):
+    """out may be x's own buffer: only x's shape is read."""
+    return position == 0
+
+
+@KERNELS.register(conv.Conv2DBackpropInput, writes_out=True, inplace=_over_x)
+def conv2d_backprop_input(op, node, xp):
     def run(x, k, dy, out=None):
-        g = geometry_at(node, x.shape, k.shape)
-        dx = _result(xp, out, g.in_shape, dy.dtype, fmt)
-        _backprop_input(xp, _nhwc_in(xp, dy, fmt, "conv_dy"), xp.ascontiguousarray(k), g, dx)
-        return _deliver(xp, dx, out, fmt)
+        return input_gradient(xp, geometry_at(node, x.shape, k.shape), k, dy, op.data_format, out)
     return run
 
 

@@ -21,7 +21,8 @@ from graphflow.ops.nn import pool
 from graphflow.ops.nn._geometry import output_length, padding_of, spatial_axes, window_slice
 
 from ..table import KERNELS
-from . import _jit
+from .. import jit
+from . import pool_loops
 from ._out import deliver
 from ._parallel import run_parts
 
@@ -120,7 +121,7 @@ def _native(xp, *arrays):
     """The numba loops when they can run on these arrays (NumPy, C-contiguous)."""
     if xp is not np or not all(a.flags.c_contiguous for a in arrays):
         return None
-    return _jit.loops("pool_loops")
+    return jit.loops(pool_loops)
 
 
 def _fresh(xp, out, shape, dtype):
@@ -163,7 +164,12 @@ def _max_xp(xp, x, g: Geometry, index_dtype):
     return y, idx
 
 
-@KERNELS.register(pool.MaxPool2DGrad)
+def _over_x(op, position):
+    """out may be x's own buffer: only x's shape is read."""
+    return position == 0
+
+
+@KERNELS.register(pool.MaxPool2DGrad, writes_out=True, inplace=_over_x)
 def max_pool2d_grad(op, node, xp):
     def run(x, idx, dy, out=None):
         g = geometry_at(node, x.shape)
@@ -192,7 +198,7 @@ def _scatter_xp(xp, idx, dy, g: Geometry):
     return dx[g.interior()] if g.padded else dx
 
 
-@KERNELS.register(pool.MaxPool2DGradGrad)
+@KERNELS.register(pool.MaxPool2DGradGrad, writes_out=True)
 def max_pool2d_grad_grad(op, node, xp):
     def run(x, idx, gx, out=None):
         g = geometry_at(node, x.shape)
@@ -267,7 +273,7 @@ def scratch_bytes(op, shapes, itemsize: int = 4, xp=np) -> int:
     on the xp path, a padded copy of the input when the windows reach into padding, plus
     one window-sized temporary."""
     if isinstance(op, (pool.MaxPool2D, pool.MaxPool2DGrad, pool.MaxPool2DGradGrad)) and \
-            xp is np and _jit.numba_module() is not None:
+            xp is np and jit.available():
         return 0
     g = geometry(op, tuple(shapes[0]))
     size = lambda shape: int(np.prod(shape)) * itemsize

@@ -1,4 +1,5 @@
-"""numba loops of max pooling (NumPy only; ``nn_pool`` has the ``xp`` path).
+"""Loops of max pooling, plain Python that ``jit.loops`` compiles with numba (NumPy arrays
+only; ``nn_pool`` has the ``xp`` path).
 
 Arrays are (n, h, w, c) and C-contiguous; channels_first data comes in as
 (n * c, h, w, 1), which is the same memory. Each loop handles images ``n0:n1`` so a
@@ -8,10 +9,7 @@ cells are visited, so padding never wins; a NaN wins over any number (as in
 """
 from __future__ import annotations
 
-from ._jit import jit
 
-
-@jit
 def max_forward(x, ph, pw, sh, sw, pt, pl, n0, n1, y, idx):
     """y[n, i, j, c] = max of the window, idx[n, i, j, c] = its row-major offset in it."""
     H, W, C = x.shape[1], x.shape[2], x.shape[3]
@@ -44,7 +42,6 @@ def max_forward(x, ph, pw, sh, sw, pt, pl, n0, n1, y, idx):
                                 at[q] = k
 
 
-@jit
 def max_backward(dy, idx, ph, pw, sh, sw, pt, pl, tiling, n0, n1, zero, dx):
     """dx = each window's dy at its winner, 0 elsewhere. ``tiling``: windows neither
     overlap nor leave gaps inside the covered area and there is no padding, so every
@@ -85,7 +82,6 @@ def max_backward(dy, idx, ph, pw, sh, sw, pt, pl, tiling, n0, n1, zero, dx):
                         dx[n, i * sh - pt + k // pw, j * sw - pl + k % pw, q] += dy[n, i, j, q]
 
 
-@jit
 def max_gather(g, idx, pw, sh, sw, pt, pl, n0, n1, out):
     """out[n, i, j, c] = g at the winner of window (i, j) (the adjoint of max_backward)."""
     OH, OW, C = out.shape[1], out.shape[2], out.shape[3]

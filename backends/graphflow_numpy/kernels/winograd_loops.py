@@ -1,5 +1,6 @@
-"""numba loops of the F(4x4, 3x3) Winograd convolution (NumPy only; ``conv_winograd``
-has the math and the ``xp`` path, which also serves F(2x2, 3x3)).
+"""Loops of the F(4x4, 3x3) Winograd convolution, plain Python that ``jit.loops`` compiles
+with numba (NumPy arrays only; ``conv_winograd`` has the math and the ``xp`` path, which
+also serves F(2x2, 3x3)).
 
 Each loop handles one work unit: images ``n0:n1``, tile rows ``ti0:ti1``, all ``tw``
 tile columns, tile ``p`` numbered row-major over (image, tile row, tile column). Arrays
@@ -16,10 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jit import jit
 
-
-@jit
 def input_tiles(x, pt, pl, n0, n1, ti0, ti1, tw, k, V):
     """V[xi * 6 + nu, p, c] = (B^T d_p B)[xi, nu] for the 6x6 input tile d_p of channel c
     whose top-left is (ti * 4 - pt, tj * 4 - pl)."""
@@ -59,7 +57,6 @@ def input_tiles(x, pt, pl, n0, n1, ti0, ti1, tw, k, V):
                 p += 1
 
 
-@jit
 def output_tiles(M, n0, n1, ti0, ti1, tw, k, y):
     """y[n, ti*4 + i, tj*4 + j, :] = (A^T M_p A)[i, j] for every tile p, clipped at y's edge."""
     OH, OW, K = y.shape[1], y.shape[2], y.shape[3]
@@ -95,7 +92,6 @@ def output_tiles(M, n0, n1, ti0, ti1, tw, k, y):
                 p += 1
 
 
-@jit
 def gradient_tiles(dy, n0, n1, ti0, ti1, tw, k, W):
     """W[xi * 6 + nu, p, :] = (A dy_p A^T)[xi, nu] for the 4x4 output-gradient tile dy_p at
     (ti * 4, tj * 4), zeros past dy's edge (the filter gradient's "data" transform)."""
