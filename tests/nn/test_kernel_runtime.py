@@ -137,3 +137,17 @@ def test_loops_of_a_module_are_compiled_once_and_timed():
     lp.max_forward(x, 2, 2, 2, 2, 0, 0, 0, 1, y, idx)
     assert y.ravel().tolist() == [5, 7, 13, 15] and idx.ravel().tolist() == [3, 3, 3, 3]
     assert jit.STATS["max_forward"]["seconds"] > 0 and jit.STATS["max_forward"]["cache"] in ("hit", "miss")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_parts_still_run_in_a_forked_child(monkeypatch):
+    monkeypatch.setenv("GRAPHFLOW_NUM_THREADS", "2")
+    assert _parallel.run_parts(lambda a, b: b - a, 4) == [2, 2]   # the pool exists now
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the parts ran
+        try:
+            os._exit(0 if _parallel.run_parts(lambda a, b: b - a, 4) == [2, 2] else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -54,6 +54,15 @@ _pool_lock = threading.Lock()
 _busy = threading.local()  # set inside a part: nested calls run serially
 
 
+def _forget_pool():
+    """A forked child inherits the pool object but not its threads: make a new one there."""
+    _pool[0] = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _executor(workers: int):
     with _pool_lock:
         ex = _pool[0]

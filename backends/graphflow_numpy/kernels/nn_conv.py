@@ -23,8 +23,8 @@ import numpy as np
 
 from graphflow.ops.nn import conv
 
-from ..table import KERNELS
 from .. import jit
+from ..table import KERNELS
 from . import conv_im2col, conv_winograd
 from ._scratch import scratch
 from .conv_geometry import ConvGeometry

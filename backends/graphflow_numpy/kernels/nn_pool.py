@@ -20,8 +20,8 @@ import numpy as np
 from graphflow.ops.nn import pool
 from graphflow.ops.nn._geometry import output_length, padding_of, spatial_axes, window_slice
 
-from ..table import KERNELS
 from .. import jit
+from ..table import KERNELS
 from . import pool_loops
 from ._out import deliver
 from ._parallel import run_parts
@@ -105,7 +105,6 @@ def pad_with(xp, x, g: Geometry, fill):
     buf = xp.full(g.padded_shape, fill, x.dtype)
     buf[g.interior()] = x
     return buf
-
 
 
 def _nhwc(t, g: Geometry):
