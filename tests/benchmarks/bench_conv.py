@@ -3,12 +3,17 @@ input gradient and filter gradient, against PyTorch (CPU) NCHW and channels_last
 same run. A script, not collected by pytest:
 
     .venv/bin/python tests/benchmarks/bench_conv.py [--reps 7] [--batch 32] [--algos auto,im2col]
+    .venv/bin/python tests/benchmarks/bench_conv.py --choice   # the table behind the algorithm choice
 
 PyTorch runs in a subprocess from the peer venv (``GRAPHFLOW_PEER_VENV``, default
 ``$TMPDIR/graphflow-peer-torch``, which ``../shared/bench/compare_vgg.sh`` sets up); without
 it only graphflow's side is printed. Sides alternate (ours, torch, ours, torch...) so
 drift hits both; each figure is the median over all rounds. ``--algos`` times graphflow
 once per ``GRAPHFLOW_CONV`` value (auto, im2col, winograd, winograd2).
+
+``--choice`` times im2col against Winograd F(4x4) on a range of 3x3 layers in CPU seconds
+of one thread (BLAS included, its idle spinning not), the measure the rule in
+``nn_conv.choose`` was drawn from, and says what ``auto`` picks for each.
 """
 from __future__ import annotations
 
@@ -112,6 +117,46 @@ def med_time(fn, reps):
     return statistics.median(ts)
 
 
+CHOICE = [(32, 100, 3, 32), (32, 98, 32, 32), (32, 48, 32, 64), (32, 46, 64, 64), (32, 14, 64, 128),
+          (4, 32, 256, 256), (32, 28, 1, 32), (32, 7, 128, 256)]
+
+
+def cpu_time(fn, reps):
+    fn()
+    ts = []
+    for _ in range(reps):
+        t0 = time.process_time()
+        fn()
+        ts.append(time.process_time() - t0)
+    return statistics.median(ts)
+
+
+def choice(reps):
+    from threadpoolctl import threadpool_limits
+    from graphflow_numpy.kernels import nn_conv
+    from graphflow_numpy.kernels.conv_geometry import ConvGeometry
+    os.environ["GRAPHFLOW_NUM_THREADS"] = "1"
+    rng = np.random.default_rng(0)
+    print("one thread, CPU ms, forward / filter gradient")
+    print(f"{'n, h, c -> o':18s} {'im2col':>15s} {'winograd F4':>15s}  auto picks (forward, filter)")
+    for n, h, c, o in CHOICE:
+        x = rng.standard_normal((n, h, h, c)).astype(np.float32)
+        k = rng.standard_normal((3, 3, c, o)).astype(np.float32)
+        dy = rng.standard_normal((n, h - 2, h - 2, o)).astype(np.float32)
+        xs, ks, dys = (gf.placeholder(a.shape, "float32") for a in (x, k, dy))
+        fwd = gf.function([xs, ks], gf.nn.conv2d(xs, ks))
+        wgrad = gf.function([xs, ks, dys], gf.nn.Conv2DBackpropFilter()(xs, ks, dys))
+        cells = []
+        with threadpool_limits(1):
+            for algo in ("im2col", "winograd"):
+                os.environ["GRAPHFLOW_CONV"] = algo
+                cells.append(f"{1e3 * cpu_time(lambda: fwd(x, k), reps):6.1f} / {1e3 * cpu_time(lambda: wgrad(x, k, dy), reps):6.1f}")
+        os.environ["GRAPHFLOW_CONV"] = "auto"
+        g = ConvGeometry.of(gf.nn.Conv2D(), x.shape, k.shape)
+        picks = f"{nn_conv.choose(np, g)[0]}, {nn_conv.choose(np, g, filter_pass=True)[0]}"
+        print(f"{f'{n}, {h}, {c} -> {o}':18s} {cells[0]:>15s} {cells[1]:>15s}  {picks}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5)
@@ -119,7 +164,10 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--algos", default="auto")
     ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--choice", action="store_true", help="im2col against Winograd on a range of layers")
     args = ap.parse_args()
+    if args.choice:
+        return choice(args.reps)
     algos = args.algos.split(",")
     py = None if args.no_peer else peer_python()
     fns = ours(args.batch)
