@@ -130,13 +130,24 @@ def backprop_filter(xp, x, dy, g: ConvGeometry):
     return total.reshape(g.kernel_shape)
 
 
+def _image_units(g: ConvGeometry, itemsize: int) -> list:
+    """Units of whole images for col2im (bands of rows would add into shared dx rows)."""
+    return work_units(g.n, 1, g.oh * g.ow * g.kh * g.kw * g.c * itemsize, BUDGET, thread_count())
+
+
+def backprop_input_scratch_bytes(g: ConvGeometry, itemsize: int) -> int:
+    """Bytes of scratch one strided input-gradient call holds at once (all threads)."""
+    us = _image_units(g, itemsize)
+    biggest = max((n1 - n0 for n0, n1, _, _ in us), default=0)
+    return biggest * g.oh * g.ow * g.kh * g.kw * g.c * itemsize * min(len(us), thread_count())
+
+
 def backprop_input(xp, dy, k, g: ConvGeometry, dx):
     """dx (n, h, w, c), C-contiguous, = the adjoint of ``forward`` applied to dy: per unit
     of whole images, dcols = dy @ k^T, then each tap's block added where it was read."""
     k2t = k.reshape(-1, g.o).T
     dy2 = dy.reshape(-1, g.o)
-    per_image = g.oh * g.ow * g.kh * g.kw * g.c * dy.dtype.itemsize
-    us = work_units(g.n, 1, per_image, BUDGET, thread_count())
+    us = _image_units(g, dy.dtype.itemsize)
 
     def part(lo, hi):
         for n0, n1, _, _ in us[lo:hi]:

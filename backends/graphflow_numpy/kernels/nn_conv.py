@@ -205,8 +205,7 @@ def scratch_bytes(op, shapes, itemsize: int = 4, xp=np) -> int:
     if isinstance(op, conv.Conv2DBackpropInput):
         if g.strides == (1, 1):
             return moved + _forward_scratch(xp, g.transposed(), itemsize)
-        per_image = g.oh * g.ow * g.kh * g.kw * g.c * itemsize
-        return moved + per_image * max(1, conv_im2col.BUDGET // per_image) * min(g.n, conv_im2col.thread_count())
+        return moved + conv_im2col.backprop_input_scratch_bytes(g, itemsize)
     return moved + _forward_scratch(xp, g, itemsize, isinstance(op, conv.Conv2DBackpropFilter))
 
 
