@@ -151,3 +151,17 @@ def test_parts_still_run_in_a_forked_child(monkeypatch):
             os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize("shape", [(300, 200, 100), (20, 400, 900), (7, 3000, 700)])
+def test_large_products_split_over_threads_match_blas(shape, monkeypatch):
+    from graphflow_numpy.kernels import linalg
+    monkeypatch.setenv("GRAPHFLOW_NUM_THREADS", "3")
+    m, k, n = shape
+    rng = np.random.default_rng(9)
+    x, y = rng.standard_normal((m, k)), rng.standard_normal((k, n)).T.copy().T   # y F-ordered
+    assert linalg._splits(np, x, y)
+    np.testing.assert_allclose(linalg.split_matmul(np, x, y), x @ y, rtol=1e-12, atol=1e-12)
+    out = np.empty((m, n))
+    assert linalg.split_matmul(np, x, y, out) is out
+    np.testing.assert_allclose(out, x @ y, rtol=1e-12, atol=1e-12)
