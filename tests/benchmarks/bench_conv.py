@@ -107,28 +107,20 @@ def flops(name, batch):
     return 2 * batch * (hw - 2) ** 2 * o * 9 * c
 
 
-def med_time(fn, reps):
+def med_time(fn, reps, clock=time.perf_counter):
+    """Median seconds of ``reps`` calls after one warm-up (``clock=time.process_time``:
+    CPU seconds of this process)."""
     fn()
     ts = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        ts.append(time.perf_counter() - t0)
+        ts.append(clock() - t0)
     return statistics.median(ts)
 
 
 CHOICE = [(32, 100, 3, 32), (32, 98, 32, 32), (32, 48, 32, 64), (32, 46, 64, 64), (32, 14, 64, 128),
           (4, 32, 256, 256), (32, 28, 1, 32), (32, 7, 128, 256)]
-
-
-def cpu_time(fn, reps):
-    fn()
-    ts = []
-    for _ in range(reps):
-        t0 = time.process_time()
-        fn()
-        ts.append(time.process_time() - t0)
-    return statistics.median(ts)
 
 
 def choice(reps):
@@ -150,7 +142,8 @@ def choice(reps):
         with threadpool_limits(1):
             for algo in ("im2col", "winograd"):
                 os.environ["GRAPHFLOW_CONV"] = algo
-                cells.append(f"{1e3 * cpu_time(lambda: fwd(x, k), reps):6.1f} / {1e3 * cpu_time(lambda: wgrad(x, k, dy), reps):6.1f}")
+                cpu = [1e3 * med_time(f, reps, time.process_time) for f in (lambda: fwd(x, k), lambda: wgrad(x, k, dy))]
+                cells.append(f"{cpu[0]:6.1f} / {cpu[1]:6.1f}")
         os.environ["GRAPHFLOW_CONV"] = "auto"
         g = ConvGeometry.of(gf.nn.Conv2D(), x.shape, k.shape)
         picks = f"{nn_conv.choose(np, g)[0]}, {nn_conv.choose(np, g, filter_pass=True)[0]}"
