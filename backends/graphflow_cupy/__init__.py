@@ -78,10 +78,11 @@ def _probe() -> tuple[bool, str]:
     """``(True, "")``, or ``(False, why)``: no CuPy, no driver, no device, no NVRTC."""
     try:
         cp = device.cupy()
+        runtime = cp.cuda.runtime
     except Exception as exc:  # ImportError, or a CuPy whose CUDA libraries are missing
         return False, f"CuPy does not import ({type(exc).__name__}: {exc}); {INSTALL_HINT}"
     try:
-        count = cp.cuda.runtime.getDeviceCount()
+        count = runtime.getDeviceCount()
     except Exception as exc:  # no driver, or one too old for this CuPy's CUDA
         return False, f"no usable CUDA driver ({type(exc).__name__}: {exc})"
     if count < 1:

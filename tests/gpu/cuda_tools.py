@@ -114,17 +114,30 @@ class HostKernel:
 
 
 class HostDevice:
-    """Replaces ``graphflow_cupy.device``'s CuPy-facing functions (see ``on_host``)."""
+    """Replaces ``graphflow_cupy.device``'s CuPy-facing functions (see ``on_host``).
+
+    Compiling each generated kernel on its own costs a compiler start; ``collect()`` runs
+    code with kernels that do nothing, recording their sources, and ``preload()`` then
+    builds them all as one library (the values of such a dry run are garbage; the shapes,
+    strides and dtypes, which decide the kernels, are not)."""
 
     def __init__(self):
         self.kernels: dict = {}
+        self.libraries: list = []
+        self.collected: dict | None = None
         self._static = None
 
     def function(self, source, name):
         key = (source, name)
-        if key not in self.kernels:
-            self.kernels[key] = HostKernel(getattr(host_library(source), f"{name}_host"), widen=False)
-        return self.kernels[key]
+        found = self.kernels.get(key)
+        if found is not None:
+            return found
+        if self.collected is not None:
+            self.collected[name] = source
+            return lambda grid, block, args: None
+        lib = next((lib for lib in self.libraries if hasattr(lib, f"{name}_host")), None) or host_library(source)
+        found = self.kernels[key] = HostKernel(getattr(lib, f"{name}_host"), widen=False)
+        return found
 
     def static(self, kernel, dtype, index):
         if self._static is None:
@@ -135,11 +148,54 @@ class HostDevice:
             self.kernels[key] = HostKernel(getattr(self._static, f"{kernel.name}_{suffix}"), widen=True)
         return self.kernels[key]
 
+    def collect(self, run) -> int:
+        """Call ``run()`` with recording kernels, then build what it asked for; returns
+        the number of kernels built. ``run``'s exceptions are its own business."""
+        from graphflow_cupy.source import common
+        self.collected = {}
+        try:
+            run()
+        finally:
+            found, self.collected = self.collected, None
+        header = common() + "\n"
+        bodies = [src[len(header):] if src.startswith(header) else src for src in found.values()]
+        if bodies:
+            self.libraries.append(host_library(header + "\n".join(sorted(bodies))))
+        return len(bodies)
+
+
+class _ArrayResults:
+    """Calls ``fn`` and gives a 0-d array where NumPy gives a scalar (CuPy never does)."""
+
+    def __init__(self, fn):
+        self._fn = fn
+
+    def __call__(self, *args, **kwargs):
+        r = self._fn(*args, **kwargs)
+        return np.asarray(r) if isinstance(r, np.generic) else r
+
+    def __getattr__(self, name):  # ufunc.at, ufunc.reduce...
+        return getattr(self._fn, name)
+
+
+class NumpyAsCupy:
+    """``numpy`` as the CuPy backend sees ``cupy``: the same functions, arrays out."""
+
+    def __getattr__(self, name):
+        value = getattr(np, name)
+        if callable(value) and not isinstance(value, type):
+            value = _ArrayResults(value)
+        setattr(self, name, value)
+        return value
+
+
+NP_AS_CUPY = NumpyAsCupy()
+
 
 class CupyOnHost(graphflow_cupy.CupyBackend):
     """The CuPy backend, its arrays NumPy's and its kernels the host loops (``on_host``)."""
     name = "cupy-host"
-    xp = np
+    xp = NP_AS_CUPY
 
     def available(self):
         return True, ""
@@ -154,10 +210,11 @@ class CupyOnHost(graphflow_cupy.CupyBackend):
         pass
 
 
-def on_host(monkeypatch) -> HostDevice:
-    """Route ``graphflow_cupy.device`` to NumPy and the host loops for this test."""
-    host = HostDevice()
-    monkeypatch.setattr(device, "cupy", lambda: np)
+def on_host(monkeypatch, host: HostDevice | None = None) -> HostDevice:
+    """Route ``graphflow_cupy.device`` to NumPy and the host loops (of ``host``, or a new
+    ``HostDevice``) until ``monkeypatch`` is undone."""
+    host = host or HostDevice()
+    monkeypatch.setattr(device, "cupy", lambda: NP_AS_CUPY)
     monkeypatch.setattr(device, "function", host.function)
     monkeypatch.setattr(device, "static", host.static)
     monkeypatch.setattr(device, "sm_count", lambda: 1)
