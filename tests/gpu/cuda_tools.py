@@ -1,8 +1,9 @@
 """Checking the CuPy backend's CUDA without a GPU.
 
-- ``nvcc_check(source)``: compile a translation unit with nvcc to device code (``--cubin``
-  for ``GRAPHFLOW_NVCC_ARCH``, default sm_90, the H200's): syntax, types, templates and
-  register allocation are checked; nothing runs.
+- ``nvcc_check(source, stage)``: compile a translation unit with nvcc to device code for
+  ``GRAPHFLOW_NVCC_ARCH`` (default sm_90, the H200's): ``"ptx"`` checks syntax, types and
+  templates (front end and NVVM); ``"cubin"`` also assembles (ptxas: registers,
+  resources), at about three times the cost. Nothing runs.
 - ``host_library(source)``: the same source built by the host C++ compiler into a shared
   library; each kernel's per-element function is there as an ``extern "C"`` loop.
 - ``on_host(monkeypatch)``: the CuPy backend with NumPy arrays and those host loops in
@@ -62,10 +63,11 @@ def _cached(source: str, suffix: str, command) -> Path:
     return out
 
 
-def nvcc_check(source: str) -> Path:
-    """Compile ``source`` to a cubin with nvcc (AssertionError with the log on failure)."""
-    return _cached(source, ".cubin", lambda src, out: [NVCC, "--cubin", f"-arch={ARCH}", "-std=c++17",
-                                                       "-x", "cu", "-o", out, src])
+def nvcc_check(source: str, stage: str = "cubin") -> Path:
+    """Compile ``source`` with nvcc to ``stage`` (``"ptx"`` or ``"cubin"``); an
+    AssertionError shows the log and the numbered source on failure."""
+    return _cached(source, f".{stage}", lambda src, out: [NVCC, f"--{stage}", f"-arch={ARCH}", "-std=c++17",
+                                                          "-x", "cu", "-o", out, src])
 
 
 def host_library(source: str) -> ctypes.CDLL:
@@ -75,13 +77,15 @@ def host_library(source: str) -> ctypes.CDLL:
     return ctypes.CDLL(str(path))
 
 
-def static_unit(instantiate: bool = True) -> str:
-    """One translation unit with every hand-written kernel (and, for nvcc, every
-    (dtype, index) instantiation the backend may ask NVRTC for)."""
-    from graphflow_cupy.source import STATIC_FILES, common, instantiations, read
+def static_unit(instantiate=()) -> str:
+    """One translation unit with every hand-written kernel and, for nvcc, their
+    ``instantiate`` variants: ``[(dtype, index dtype)]``."""
+    from graphflow_cupy.source import INDEX_TYPES, KERNEL_DTYPES, STATIC_FILES, common, instantiations, read
     parts = [common()] + [read(f) for f in STATIC_FILES]
-    if instantiate:
-        parts.append(instantiations([k for f in STATIC_FILES for k in static_kernels(f)]))
+    kernels = [k for f in STATIC_FILES for k in static_kernels(f)]
+    for dtype, index in instantiate:
+        parts.append(instantiations(kernels, {dtype: KERNEL_DTYPES[dtype]}, {index: INDEX_TYPES[index]})
+                     .replace("gf_instances", f"gf_instances_{dtype}_{index}"))
     return "\n".join(parts)
 
 
@@ -113,6 +117,18 @@ class HostKernel:
         return _CTYPES[kind](a.item())
 
 
+class _Later:
+    """A kernel asked for during ``collect``: does nothing then, runs the built one after
+    (so launch plans cached by a dry run stay usable)."""
+
+    def __init__(self, host, source, name):
+        self.host, self.source, self.name = host, source, name
+
+    def __call__(self, grid, block, args):
+        if self.host.collected is None:
+            self.host.function(self.source, self.name)(grid, block, args)
+
+
 class HostDevice:
     """Replaces ``graphflow_cupy.device``'s CuPy-facing functions (see ``on_host``).
 
@@ -134,14 +150,14 @@ class HostDevice:
             return found
         if self.collected is not None:
             self.collected[name] = source
-            return lambda grid, block, args: None
+            return _Later(self, source, name)
         lib = next((lib for lib in self.libraries if hasattr(lib, f"{name}_host")), None) or host_library(source)
         found = self.kernels[key] = HostKernel(getattr(lib, f"{name}_host"), widen=False)
         return found
 
     def static(self, kernel, dtype, index):
         if self._static is None:
-            self._static = host_library(static_unit(instantiate=False))
+            self._static = host_library(static_unit())
         suffix = "f32" if np.dtype(dtype) == np.float32 else "f64"
         key = (kernel.name, suffix)
         if key not in self.kernels:

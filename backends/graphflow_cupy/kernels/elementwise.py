@@ -11,13 +11,19 @@ from __future__ import annotations
 from graphflow.ops import elementwise as ew
 from graphflow.ops.nn import activations as act
 
+from ..codegen import Unsupported
 from ..expressions import EXPRESSIONS
 from ..table import KERNELS
 from .fused import single_op
 
 
 def _single_op_kernel(op, node, xp):
-    launcher = single_op(op, node)
+    """One generated kernel; values the generator has no C type for (float16) take the
+    NumPy kernel, run by CuPy."""
+    try:
+        launcher = single_op(op, node)
+    except Unsupported:
+        return KERNELS.parent.lookup(type(op))(op, node, xp)
     return lambda *arrays, out=None: launcher(*arrays, out=out)
 
 

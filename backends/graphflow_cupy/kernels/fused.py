@@ -71,13 +71,13 @@ class ElementwiseLauncher:
         return plan
 
     def __call__(self, *args, out=None):
+        cp = device.cupy()
+        if out is not None:  # the kernel reads every input in one pass: only `out` itself may alias it
+            args = [a.copy() if a is not out and a.size and cp.may_share_memory(a, out) else a for a in args]
         key = tuple([(a.shape, a.strides, a.dtype) for a in args])
         plan = self.plans.get(key) or self._plan(args, key)
-        cp = device.cupy()
         if out is None:
             out = cp.empty(plan.shape, self.out_dtype)
-        else:
-            args = [a.copy() if a is not out and a.size and cp.may_share_memory(a, out) else a for a in args]
         if plan.n:
             plan.fn(plan.grid, (device.BLOCK,), (plan.n_arg, *args, out, *plan.tail))
         return out
