@@ -63,6 +63,10 @@ class CupyBackend(NumpyBackend):
     def synchronize(self):
         device.cupy().cuda.get_current_stream().synchronize()
 
+    def jit_stats(self) -> dict:
+        """Each CUDA kernel's first use: an NVRTC compile ("miss") or CuPy's disk cache."""
+        return {name: dict(v) for name, v in device.STATS.items()}
+
     def compile_fused(self, node):
         """One generated CUDA kernel per element-wise group (kernels/fused.py)."""
         from .kernels.fused import compile_fused

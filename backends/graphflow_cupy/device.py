@@ -11,6 +11,7 @@ Launches go to CuPy's current stream and never wait for the GPU; only ``to_host`
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 
@@ -52,6 +53,17 @@ def index_type(*extents):
 
 _modules: dict = {}
 _functions: dict = {}
+STATS: dict = {}   # kernel name -> {"seconds": first get_function, "cache": "hit" | "miss"}
+CACHE_HIT_SECONDS = 0.02   # NVRTC takes longer than this; loading CuPy's disk-cached cubin does not
+
+
+def _get(mod, name):
+    """``mod.get_function(name)``, its first-use cost recorded in ``STATS``."""
+    t0 = time.perf_counter()
+    fn = mod.get_function(name)
+    seconds = time.perf_counter() - t0
+    STATS[name] = {"seconds": seconds, "cache": "hit" if seconds < CACHE_HIT_SECONDS else "miss"}
+    return fn
 
 
 def module(source: str, names: tuple = ()):
@@ -71,7 +83,7 @@ def function(source: str, name: str):
     key = (source, name)
     fn = _functions.get(key)
     if fn is None:
-        fn = _functions[key] = module(source).get_function(name)
+        fn = _functions[key] = _get(module(source), name)
     return fn
 
 
@@ -83,7 +95,7 @@ def static(kernel, dtype, index):
     fn = _functions.get(key)
     if fn is None:
         names = tuple(k.instance(dtype, index) for k in static_kernels(kernel.file))
-        fn = _functions[key] = module(static_source(kernel.file), names).get_function(kernel.instance(dtype, index))
+        fn = _functions[key] = _get(module(static_source(kernel.file), names), kernel.instance(dtype, index))
     return fn
 
 

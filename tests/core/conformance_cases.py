@@ -160,6 +160,8 @@ CASES = [
          [((3, 2, 4), "normal"), ((1, 4), "normal")],
          covers=("reshape", "reshape_like", "transpose", "expand_dims", "squeeze", "broadcast_to", "broadcast_like",
                  "sum_like", "flatten")),
+    Case("likes", lambda a: [gf.zeros_like(a), gf.ones_like(a) * a, gf.full_like(a, 2.5) + a],
+         [((None, 3), "normal")], no_grad=(0,)),
     Case("getitem", lambda a: [a[1], a[:, ::-2], a[..., 1:4, None], gf.getitem(a, (slice(None), 0)),
                                a[-1, 2, 3], a[::2, 1:-1]],
          [((3, 4, 5), "normal")], covers=("getitem",)),
@@ -189,6 +191,9 @@ CASES = [
     Case("conv2d_kernel_grad", lambda x, k: [gf.nn.conv2d(x, k, padding="same"), gf.nn.conv2d(x, k, 2, "valid",
                                                                                              "channels_first")],
          [((2, 6, 5, 6), "normal"), ((3, 3, 6, 3), "normal")], rtol=1e-4, atol=1e-5),
+    Case("conv2d_transpose", lambda y, k: [gf.nn.conv2d_transpose(y, k, 2, "same"), gf.nn.conv2d_transpose(
+        y, k, (1, 2), "valid"), gf.nn.conv2d_transpose(gf.transpose(y, (0, 3, 1, 2)), k, 2, "valid", "channels_first")],
+         [((2, 4, 3, 5), "normal"), ((3, 3, 2, 5), "normal")], rtol=1e-4, atol=1e-5),
     Case("conv_1x1_and_double_grad", lambda x, v: [
         gf.nn.conv2d(x, weights((1, 1, 3, 2))),
         gf.grad(gf.sum(gf.square(gf.grad(gf.sum(gf.nn.conv2d(x, weights((3, 3, 3, 2), seed=1), padding="same") * v),

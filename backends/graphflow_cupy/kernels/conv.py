@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from graphflow.ops.nn import conv
+from graphflow.ops.nn import conv, conv_transpose
 from graphflow.ops.nn._geometry import output_length, padding_of
 
 from .. import device
@@ -139,21 +139,33 @@ def conv2d_backprop_filter(op, node, xp):
     return run
 
 
+def input_gradient(xp, g: Geometry, k, dy, data_format, out):
+    """d<conv2d(x, k), dy>/dx for an ``x`` of geometry ``g``: dy @ kᵀ, then col2im
+    (also conv2d_transpose, whose output is that gradient)."""
+    dx = out if out is not None else xp.empty((g.n, g.h, g.w, g.c) if data_format == "channels_last"
+                                              else (g.n, g.c, g.h, g.w), dy.dtype)
+    k2t = k.reshape(g.cols, g.o).T
+    if g.plain and data_format == "channels_last":
+        xp.matmul(rows_of(dy, g, data_format), k2t, out=dx.reshape(g.rows, g.c))
+        return dx
+    dcols = xp.matmul(rows_of(dy, g, data_format), k2t)
+    index = device.index_type(g.rows * g.cols, dx.size)
+    fn = device.static(COL2IM, dx.dtype, index)
+    device.each(fn, g.n * g.h * g.w * g.c, index, dcols, dx,
+                *device.scalars(index, *g.scalars(), *nhwc_strides(dx, data_format)))
+    return dx
+
+
 @float_kernel(conv.Conv2DBackpropInput, writes_out=True)
 def conv2d_backprop_input(op, node, xp):
-    fmt = op.data_format
-
     def run(x, k, dy, out=None):
-        g = _geometry(node, x.shape, k.shape)
-        dx = out if out is not None else xp.empty(x.shape, dy.dtype)
-        k2t = k.reshape(g.cols, g.o).T
-        if g.plain and fmt == "channels_last":
-            xp.matmul(rows_of(dy, g, fmt), k2t, out=dx.reshape(g.rows, g.c))
-            return dx
-        dcols = xp.matmul(rows_of(dy, g, fmt), k2t)
-        index = device.index_type(g.rows * g.cols, dx.size)
-        fn = device.static(COL2IM, dx.dtype, index)
-        n = g.n * g.h * g.w * g.c
-        device.each(fn, n, index, dcols, dx, *device.scalars(index, *g.scalars(), *nhwc_strides(dx, fmt)))
-        return dx
+        return input_gradient(xp, _geometry(node, x.shape, k.shape), k, dy, op.data_format, out)
+    return run
+
+
+@float_kernel(conv_transpose.Conv2DTranspose, writes_out=True)
+def conv2d_transpose(op, node, xp):
+    def run(y, k, out=None):
+        x_shape = op.out_shape_of(y.shape, k.shape)
+        return input_gradient(xp, _geometry(node, x_shape, k.shape), k, y, op.data_format, out)
     return run
