@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import zlib
+
 import numpy as np
 
 import graphflow as gf
@@ -237,3 +239,37 @@ CASES = [
 
 # public functions that are not ops (seeding) or that the cases reach under another name
 NOT_OPS = {"draw_seed", "set_random_seed"}
+
+
+def feeds(case):
+    """The case's input data (the same on every run and every backend)."""
+    rng = np.random.default_rng(zlib.crc32(case.name.encode()))
+    return [data(shape, kind, rng) for shape, kind in case.inputs]
+
+
+def run(case, backend):
+    """``(outputs, function)``: the case built fresh and run once on ``backend``."""
+    phs, outs = build(case)
+    f = gf.function(phs, outs, backend=backend)
+    with np.errstate(all="ignore"):
+        return f(*feeds(case)), f, outs
+
+
+def compare(case, got, ref, outs) -> float:
+    """Assert ``got`` (a backend's outputs) matches ``ref`` (the NumPy backend's); returns
+    the largest difference relative to the tolerance (at most 1)."""
+    assert len(got) == len(ref)
+    worst = 0.0
+    for k, (g, r, t) in enumerate(zip(got, ref, outs)):
+        assert isinstance(g, np.ndarray) and g.shape == r.shape and t.type.accepts(g.shape), (k, g.shape, r.shape)
+        assert g.dtype == r.dtype == t.dtype, (k, g.dtype, r.dtype)
+        if case.exact or g.dtype.kind in "biu":
+            np.testing.assert_array_equal(g, r, err_msg=f"output {k} of {case.name}")
+            continue
+        rtol, atol = (case.rtol, case.atol) if g.dtype == np.float32 else (1e-9, 1e-10)
+        np.testing.assert_allclose(g, r, rtol=rtol, atol=atol, err_msg=f"output {k} of {case.name}")
+        with np.errstate(all="ignore"):
+            excess = np.abs(g.astype(np.float64) - r) / (atol + rtol * np.abs(r.astype(np.float64)))
+        finite = excess[np.isfinite(excess)]
+        worst = max(worst, float(finite.max()) if finite.size else 0.0)
+    return worst

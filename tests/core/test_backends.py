@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import sys
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import graphflow as gf
 from graphflow.graph import Op
 from graphflow.runtime import Backend, KernelTable, backend as registry
 
-from conformance_cases import CASES, NOT_OPS, build, data
+from conformance_cases import CASES, NOT_OPS, build, compare, feeds, run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gpu"))
 import cuda_tools  # noqa: E402  (tests/gpu: the CuPy backend on the host)
@@ -222,7 +221,7 @@ def host_device():
             try:
                 phs, outs = build(case)
                 with np.errstate(all="ignore"):
-                    gf.function(phs, outs, backend=HOST)(*_feeds(case))
+                    gf.function(phs, outs, backend=HOST)(*feeds(case))
             except Exception:  # garbage values may upset a check; the real run will tell
                 pass
     with pytest.MonkeyPatch.context() as mp:
@@ -239,38 +238,17 @@ def backend_name(request, monkeypatch):
     return name
 
 
-def _feeds(case):
-    rng = np.random.default_rng(zlib.crc32(case.name.encode()))
-    return [data(shape, kind, rng) for shape, kind in case.inputs]
-
-
-def _compare(case, got, ref, outs):
-    assert len(got) == len(ref)
-    for k, (g, r, t) in enumerate(zip(got, ref, outs)):
-        assert isinstance(g, np.ndarray) and g.shape == r.shape and t.type.accepts(g.shape), (k, g.shape, r.shape)
-        assert g.dtype == r.dtype == t.dtype, (k, g.dtype, r.dtype)
-        if case.exact or g.dtype.kind in "biu":
-            np.testing.assert_array_equal(g, r, err_msg=f"output {k} of {case.name}")
-        else:
-            tol = (case.rtol, case.atol) if g.dtype == np.float32 else (1e-9, 1e-10)
-            np.testing.assert_allclose(g, r, rtol=tol[0], atol=tol[1], err_msg=f"output {k} of {case.name}")
-
-
 @pytest.mark.parametrize("backend_name", _catalog_backends(), indirect=True)
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_catalog_matches_the_numpy_backend(backend_name, case):
-    feeds = _feeds(case)
-    with np.errstate(all="ignore"):
-        phs, outs = build(case)
-        ref = gf.function(phs, outs, backend="numpy")(*feeds)
-        phs, outs = build(case)
-        f = gf.function(phs, outs, backend=backend_name)
-        got = f(*feeds)
-        _compare(case, got, ref, outs)
-        if not any(n.op.random for n in f.program.schedule):   # the same result on every run
-            again = f(*feeds)
-            for g, a in zip(got, again):
-                np.testing.assert_array_equal(g, a)
+    ref, _, _ = run(case, "numpy")
+    got, f, outs = run(case, backend_name)
+    compare(case, got, ref, outs)
+    if not any(n.op.random for n in f.program.schedule):   # the same result on every run
+        with np.errstate(all="ignore"):
+            again = f(*feeds(case))
+        for g, a in zip(got, again):
+            np.testing.assert_array_equal(g, a)
 
 
 def test_catalog_covers_every_op_and_public_function(monkeypatch):
