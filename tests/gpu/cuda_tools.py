@@ -235,3 +235,15 @@ def on_host(monkeypatch, host: HostDevice | None = None) -> HostDevice:
     monkeypatch.setattr(device, "static", host.static)
     monkeypatch.setattr(device, "sm_count", lambda: 1)
     return host
+
+
+HOST = "cupy-on-host"
+
+
+def use_host_backend() -> HostDevice:
+    """For scripts (tests/gpu/run_catalog.py, vgg_check.py): register ``cupy-on-host``
+    for the rest of the process."""
+    from graphflow.runtime import backend as registry
+    host = on_host(pytest.MonkeyPatch())
+    registry.register_backend(HOST, CupyOnHost)
+    return host

