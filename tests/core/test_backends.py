@@ -193,21 +193,13 @@ def test_backend_conformance(rng, backend, case):
 
 
 # ---------------------------------------------------------------- the catalog, against the NumPy backend
-HOST = "cupy-on-host"
+HOST = cuda_tools.HOST
 
 
 def _catalog_backends():
     params = [p for p in _backend_params() if p.values[0] != "numpy"]
     marks = () if cuda_tools.CXX else pytest.mark.skip(reason="no host C++ compiler for cupy-on-host")
     return params + [pytest.param(HOST, marks=marks, id=HOST)]
-
-
-def _use_host(monkeypatch, host):
-    cuda_tools.on_host(monkeypatch, host)
-    registry.available()
-    monkeypatch.setattr(registry, "_classes", dict(registry._classes))
-    monkeypatch.setattr(registry, "_instances", dict(registry._instances))
-    registry.register_backend(HOST, cuda_tools.CupyOnHost)
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +217,7 @@ def host_device():
             except Exception:  # garbage values may upset a check; the real run will tell
                 pass
     with pytest.MonkeyPatch.context() as mp:
-        _use_host(mp, host)
+        cuda_tools.use_host_backend(mp, host)
         host.collect(dry_run)
     return host
 
@@ -234,7 +226,7 @@ def host_device():
 def backend_name(request, monkeypatch):
     name = request.param
     if name == HOST:
-        _use_host(monkeypatch, request.getfixturevalue("host_device"))
+        cuda_tools.use_host_backend(monkeypatch, request.getfixturevalue("host_device"))
     return name
 
 

@@ -23,7 +23,7 @@ from graphflow.ops.fused import Fused, FusedEpilogue
 from graphflow.runtime import backend as registry
 from graphflow_numpy import NumpyBackend
 
-import graphflow_cupy
+from cuda_tools import CupyOnHost
 from graphflow_cupy.expressions import EXPRESSIONS
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -36,20 +36,10 @@ PLANNER = "cupy-plan"
 _NUMPY = NumpyBackend()
 
 
-class CupyPlanner(graphflow_cupy.CupyBackend):
+class CupyPlanner(CupyOnHost):
     """The CuPy backend's compile-time decisions (kernel table, fusion, memory plan) on a
     machine without a GPU: constant folding and any call run NumPy's kernels."""
     name = PLANNER
-    xp = np
-
-    def available(self):
-        return True, ""
-
-    def to_device(self, host_array):
-        return np.asarray(host_array)
-
-    def to_host(self, array):
-        return np.asarray(array)
 
     def kernel(self, node):
         return _NUMPY.kernel(node)

@@ -240,10 +240,14 @@ def on_host(monkeypatch, host: HostDevice | None = None) -> HostDevice:
 HOST = "cupy-on-host"
 
 
-def use_host_backend() -> HostDevice:
-    """For scripts (tests/gpu/run_catalog.py, vgg_check.py): register ``cupy-on-host``
-    for the rest of the process."""
+def use_host_backend(monkeypatch=None, host: HostDevice | None = None) -> HostDevice:
+    """Register ``cupy-on-host`` (with ``host``'s kernels) until ``monkeypatch`` is undone;
+    without one (scripts: tests/gpu/run_catalog.py, vgg_check.py), for the process."""
     from graphflow.runtime import backend as registry
-    host = on_host(pytest.MonkeyPatch())
+    monkeypatch = monkeypatch or pytest.MonkeyPatch()
+    host = on_host(monkeypatch, host)
+    registry.available()
+    monkeypatch.setattr(registry, "_classes", dict(registry._classes))
+    monkeypatch.setattr(registry, "_instances", dict(registry._instances))
     registry.register_backend(HOST, CupyOnHost)
     return host

@@ -16,7 +16,6 @@ import pytest
 import graphflow as gf
 from graphflow.graph import TensorType
 from graphflow.ops.fused import Fused
-from graphflow.runtime import backend as registry
 from graphflow_cupy.codegen import Unsupported
 from graphflow_cupy.expressions import EXPRESSIONS
 from graphflow_cupy.kernels.fused import ElementwiseLauncher
@@ -26,7 +25,7 @@ import cuda_tools
 from corpus import corpus
 
 pytestmark = cuda_tools.needs_cxx
-HOST = "cupy-on-host"
+HOST = cuda_tools.HOST
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +35,7 @@ def host():
 
 @pytest.fixture
 def on_host(monkeypatch, host):
-    cuda_tools.on_host(monkeypatch, host)
-    registry.available()
-    monkeypatch.setattr(registry, "_classes", dict(registry._classes))
-    monkeypatch.setattr(registry, "_instances", dict(registry._instances))
-    registry.register_backend(HOST, cuda_tools.CupyOnHost)
-    return host
+    return cuda_tools.use_host_backend(monkeypatch, host)
 
 
 # ---------------------------------------------------------------- element-wise expressions

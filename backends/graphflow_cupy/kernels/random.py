@@ -33,41 +33,33 @@ def _shape(op, args):
     return op.shape if op.shape is not None else tuple(args[0].shape)
 
 
-@float_kernel(rnd.RandomUniform)
-def random_uniform(op, node, xp):
+def _draw(kernel, op, xp, per, scale, shift):
+    """A draw of ``op.dtype``: ``per`` elements per Philox block, then ``* scale`` and
+    ``+ shift`` where they are not 1 and 0 (as the NumPy kernels apply them)."""
     dtype = np.dtype(op.dtype)
-    span, low = dtype.type(op.high - op.low), dtype.type(op.low)
-    flags = (int(op.high - op.low != 1.0), int(op.low != 0))
-    per = 4 if dtype.itemsize <= 4 else 2   # elements per Philox block
+    tail = (dtype.type(scale), dtype.type(shift))
+    flags = (int(scale != 1.0), int(shift != 0))
 
     def run(*args, out=None):
         shape = _shape(op, args)
-        u = xp.empty(shape, dtype)
+        result = xp.empty(shape, dtype)
         count = prod(shape)
         index = device.index_type(count)
-        fn = device.static(UNIFORM, dtype, index)
-        device.each(fn, -(-count // per), index, u, index(count), *_key(op.seed), _counter(xp, args[-1]),
-                    span, low, *device.scalars(index, *flags))
-        return u
+        device.each(device.static(kernel, dtype, index), -(-count // per), index, result, index(count),
+                    *_key(op.seed), _counter(xp, args[-1]), *tail, *device.scalars(index, *flags))
+        return result
     return run
+
+
+@float_kernel(rnd.RandomUniform)
+def random_uniform(op, node, xp):
+    per = 4 if np.dtype(op.dtype).itemsize <= 4 else 2   # float64 takes two words per element
+    return _draw(UNIFORM, op, xp, per, op.high - op.low, op.low)
 
 
 @float_kernel(rnd.RandomNormal)
 def random_normal(op, node, xp):
-    dtype = np.dtype(op.dtype)
-    stddev, mean = dtype.type(op.stddev), dtype.type(op.mean)
-    flags = (int(op.stddev != 1.0), int(op.mean != 0))
-
-    def run(*args, out=None):
-        shape = _shape(op, args)
-        z = xp.empty(shape, dtype)
-        count = prod(shape)
-        index = device.index_type(count)
-        fn = device.static(NORMAL, dtype, index)
-        device.each(fn, -(-count // 4), index, z, index(count), *_key(op.seed), _counter(xp, args[-1]),
-                    stddev, mean, *device.scalars(index, *flags))
-        return z
-    return run
+    return _draw(NORMAL, op, xp, 4, op.stddev, op.mean)
 
 
 @float_kernel(noise.Dropout)
