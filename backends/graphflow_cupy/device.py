@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from .source import static_kernels, static_source
+from .source import NVRTC_OPTIONS, static_kernels, static_source
 
 BLOCK = 256                  # threads per block
 WAVES = 16                   # grid-stride loops start at most this many blocks per SM
@@ -74,7 +74,8 @@ def module(source: str, names: tuple = ()):
         with _lock:
             mod = _modules.get(key)
             if mod is None:
-                mod = _modules[key] = cupy().RawModule(code=source, name_expressions=list(names) or None)
+                mod = _modules[key] = cupy().RawModule(code=source, options=NVRTC_OPTIONS,
+                                                        name_expressions=list(names) or None)
     return mod
 
 

@@ -29,6 +29,11 @@ C_TYPES = {
 INDEX_TYPES = {"int32": "int", "int64": "long long"}   # kernel index types by NumPy name
 KERNEL_DTYPES = {"float32": "float", "float64": "double"}   # what the hand-written kernels take
 
+#: NVRTC options for every kernel (CuPy adds the architecture and -ftz=true): no FMA
+#: contraction, so ``a * b + c`` rounds twice, as NumPy's separate operations do. The
+#: kernels are memory-bound; the fused multiply-add would buy nothing measurable.
+NVRTC_OPTIONS = ("--fmad=false",)
+
 
 class Unsupported(TypeError):
     """A dtype or op the CUDA code generator does not handle (the caller falls back)."""

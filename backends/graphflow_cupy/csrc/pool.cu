@@ -35,26 +35,6 @@ GF_HD I gf_pool_winner(const T* x, T m, I base, I oh, I ow, GF_POOL_GEOMETRY(I))
     return -1;
 }
 
-#define GF_MAXPOOL_PARAMS(T, I) const T* x, T* y, GF_POOL_GEOMETRY(I)
-#define GF_MAXPOOL_ARGS x, y, GF_POOL_ARGS
-template <typename T, typename I>
-GF_HD void gf_maxpool_at(I i, GF_MAXPOOL_PARAMS(T, I)) {
-    I n, oh, ow, c;
-    gf_pool_coords(i, CF, OH, OW, C, &n, &oh, &ow, &c);
-    I base = n * sN + c * sC;
-    T m = (T)(-gf_inf());
-    for (I kh = 0; kh < PH; ++kh) {
-        I h = oh * SH + kh - PT;
-        if (h < 0 || h >= H) continue;
-        for (I kw = 0; kw < PW; ++kw) {
-            I w = ow * SW + kw - PL;
-            if (w >= 0 && w < W) m = gf_max(m, x[base + h * sH + w * sW]);
-        }
-    }
-    y[n * oN + oh * oH + ow * oW + c * oC] = m;
-}
-GF_EACH(gf_maxpool, GF_MAXPOOL_PARAMS, GF_MAXPOOL_ARGS)
-
 // the number of real (not padded) cells in window (oh, ow)
 template <typename I>
 GF_HD I gf_pool_count(I oh, I ow, I H, I W, I PH, I PW, I SH, I SW, I PT, I PL) {
@@ -63,25 +43,37 @@ GF_HD I gf_pool_count(I oh, I ow, I H, I W, I PH, I PW, I SH, I SW, I PT, I PL) 
     return (h1 - (h0 > 0 ? h0 : 0)) * (w1 - (w0 > 0 ? w0 : 0));
 }
 
-#define GF_AVGPOOL_PARAMS(T, I) const T* x, T* y, GF_POOL_GEOMETRY(I)
-#define GF_AVGPOOL_ARGS x, y, GF_POOL_ARGS
+// window (oh, ow)'s maximum (NaN propagating, as np.maximum) or, with avg, the mean of
+// its real cells (summed in scan order, as the NumPy backend: its padding adds zeros)
 template <typename T, typename I>
-GF_HD void gf_avgpool_at(I i, GF_AVGPOOL_PARAMS(T, I)) {
-    I n, oh, ow, c;
-    gf_pool_coords(i, CF, OH, OW, C, &n, &oh, &ow, &c);
-    I base = n * sN + c * sC;
-    T s = 0;
+GF_HD T gf_pool_window(const T* x, I base, I oh, I ow, bool avg, GF_POOL_GEOMETRY(I)) {
+    T acc = avg ? (T)0 : (T)(-gf_inf());
     for (I kh = 0; kh < PH; ++kh) {
         I h = oh * SH + kh - PT;
         if (h < 0 || h >= H) continue;
         for (I kw = 0; kw < PW; ++kw) {
             I w = ow * SW + kw - PL;
-            if (w >= 0 && w < W) s += x[base + h * sH + w * sW];
+            if (w < 0 || w >= W) continue;
+            T v = x[base + h * sH + w * sW];
+            acc = avg ? acc + v : gf_max(acc, v);
         }
     }
-    y[n * oN + oh * oH + ow * oW + c * oC] = s / (T)gf_pool_count(oh, ow, H, W, PH, PW, SH, SW, PT, PL);
+    return avg ? acc / (T)gf_pool_count(oh, ow, H, W, PH, PW, SH, SW, PT, PL) : acc;
 }
-GF_EACH(gf_avgpool, GF_AVGPOOL_PARAMS, GF_AVGPOOL_ARGS)
+
+#define GF_POOL_PARAMS(T, I) const T* x, T* y, GF_POOL_GEOMETRY(I)
+#define GF_POOL_FORWARD(name, avg) \
+    template <typename T, typename I> \
+    GF_HD void name##_at(I i, GF_POOL_PARAMS(T, I)) { \
+        I n, oh, ow, c; \
+        gf_pool_coords(i, CF, OH, OW, C, &n, &oh, &ow, &c); \
+        y[n * oN + oh * oH + ow * oW + c * oC] = gf_pool_window(x, n * sN + c * sC, oh, ow, avg, GF_POOL_ARGS); \
+    }
+#define GF_POOL_FORWARD_ARGS x, y, GF_POOL_ARGS
+GF_POOL_FORWARD(gf_maxpool, false)
+GF_EACH(gf_maxpool, GF_POOL_PARAMS, GF_POOL_FORWARD_ARGS)
+GF_POOL_FORWARD(gf_avgpool, true)
+GF_EACH(gf_avgpool, GF_POOL_PARAMS, GF_POOL_FORWARD_ARGS)
 
 // windows (oh, ow) covering input cell (h, w), visited in the NumPy backend's order:
 // window offsets (kh, kw) row-major
