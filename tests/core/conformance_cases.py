@@ -273,3 +273,29 @@ def compare(case, got, ref, outs) -> float:
         finite = excess[np.isfinite(excess)]
         worst = max(worst, float(finite.max()) if finite.size else 0.0)
     return worst
+
+
+# ---------------------------------------------------------------- fused patterns in a training step
+def training_step(backend, steps=3):
+    """A small CNN's SGD-with-momentum step (conv + bias + relu epilogue, max-pool,
+    dropout, dense + softmax cross-entropy, momentum updates: the fused groups and
+    epilogues a training step makes) run ``steps`` times on ``backend`` from fixed
+    weights and data; returns the losses and the variables' final values."""
+    rng = np.random.default_rng(11)
+    x = gf.placeholder((None, 8, 8, 2), "float32")
+    t = gf.placeholder((None, 3), "float32")
+    params = [gf.variable(rng.normal(0, 0.3, s).astype("float32")) for s in ((3, 3, 2, 4), (4,), (64, 3), (3,))]
+    k, b, w, c = params
+    h = gf.nn.max_pool2d(gf.relu(gf.nn.bias_add(gf.nn.conv2d(x, k, padding="same"), b)))
+    h = gf.nn.dropout(gf.reshape(h, (-1, 64)), 0.2, seed=5)
+    loss = gf.mean(gf.nn.categorical_crossentropy(t, gf.nn.softmax(gf.matmul(h, w) + c)))
+    velocity = [gf.variable(np.zeros(p.shape, "float32")) for p in params]
+    updates = []
+    for p, v, g in zip(params, velocity, gf.grad(loss, params)):
+        new_v = 0.9 * v - 0.1 * g
+        updates += [(v, new_v), (p, p + 0.9 * new_v - 0.1 * g)]
+    f = gf.function([x, t], loss, updates=updates, backend=backend)
+    xs = rng.standard_normal((steps, 5, 8, 8, 2)).astype("float32")
+    ts = np.eye(3, dtype="float32")[rng.integers(0, 3, (steps, 5))]
+    losses = [float(f(a, b_)) for a, b_ in zip(xs, ts)]
+    return losses, [p.get_value() for p in params + velocity], f

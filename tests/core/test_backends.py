@@ -23,7 +23,7 @@ import graphflow as gf
 from graphflow.graph import Op
 from graphflow.runtime import Backend, KernelTable, backend as registry
 
-from conformance_cases import CASES, NOT_OPS, build, compare, feeds, run
+from conformance_cases import CASES, NOT_OPS, build, compare, feeds, run, training_step
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gpu"))
 import cuda_tools  # noqa: E402  (tests/gpu: the CuPy backend on the host)
@@ -216,6 +216,10 @@ def host_device():
                     gf.function(phs, outs, backend=HOST)(*feeds(case))
             except Exception:  # garbage values may upset a check; the real run will tell
                 pass
+        try:
+            training_step(HOST, steps=1)
+        except Exception:
+            pass
     with pytest.MonkeyPatch.context() as mp:
         cuda_tools.use_host_backend(mp, host)
         host.collect(dry_run)
@@ -241,6 +245,17 @@ def test_catalog_matches_the_numpy_backend(backend_name, case):
             again = f(*feeds(case))
         for g, a in zip(got, again):
             np.testing.assert_array_equal(g, a)
+
+
+@pytest.mark.parametrize("backend_name", _catalog_backends(), indirect=True)
+def test_training_step_with_fused_groups_matches_the_numpy_backend(backend_name):
+    ref_losses, ref_values, _ = training_step("numpy")
+    losses, values, f = training_step(backend_name)
+    kinds = {n.op.op_name() for n in f.program.schedule}
+    assert {"fused", "fused_epilogue", "dropout"} <= kinds
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-5)
+    for v, r in zip(values, ref_values):
+        np.testing.assert_allclose(v, r, rtol=1e-4, atol=1e-6)
 
 
 def test_catalog_covers_every_op_and_public_function(monkeypatch):

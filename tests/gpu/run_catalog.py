@@ -19,7 +19,7 @@ import graphflow as gf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
-from conformance_cases import CASES, compare, feeds, run  # noqa: E402
+from conformance_cases import CASES, compare, feeds, run, training_step  # noqa: E402
 
 
 def check(case, backend) -> str:
@@ -55,7 +55,17 @@ def main(argv=None) -> int:
             failed.append(case.name)
             print(f"FAIL {case.name}: {type(exc).__name__}: {str(exc)[:2000]}", flush=True)
             traceback.print_exc(limit=3)
-    print(f"catalog on {args.backend}: {len(cases) - len(failed)} of {len(cases)} cases pass "
+    try:
+        losses, values = training_step(args.backend)[:2]
+        ref_losses, ref_values = training_step("numpy")[:2]
+        np.testing.assert_allclose(losses, ref_losses, rtol=1e-5)
+        for v, r in zip(values, ref_values):
+            np.testing.assert_allclose(v, r, rtol=1e-4, atol=1e-6)
+        print(f"PASS training step (fused groups, epilogue, dropout, momentum): losses {losses}")
+    except Exception as exc:
+        failed.append("training step")
+        print(f"FAIL training step: {type(exc).__name__}: {str(exc)[:2000]}")
+    print(f"catalog on {args.backend}: {len(cases) + 1 - len(failed)} of {len(cases) + 1} checks pass "
           f"({time.perf_counter() - t0:.0f} s)")
     if failed:
         print("failed:", ", ".join(failed))
