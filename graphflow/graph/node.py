@@ -1,8 +1,8 @@
 """Node: one op applied to input tensors, made once (hash-consed) with its user-code site.
 
 Identical nodes (same op, same inputs) are merged as they are built, so common
-subexpressions cost nothing and ``structural_hash`` can key compile caches. Random ops are
-never merged.
+subexpressions cost nothing and ``structural_hash`` can key compile caches. Random and
+collective ops are never merged.
 """
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def apply(op, inputs, name=None, tags=None):
             raise GraphError(f"{op.op_name()}: input {i} must be a graphflow Tensor, got {type(t).__name__}"
                              f" (made at {user_site()})")
     inputs = tuple(inputs)
-    key = None if op.random else (op, inputs)
+    key = None if op.random or op.collective else (op, inputs)
     if key is not None:
         found = _interned.get(key)
         if found is not None:

@@ -39,6 +39,10 @@ class Op:
     elementwise: ClassVar[bool] = False
     #: random ops draw fresh numbers; equal random nodes are never merged.
     random: ClassVar[bool] = False
+    #: collective ops exchange data with the other processes (graphflow.distributed): two
+    #: equal calls are two exchanges and the result depends on the other ranks, so they
+    #: are never merged or constant-folded.
+    collective: ClassVar[bool] = False
 
     @classmethod
     def op_name(cls) -> str:

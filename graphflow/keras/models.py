@@ -7,6 +7,7 @@
 """
 import json
 
+from ._utils import is_chief
 from .engine.base_layer import Layer
 from .engine.input_layer import Input
 from .engine.network import Network
@@ -158,7 +159,10 @@ def model_from_yaml(yaml_string, custom_objects=None):
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
-    """Save to Keras 2 HDF5 (see ``graphflow.keras.saving``)."""
+    """Save to Keras 2 HDF5 (see ``graphflow.keras.saving``); only rank 0 of a
+    data-parallel job writes."""
+    if not is_chief():
+        return
     from . import saving
     saving.save_model(model, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 

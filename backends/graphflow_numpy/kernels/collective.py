@@ -1,0 +1,58 @@
+"""Collective ops (graphflow.ops.collective): the exchange itself is graphflow.distributed's.
+
+The NumPy backend runs them on host buffers with mpi4py (``graphflow.distributed.exchange``).
+The kernels are written against ``xp`` like the others, so a backend whose table inherits
+this one (CuPy) gets them too: for a non-NumPy namespace they call
+``graphflow.distributed.device``, which uses NCCL on device buffers where it can and host
+copies otherwise. mpi4py is imported by ``graphflow.distributed.init()``, never here.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from graphflow.distributed import exchange
+from graphflow.ops import collective as co
+
+from ..table import KERNELS
+
+
+def _engine(xp):
+    """The module that runs collectives on ``xp``'s arrays (chosen once, at compile time)."""
+    if xp is np:
+        return exchange
+    from graphflow.distributed import device
+    return device
+
+
+def _results(ys):
+    return ys[0] if len(ys) == 1 else tuple(ys)
+
+
+@KERNELS.register(co.Allreduce)
+def allreduce(op, node, xp):
+    engine = _engine(xp)
+    return lambda *xs, out=None: _results(engine.allreduce(xs, op.reduction, node))
+
+
+@KERNELS.register(co.Broadcast)
+def broadcast(op, node, xp):
+    engine = _engine(xp)
+    return lambda *xs, out=None: _results(engine.broadcast(xs, op.root, node))
+
+
+@KERNELS.register(co.Reduce)
+def reduce(op, node, xp):
+    engine = _engine(xp)
+    return lambda *xs, out=None: _results(engine.reduce(xs, op.root, node))
+
+
+@KERNELS.register(co.Allgather)
+def allgather(op, node, xp):
+    engine = _engine(xp)
+    return lambda x, out=None: engine.allgather(x, node)
+
+
+@KERNELS.register(co.ReduceScatter)
+def reduce_scatter(op, node, xp):
+    engine = _engine(xp)
+    return lambda g, like, out=None: engine.reduce_scatter(g, like.shape[0], node)
