@@ -118,13 +118,14 @@ def init(timeout=None, comm=None, abort_on_error=True) -> None:
     with _lock:
         if _current[0] is not None:
             return
+        timeout = _seconds(timeout, "GRAPHFLOW_COLLECTIVE_TIMEOUT", DEFAULT_TIMEOUT)
+        grace = _seconds(None, "GRAPHFLOW_FAILURE_GRACE", FAILURE_GRACE)
         MPI = _import_mpi()
         base = comm if comm is not None else MPI.COMM_WORLD
         local = base.Split_type(MPI.COMM_TYPE_SHARED)
         ctx = Context(MPI=MPI, comm=base.Dup(), notes=base.Dup(), local=local, rank=base.Get_rank(),
                       size=base.Get_size(), local_rank=local.Get_rank(), local_size=local.Get_size(),
-                      timeout=_seconds(timeout, "GRAPHFLOW_COLLECTIVE_TIMEOUT", DEFAULT_TIMEOUT),
-                      grace=_seconds(None, "GRAPHFLOW_FAILURE_GRACE", FAILURE_GRACE))
+                      timeout=timeout, grace=grace)
         _current[0] = ctx
         if abort_on_error and not _hooks_installed[0]:
             _hooks_installed[0] = True
