@@ -17,7 +17,9 @@ Every collective has two phases:
    packed buffer for all fused tensors), ``Bcast``, ``Reduce``, ``Allgatherv``,
    ``Reduce_scatter``.
 
-In a job of one, nothing is sent and the results are computed locally.
+In a job of one, nothing is sent and the results are computed locally. ``met=True``
+(or given ``rows``) says the caller has already met the other ranks at this collective
+(``graphflow.distributed.device`` does, before it picks NCCL or the host).
 """
 from __future__ import annotations
 
@@ -146,6 +148,13 @@ def unpack(buf, shapes) -> list:
     return out
 
 
+def check_rows(g, rows, node) -> None:
+    """A reduce-scatter's input must hold every rank's rows."""
+    if int(rows.sum()) != g.shape[0]:
+        raise ValueError(f"{where(node)}: the gradient has {g.shape[0]} rows but the ranks' inputs have "
+                         f"{int(rows.sum())} ({', '.join(str(int(r)) for r in rows)})")
+
+
 def _check_root(ctx, root, node):
     if not 0 <= root < ctx.size:
         raise ValueError(f"{where(node)}: root {root} is not a rank of this job of {ctx.size}")
@@ -165,39 +174,42 @@ def _op(ctx, reduction):
 
 
 # ---------------------------------------------------------------- the collectives
-def allreduce(arrays, reduction="mean", node=None) -> list:
+def allreduce(arrays, reduction="mean", node=None, met=False) -> list:
     """Every array reduced over the ranks (one packed exchange); new arrays."""
     ctx = current()
     arrays = [np.asarray(a) for a in arrays]
     buf = pack(arrays, arrays[0].dtype)
     if ctx.size > 1:
-        rendezvous(ctx, node, "allreduce", arrays, reduction)
+        if not met:
+            rendezvous(ctx, node, "allreduce", arrays, reduction)
         _transfer(ctx, lambda: ctx.comm.Allreduce(ctx.MPI.IN_PLACE, buf, op=_op(ctx, reduction)), buf.nbytes)
         if reduction == "mean":
             np.divide(buf, ctx.size, out=buf, casting="unsafe")
     return unpack(buf, [a.shape for a in arrays])
 
 
-def broadcast(arrays, root=0, node=None) -> list:
+def broadcast(arrays, root=0, node=None, met=False) -> list:
     """Rank ``root``'s arrays on every rank; new arrays."""
     ctx = current()
     _check_root(ctx, root, node)
     arrays = [np.asarray(a) for a in arrays]
     buf = pack(arrays, arrays[0].dtype)
     if ctx.size > 1:
-        rendezvous(ctx, node, "broadcast", arrays, root=root)
+        if not met:
+            rendezvous(ctx, node, "broadcast", arrays, root=root)
         _transfer(ctx, lambda: ctx.comm.Bcast(buf, root=root), buf.nbytes)
     return unpack(buf, [a.shape for a in arrays])
 
 
-def reduce(arrays, root=0, node=None) -> list:
+def reduce(arrays, root=0, node=None, met=False) -> list:
     """The sum over ranks of every array on rank ``root``; zeros on the other ranks."""
     ctx = current()
     _check_root(ctx, root, node)
     arrays = [np.asarray(a) for a in arrays]
     buf = pack(arrays, arrays[0].dtype)
     if ctx.size > 1:
-        rendezvous(ctx, node, "reduce", arrays, root=root)
+        if not met:
+            rendezvous(ctx, node, "reduce", arrays, root=root)
         MPI = ctx.MPI
         if ctx.rank == root:
             _transfer(ctx, lambda: ctx.comm.Reduce(MPI.IN_PLACE, buf, op=MPI.SUM, root=root), buf.nbytes)
@@ -207,13 +219,14 @@ def reduce(arrays, root=0, node=None) -> list:
     return unpack(buf, [a.shape for a in arrays])
 
 
-def allgather(array, node=None) -> np.ndarray:
+def allgather(array, node=None, rows=None) -> np.ndarray:
     """Every rank's ``array`` stacked along axis 0 in rank order (row counts may differ)."""
     ctx = current()
     x = np.ascontiguousarray(array)
     if ctx.size == 1:
         return x.copy()
-    rows = rendezvous(ctx, node, "allgather", [x], rows=x.shape[0], gather=True)
+    if rows is None:
+        rows = rendezvous(ctx, node, "allgather", [x], rows=x.shape[0], gather=True)
     row = math.prod(x.shape[1:])
     out = np.empty((int(rows.sum()),) + x.shape[1:], x.dtype)
     counts = [int(r) * row for r in rows]
@@ -221,16 +234,15 @@ def allgather(array, node=None) -> np.ndarray:
     return out
 
 
-def reduce_scatter(g, like_rows: int, node=None) -> np.ndarray:
+def reduce_scatter(g, like_rows: int, node=None, rows=None) -> np.ndarray:
     """The sum over ranks of ``g`` (every rank's rows stacked in rank order); this rank
     keeps its own ``like_rows`` rows."""
     ctx = current()
     g = np.ascontiguousarray(g)
-    rows = rendezvous(ctx, node, "reduce_scatter", [g], rows=like_rows) if ctx.size > 1 \
-        else np.array([like_rows])
-    if int(rows.sum()) != g.shape[0]:
-        raise ValueError(f"{where(node)}: the gradient has {g.shape[0]} rows but the ranks' inputs have "
-                         f"{int(rows.sum())} ({', '.join(str(int(r)) for r in rows)})")
+    if rows is None:
+        rows = rendezvous(ctx, node, "reduce_scatter", [g], rows=like_rows) if ctx.size > 1 \
+            else np.array([like_rows])
+    check_rows(g, rows, node)
     if ctx.size == 1:
         return g.copy()
     row = math.prod(g.shape[1:])

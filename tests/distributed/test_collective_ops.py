@@ -115,3 +115,18 @@ def test_a_bad_timeout_is_refused_before_mpi_starts(monkeypatch):
     with pytest.raises(ValueError, match="GRAPHFLOW_COLLECTIVE_TIMEOUT must be a number of seconds, got 'soon'"):
         dist.init()
     assert not dist.is_initialized()
+
+
+def test_nccl_padding_round_trips_unequal_rows():
+    """The GPU path pads rows to equal counts for NCCL; NumPy stands in for CuPy here."""
+    from graphflow.distributed import device
+    rows = np.array([1, 3, 2])
+    top = int(rows.max())
+    xs = [np.arange(n * 2, dtype=np.float32).reshape(n, 2) + 10 * r for r, n in enumerate(rows)]
+    gathered = np.concatenate([device.padded_rows(np, x, top) for x in xs])
+    np.testing.assert_array_equal(device.unpadded_rows(np, gathered, rows, top), np.concatenate(xs))
+    g = np.concatenate(xs)
+    blocks = device.scatter_layout(np, g, rows, top).reshape(len(rows), top, 2)
+    for r, n in enumerate(rows):
+        np.testing.assert_array_equal(blocks[r, :n], xs[r])
+        assert not blocks[r, n:].any()
