@@ -116,3 +116,16 @@ def test_mismatched_graphs_are_reported_before_they_deadlock(mode):
     assert re.search(r"rank 0: allreduce\(op=mean\) of float32 \[.*\]", proc.output)
     assert re.search(r"rank 1: allreduce\(op=mean\) of float32 \[.*\]", proc.output)
     assert proc.seconds < 60
+
+
+def test_the_demo_trains_data_parallel(tmp_path):
+    """`mpirun -n 2 python examples/vgg_cnn.py --distributed`, at small size."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "vgg_cnn.py"
+    argv, environ = launch.command(2, [example, "--distributed", "--epochs", "1", "--limit", "96",
+                                       "--out", str(tmp_path)], loopback=True, btl="self,sm")
+    proc = subprocess.run(argv, env=environ, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    assert proc.stdout.count("data-parallel over 2 processes: 16 of every batch of 32 on each") == 1
+    assert proc.stdout.count("Epoch 1/1") == 1  # rank 0 alone prints
+    assert re.search(r"test loss [\d.]+, test accuracy [\d.]+ on 1000 digits \([\d.]+ s per epoch, 2 processes\)",
+                     proc.stdout), proc.stdout
