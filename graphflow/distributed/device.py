@@ -1,13 +1,16 @@
-"""Collectives on GPU (CuPy) buffers, for a CuPy backend: NCCL (``cupy.cuda.nccl``) on
-device buffers where every rank has it, else copies through the host (``exchange``).
+"""Collectives on device (GPU) arrays, for a CuPy backend: NCCL on device buffers where
+every rank has it, else copies through the host (``exchange``).
 
-The functions have the signatures of ``graphflow.distributed.exchange``'s, and the NumPy
-backend's collective kernels call them when their array namespace is not NumPy, so a
-backend whose kernel table inherits NumPy's gets collectives with no code of its own.
+``DeviceCollectives(xp, nccl)`` has the methods of ``graphflow.distributed.exchange``'s
+functions, for arrays of the namespace ``xp`` (``cupy``); ``nccl`` is CuPy's NCCL module
+(``cupy.cuda.nccl``) or None. Both are handed in by the backend that owns them — the core
+never imports an array library — and the NumPy backend's collective kernels do so when
+their namespace is not NumPy, so a backend whose kernel table inherits NumPy's (CuPy's)
+gets collectives with no code of its own.
 
 - The rendezvous (shapes, dtypes, kinds, deadline, failure notes) is the host one:
   only metadata crosses, the GPU is not synchronised. After it, every rank takes NCCL
-  or every rank takes the host path (decided together at the first collective).
+  or every rank takes the host path (agreed at the first collective).
 - NCCL calls are queued on the current stream; the kernels after them on that stream see
   the result, so nothing waits on the host. Once the rendezvous has matched every rank,
   NCCL has nothing left to deadlock on.
@@ -32,54 +35,18 @@ from .context import current
 _NCCL_DTYPES = ("int8", "uint8", "int32", "uint32", "int64", "uint64", "float16", "float32", "float64")
 
 
-def _cupy():
-    import cupy
-    return cupy
-
-
-def _nccl(ctx):
-    """``(communicator or None, the nccl module or None)``; made at the first device
-    collective, right after its rendezvous, when all ranks are there to agree on it."""
+def _nccl_communicator(ctx, nccl):
+    """This process's NCCL communicator, or None where some rank cannot use NCCL; made
+    at the first device collective, right after its rendezvous, when all ranks are there."""
     if "nccl" not in ctx.device:
-        nccl, usable = None, os.environ.get("GRAPHFLOW_NCCL", "1") != "0"
-        if usable:
-            try:
-                from cupy.cuda import nccl
-                usable = bool(getattr(nccl, "available", False))
-            except ImportError:
-                usable = False
+        usable = (nccl is not None and bool(getattr(nccl, "available", False))
+                  and os.environ.get("GRAPHFLOW_NCCL", "1") != "0")
         comm = None
         if all(ctx.comm.allgather(usable)):
             uid = ctx.comm.bcast(nccl.get_unique_id() if ctx.rank == 0 else None, root=0)
             comm = nccl.NcclCommunicator(ctx.size, uid, ctx.rank)
-        ctx.device["nccl"] = (comm, nccl)
+        ctx.device["nccl"] = comm
     return ctx.device["nccl"]
-
-
-def _on_nccl(ctx, dtype, reduction="sum"):
-    """``(communicator, datatype, op, stream)`` to run on NCCL, or None for the host
-    path (no NCCL on some rank, or a dtype NCCL lacks): every rank decides alike."""
-    comm, nccl = _nccl(ctx)
-    name = str(dtype)
-    if comm is None or name not in _NCCL_DTYPES:
-        return None
-    op = {"sum": nccl.NCCL_SUM, "mean": nccl.NCCL_SUM, "max": nccl.NCCL_MAX, "min": nccl.NCCL_MIN}[reduction]
-    return comm, getattr(nccl, "NCCL_" + name.upper()), op, _cupy().cuda.get_current_stream().ptr
-
-
-def _to_host(arrays):
-    cp = _cupy()
-    return [cp.asnumpy(a) for a in arrays]
-
-
-def _to_device(out):
-    cp = _cupy()
-    return [cp.asarray(o) for o in out] if isinstance(out, list) else cp.asarray(out)
-
-
-def _pack(arrays):
-    cp = _cupy()
-    return cp.concatenate([a.reshape(-1) for a in arrays]) if len(arrays) > 1 else arrays[0].reshape(-1).copy()
 
 
 def _timed(ctx, nbytes, call):
@@ -90,83 +57,109 @@ def _timed(ctx, nbytes, call):
     ctx.stats.collectives += 1
 
 
-def allreduce(arrays, reduction="mean", node=None) -> list:
-    ctx = current()
-    if ctx.size == 1:
-        return [a.copy() for a in arrays]
-    exchange.rendezvous(ctx, node, "allreduce", arrays, reduction)
-    nccl = _on_nccl(ctx, arrays[0].dtype, reduction)
-    if nccl is None:
-        return _to_device(exchange.allreduce(_to_host(arrays), reduction, node, met=True))
-    comm, dtype, op, stream = nccl
-    buf = _pack(arrays)
-    _timed(ctx, buf.nbytes, lambda: comm.allReduce(buf.data.ptr, buf.data.ptr, buf.size, dtype, op, stream))
-    if reduction == "mean":
-        buf /= ctx.size
-    return exchange.unpack(buf, [a.shape for a in arrays])
+class DeviceCollectives:
+    """The collectives of ``exchange`` for arrays of namespace ``xp`` (see the module
+    docstring); ``nccl`` is ``cupy.cuda.nccl`` or None (host copies only)."""
 
+    def __init__(self, xp, nccl=None):
+        self.xp, self.nccl = xp, nccl
 
-def broadcast(arrays, root=0, node=None) -> list:
-    ctx = current()
-    if ctx.size == 1:
-        return [a.copy() for a in arrays]
-    exchange.rendezvous(ctx, node, "broadcast", arrays, root=root)
-    nccl = _on_nccl(ctx, arrays[0].dtype)
-    if nccl is None:
-        return _to_device(exchange.broadcast(_to_host(arrays), root, node, met=True))
-    comm, dtype, _, stream = nccl
-    buf = _pack(arrays)
-    _timed(ctx, buf.nbytes, lambda: comm.bcast(buf.data.ptr, buf.size, dtype, root, stream))
-    return exchange.unpack(buf, [a.shape for a in arrays])
+    # ------------------------------------------------------------ plumbing
+    def _on_nccl(self, ctx, dtype, reduction="sum"):
+        """``(communicator, datatype, op, stream)``, or None for the host path (no NCCL
+        on some rank, or a dtype NCCL lacks): every rank decides alike."""
+        comm, name = _nccl_communicator(ctx, self.nccl), str(dtype)
+        if comm is None or name not in _NCCL_DTYPES:
+            return None
+        nccl = self.nccl
+        op = {"sum": nccl.NCCL_SUM, "mean": nccl.NCCL_SUM, "max": nccl.NCCL_MAX, "min": nccl.NCCL_MIN}[reduction]
+        return comm, getattr(nccl, "NCCL_" + name.upper()), op, self.xp.cuda.get_current_stream().ptr
 
+    def _host(self, arrays):
+        return [self.xp.asnumpy(a) for a in arrays]
 
-def reduce(arrays, root=0, node=None) -> list:
-    ctx = current()
-    if ctx.size == 1:
-        return [a.copy() for a in arrays]
-    exchange.rendezvous(ctx, node, "reduce", arrays, root=root)
-    nccl = _on_nccl(ctx, arrays[0].dtype)
-    if nccl is None:
-        return _to_device(exchange.reduce(_to_host(arrays), root, node, met=True))
-    comm, dtype, op, stream = nccl
-    buf = _pack(arrays)
-    _timed(ctx, buf.nbytes, lambda: comm.reduce(buf.data.ptr, buf.data.ptr, buf.size, dtype, op, root, stream))
-    if ctx.rank != root:
-        buf.fill(0)
-    return exchange.unpack(buf, [a.shape for a in arrays])
+    def _device(self, out):
+        return [self.xp.asarray(o) for o in out] if isinstance(out, list) else self.xp.asarray(out)
 
+    def _pack(self, arrays):
+        flat = [a.reshape(-1) for a in arrays]
+        return self.xp.concatenate(flat) if len(flat) > 1 else flat[0].copy()
 
-def allgather(x, node=None):
-    ctx = current()
-    if ctx.size == 1:
-        return x.copy()
-    rows = exchange.rendezvous(ctx, node, "allgather", [x], rows=x.shape[0], gather=True)
-    nccl = _on_nccl(ctx, x.dtype)
-    if nccl is None:
-        return _to_device(exchange.allgather(_to_host([x])[0], node, rows=rows))
-    comm, dtype, _, stream = nccl
-    cp, top = _cupy(), int(rows.max())
-    send = padded_rows(cp, x, top)
-    recv = cp.empty((ctx.size * top,) + tuple(x.shape[1:]), x.dtype)
-    _timed(ctx, send.nbytes, lambda: comm.allGather(send.data.ptr, recv.data.ptr, send.size, dtype, stream))
-    return unpadded_rows(cp, recv, rows, top)
+    # ------------------------------------------------------------ the collectives
+    def allreduce(self, arrays, reduction="mean", node=None) -> list:
+        ctx = current()
+        if ctx.size == 1:
+            return [a.copy() for a in arrays]
+        exchange.rendezvous(ctx, node, "allreduce", arrays, reduction)
+        nccl = self._on_nccl(ctx, arrays[0].dtype, reduction)
+        if nccl is None:
+            return self._device(exchange.allreduce(self._host(arrays), reduction, node, met=True))
+        comm, dtype, op, stream = nccl
+        buf = self._pack(arrays)
+        _timed(ctx, buf.nbytes, lambda: comm.allReduce(buf.data.ptr, buf.data.ptr, buf.size, dtype, op, stream))
+        if reduction == "mean":
+            buf /= ctx.size
+        return exchange.unpack(buf, [a.shape for a in arrays])
 
+    def broadcast(self, arrays, root=0, node=None) -> list:
+        ctx = current()
+        if ctx.size == 1:
+            return [a.copy() for a in arrays]
+        exchange.rendezvous(ctx, node, "broadcast", arrays, root=root)
+        nccl = self._on_nccl(ctx, arrays[0].dtype)
+        if nccl is None:
+            return self._device(exchange.broadcast(self._host(arrays), root, node, met=True))
+        comm, dtype, _, stream = nccl
+        buf = self._pack(arrays)
+        _timed(ctx, buf.nbytes, lambda: comm.bcast(buf.data.ptr, buf.size, dtype, root, stream))
+        return exchange.unpack(buf, [a.shape for a in arrays])
 
-def reduce_scatter(g, like_rows, node=None):
-    ctx = current()
-    if ctx.size == 1:
-        return g.copy()
-    rows = exchange.rendezvous(ctx, node, "reduce_scatter", [g], rows=like_rows)
-    exchange.check_rows(g, rows, node)
-    nccl = _on_nccl(ctx, g.dtype)
-    if nccl is None:
-        return _to_device(exchange.reduce_scatter(_to_host([g])[0], like_rows, node, rows=rows))
-    comm, dtype, op, stream = nccl
-    cp, top = _cupy(), int(rows.max())
-    send = scatter_layout(cp, g, rows, top)
-    recv = cp.empty((top,) + tuple(g.shape[1:]), g.dtype)
-    _timed(ctx, send.nbytes, lambda: comm.reduceScatter(send.data.ptr, recv.data.ptr, recv.size, dtype, op, stream))
-    return recv[:like_rows]
+    def reduce(self, arrays, root=0, node=None) -> list:
+        ctx = current()
+        if ctx.size == 1:
+            return [a.copy() for a in arrays]
+        exchange.rendezvous(ctx, node, "reduce", arrays, root=root)
+        nccl = self._on_nccl(ctx, arrays[0].dtype)
+        if nccl is None:
+            return self._device(exchange.reduce(self._host(arrays), root, node, met=True))
+        comm, dtype, op, stream = nccl
+        buf = self._pack(arrays)
+        _timed(ctx, buf.nbytes, lambda: comm.reduce(buf.data.ptr, buf.data.ptr, buf.size, dtype, op, root, stream))
+        if ctx.rank != root:
+            buf.fill(0)
+        return exchange.unpack(buf, [a.shape for a in arrays])
+
+    def allgather(self, x, node=None):
+        ctx = current()
+        if ctx.size == 1:
+            return x.copy()
+        rows = exchange.rendezvous(ctx, node, "allgather", [x], rows=x.shape[0], gather=True)
+        nccl = self._on_nccl(ctx, x.dtype)
+        if nccl is None:
+            return self._device(exchange.allgather(self._host([x])[0], node, rows=rows))
+        comm, dtype, _, stream = nccl
+        xp, top = self.xp, int(rows.max())
+        send = padded_rows(xp, x, top)
+        recv = xp.empty((ctx.size * top,) + tuple(x.shape[1:]), x.dtype)
+        _timed(ctx, send.nbytes, lambda: comm.allGather(send.data.ptr, recv.data.ptr, send.size, dtype, stream))
+        return unpadded_rows(xp, recv, rows, top)
+
+    def reduce_scatter(self, g, like_rows, node=None):
+        ctx = current()
+        if ctx.size == 1:
+            return g.copy()
+        rows = exchange.rendezvous(ctx, node, "reduce_scatter", [g], rows=like_rows)
+        exchange.check_rows(g, rows, node)
+        nccl = self._on_nccl(ctx, g.dtype)
+        if nccl is None:
+            return self._device(exchange.reduce_scatter(self._host([g])[0], like_rows, node, rows=rows))
+        comm, dtype, op, stream = nccl
+        xp, top = self.xp, int(rows.max())
+        send = scatter_layout(xp, g, rows, top)
+        recv = xp.empty((top,) + tuple(g.shape[1:]), g.dtype)
+        _timed(ctx, send.nbytes,
+               lambda: comm.reduceScatter(send.data.ptr, recv.data.ptr, recv.size, dtype, op, stream))
+        return recv[:like_rows]
 
 
 # ---------------------------------------------------------------- equal counts for NCCL

@@ -2,9 +2,10 @@
 
 The NumPy backend runs them on host buffers with mpi4py (``graphflow.distributed.exchange``).
 The kernels are written against ``xp`` like the others, so a backend whose table inherits
-this one (CuPy) gets them too: for a non-NumPy namespace they call
-``graphflow.distributed.device``, which uses NCCL on device buffers where it can and host
-copies otherwise. mpi4py is imported by ``graphflow.distributed.init()``, never here.
+this one (CuPy) gets them too: for a non-NumPy namespace they hand ``xp`` and CuPy's NCCL
+module to ``graphflow.distributed.device.DeviceCollectives``, which uses NCCL on device
+buffers where it can and host copies otherwise. mpi4py is imported by
+``graphflow.distributed.init()``, never here.
 """
 from __future__ import annotations
 
@@ -17,11 +18,15 @@ from ..table import KERNELS
 
 
 def _engine(xp):
-    """The module that runs collectives on ``xp``'s arrays (chosen once, at compile time)."""
+    """What runs collectives on ``xp``'s arrays (chosen once, at compile time)."""
     if xp is np:
         return exchange
-    from graphflow.distributed import device
-    return device
+    try:  # a GPU namespace (a backend inheriting these kernels): hand over CuPy's NCCL
+        from cupy.cuda import nccl
+    except ImportError:
+        nccl = None
+    from graphflow.distributed.device import DeviceCollectives
+    return DeviceCollectives(xp, nccl)
 
 
 def _results(ys):
