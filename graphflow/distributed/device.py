@@ -86,48 +86,40 @@ class DeviceCollectives:
         return self.xp.concatenate(flat) if len(flat) > 1 else flat[0].copy()
 
     # ------------------------------------------------------------ the collectives
-    def allreduce(self, arrays, reduction="mean", node=None) -> list:
+    def _packed(self, kind, arrays, node, host_fn, arg, launch, reduction="sum", **record) -> list:
+        """Meet the other ranks, then ``launch(comm, buf, dtype, op, stream)`` on one packed
+        device buffer — or ``host_fn(host arrays, arg, node, met=True)`` through the host."""
         ctx = current()
         if ctx.size == 1:
             return [a.copy() for a in arrays]
-        exchange.rendezvous(ctx, node, "allreduce", arrays, reduction)
+        exchange.rendezvous(ctx, node, kind, arrays, **record)
         nccl = self._on_nccl(ctx, arrays[0].dtype, reduction)
         if nccl is None:
-            return self._device(exchange.allreduce(self._host(arrays), reduction, node, met=True))
+            return self._device(host_fn(self._host(arrays), arg, node, met=True))
         comm, dtype, op, stream = nccl
         buf = self._pack(arrays)
-        _timed(ctx, buf.nbytes, lambda: comm.allReduce(buf.data.ptr, buf.data.ptr, buf.size, dtype, op, stream))
-        if reduction == "mean":
-            buf /= ctx.size
+        _timed(ctx, buf.nbytes, lambda: launch(comm, buf, dtype, op, stream))
         return exchange.unpack(buf, [a.shape for a in arrays])
+
+    def allreduce(self, arrays, reduction="mean", node=None) -> list:
+        def launch(comm, buf, dtype, op, stream):
+            comm.allReduce(buf.data.ptr, buf.data.ptr, buf.size, dtype, op, stream)
+            if reduction == "mean":
+                buf /= current().size
+        return self._packed("allreduce", arrays, node, exchange.allreduce, reduction, launch, reduction,
+                            reduction=reduction)
 
     def broadcast(self, arrays, root=0, node=None) -> list:
-        ctx = current()
-        if ctx.size == 1:
-            return [a.copy() for a in arrays]
-        exchange.rendezvous(ctx, node, "broadcast", arrays, root=root)
-        nccl = self._on_nccl(ctx, arrays[0].dtype)
-        if nccl is None:
-            return self._device(exchange.broadcast(self._host(arrays), root, node, met=True))
-        comm, dtype, _, stream = nccl
-        buf = self._pack(arrays)
-        _timed(ctx, buf.nbytes, lambda: comm.bcast(buf.data.ptr, buf.size, dtype, root, stream))
-        return exchange.unpack(buf, [a.shape for a in arrays])
+        def launch(comm, buf, dtype, op, stream):
+            comm.bcast(buf.data.ptr, buf.size, dtype, root, stream)
+        return self._packed("broadcast", arrays, node, exchange.broadcast, root, launch, root=root)
 
     def reduce(self, arrays, root=0, node=None) -> list:
-        ctx = current()
-        if ctx.size == 1:
-            return [a.copy() for a in arrays]
-        exchange.rendezvous(ctx, node, "reduce", arrays, root=root)
-        nccl = self._on_nccl(ctx, arrays[0].dtype)
-        if nccl is None:
-            return self._device(exchange.reduce(self._host(arrays), root, node, met=True))
-        comm, dtype, op, stream = nccl
-        buf = self._pack(arrays)
-        _timed(ctx, buf.nbytes, lambda: comm.reduce(buf.data.ptr, buf.data.ptr, buf.size, dtype, op, root, stream))
-        if ctx.rank != root:
-            buf.fill(0)
-        return exchange.unpack(buf, [a.shape for a in arrays])
+        def launch(comm, buf, dtype, op, stream):
+            comm.reduce(buf.data.ptr, buf.data.ptr, buf.size, dtype, op, root, stream)
+            if current().rank != root:
+                buf.fill(0)
+        return self._packed("reduce", arrays, node, exchange.reduce, root, launch, root=root)
 
     def allgather(self, x, node=None):
         ctx = current()

@@ -174,49 +174,45 @@ def _op(ctx, reduction):
 
 
 # ---------------------------------------------------------------- the collectives
-def allreduce(arrays, reduction="mean", node=None, met=False) -> list:
-    """Every array reduced over the ranks (one packed exchange); new arrays."""
+def _packed(kind, arrays, node, met, move, **record) -> list:
+    """Pack ``arrays`` into one buffer, meet the other ranks, ``move(ctx, buf)`` it in
+    place; returns views of the buffer shaped like ``arrays``."""
     ctx = current()
     arrays = [np.asarray(a) for a in arrays]
     buf = pack(arrays, arrays[0].dtype)
     if ctx.size > 1:
         if not met:
-            rendezvous(ctx, node, "allreduce", arrays, reduction)
-        _transfer(ctx, lambda: ctx.comm.Allreduce(ctx.MPI.IN_PLACE, buf, op=_op(ctx, reduction)), buf.nbytes)
+            rendezvous(ctx, node, kind, arrays, **record)
+        _transfer(ctx, lambda: move(ctx, buf), buf.nbytes)
+    return unpack(buf, [a.shape for a in arrays])
+
+
+def allreduce(arrays, reduction="mean", node=None, met=False) -> list:
+    """Every array reduced over the ranks (one packed exchange); new arrays."""
+    def move(ctx, buf):
+        ctx.comm.Allreduce(ctx.MPI.IN_PLACE, buf, op=_op(ctx, reduction))
         if reduction == "mean":
             np.divide(buf, ctx.size, out=buf, casting="unsafe")
-    return unpack(buf, [a.shape for a in arrays])
+    return _packed("allreduce", arrays, node, met, move, reduction=reduction)
 
 
 def broadcast(arrays, root=0, node=None, met=False) -> list:
     """Rank ``root``'s arrays on every rank; new arrays."""
-    ctx = current()
-    _check_root(ctx, root, node)
-    arrays = [np.asarray(a) for a in arrays]
-    buf = pack(arrays, arrays[0].dtype)
-    if ctx.size > 1:
-        if not met:
-            rendezvous(ctx, node, "broadcast", arrays, root=root)
-        _transfer(ctx, lambda: ctx.comm.Bcast(buf, root=root), buf.nbytes)
-    return unpack(buf, [a.shape for a in arrays])
+    _check_root(current(), root, node)
+    return _packed("broadcast", arrays, node, met, lambda ctx, buf: ctx.comm.Bcast(buf, root=root), root=root)
 
 
 def reduce(arrays, root=0, node=None, met=False) -> list:
     """The sum over ranks of every array on rank ``root``; zeros on the other ranks."""
-    ctx = current()
-    _check_root(ctx, root, node)
-    arrays = [np.asarray(a) for a in arrays]
-    buf = pack(arrays, arrays[0].dtype)
-    if ctx.size > 1:
-        if not met:
-            rendezvous(ctx, node, "reduce", arrays, root=root)
+    def move(ctx, buf):
         MPI = ctx.MPI
         if ctx.rank == root:
-            _transfer(ctx, lambda: ctx.comm.Reduce(MPI.IN_PLACE, buf, op=MPI.SUM, root=root), buf.nbytes)
+            ctx.comm.Reduce(MPI.IN_PLACE, buf, op=MPI.SUM, root=root)
         else:
-            _transfer(ctx, lambda: ctx.comm.Reduce(buf, None, op=MPI.SUM, root=root), buf.nbytes)
+            ctx.comm.Reduce(buf, None, op=MPI.SUM, root=root)
             buf[...] = 0
-    return unpack(buf, [a.shape for a in arrays])
+    _check_root(current(), root, node)
+    return _packed("reduce", arrays, node, met, move, root=root)
 
 
 def allgather(array, node=None, rows=None) -> np.ndarray:

@@ -78,41 +78,36 @@ class Allreduce(Collective):
 
 
 @dataclass(frozen=True)
-class Broadcast(Collective):
-    """``y_i = x_i`` of rank ``root`` on every rank (the inputs go as one message).
-    Gradient: the sum of every rank's output gradient, on the root; zero elsewhere."""
+class _Rooted(Collective):
+    """A collective with a root rank, on tensors of one dtype (types unchanged)."""
 
     root: int = 0
 
     def infer(self, *xs):
         _check_root(self.root)
-        _same_dtype(xs, "broadcast")
+        _same_dtype(xs, self.op_name())
         return list(xs)
+
+    def label(self):
+        return f"{self.op_name()}(root={self.root})"
+
+
+@dataclass(frozen=True)
+class Broadcast(_Rooted):
+    """``y_i = x_i`` of rank ``root`` on every rank (the inputs go as one message).
+    Gradient: the sum of every rank's output gradient, on the root; zero elsewhere."""
 
     def grad(self, inputs, outputs, gys):
         return _as_list(Reduce(self.root)(*gys))
 
-    def label(self):
-        return f"broadcast(root={self.root})"
-
 
 @dataclass(frozen=True)
-class Reduce(Collective):
+class Reduce(_Rooted):
     """``y_i = sum over ranks of x_i`` on rank ``root``; zeros on the other ranks (the
     gradient of ``Broadcast``). Gradient: the broadcast of the root's output gradient."""
 
-    root: int = 0
-
-    def infer(self, *xs):
-        _check_root(self.root)
-        _same_dtype(xs, "reduce")
-        return list(xs)
-
     def grad(self, inputs, outputs, gys):
         return _as_list(Broadcast(self.root)(*gys))
-
-    def label(self):
-        return f"reduce(root={self.root})"
 
 
 @dataclass(frozen=True)

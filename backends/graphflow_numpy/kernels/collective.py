@@ -33,22 +33,17 @@ def _results(ys):
     return ys[0] if len(ys) == 1 else tuple(ys)
 
 
-@KERNELS.register(co.Allreduce)
-def allreduce(op, node, xp):
-    engine = _engine(xp)
-    return lambda *xs, out=None: _results(engine.allreduce(xs, op.reduction, node))
+def _packed_kernel(method, param):
+    """A factory for a fused collective: ``engine.method(inputs, op.param, node)``."""
+    def factory(op, node, xp):
+        run, arg = getattr(_engine(xp), method), getattr(op, param)
+        return lambda *xs, out=None: _results(run(xs, arg, node))
+    return factory
 
 
-@KERNELS.register(co.Broadcast)
-def broadcast(op, node, xp):
-    engine = _engine(xp)
-    return lambda *xs, out=None: _results(engine.broadcast(xs, op.root, node))
-
-
-@KERNELS.register(co.Reduce)
-def reduce(op, node, xp):
-    engine = _engine(xp)
-    return lambda *xs, out=None: _results(engine.reduce(xs, op.root, node))
+KERNELS.register(co.Allreduce)(_packed_kernel("allreduce", "reduction"))
+KERNELS.register(co.Broadcast)(_packed_kernel("broadcast", "root"))
+KERNELS.register(co.Reduce)(_packed_kernel("reduce", "root"))
 
 
 @KERNELS.register(co.Allgather)
