@@ -46,6 +46,7 @@ class Collective(Op):
     """Base class of the ops that communicate with the other ranks."""
 
     collective = True
+    views = ()  # the kernels return new arrays (a packed buffer's views), never an input
 
     def label(self):
         return self.op_name()

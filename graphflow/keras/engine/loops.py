@@ -205,6 +205,11 @@ def fit_generator(model, generator, steps_per_epoch, epochs, verbose, callbacks,
                          {"epochs": epochs, "steps": steps_per_epoch, "verbose": verbose,
                           "do_validation": do_validation, "metrics": metrics})
     iterator, val_iterator = _iterate(generator), _iterate(validation_data) if val_gen else None
+    if do_validation and not val_gen:  # arrays: callbacks see them, as with fit
+        vx, vy, vw = model._standardize_user_data(*validation_data[:2], validation_data[2] if
+                                                  len(validation_data) == 3 else None)
+        for c in cbl:
+            c.validation_data = vx + vy + vw
 
     def run_epoch(epoch, epoch_logs):
         batch_size = 32
