@@ -5,8 +5,9 @@ Every rank builds the data-parallel model with its *own* initial weights (seeded
 rank) and, beside it, the one-process reference with rank 0's initial weights, which it
 trains on the whole data. Then it checks:
 
-- before ``BroadcastGlobalVariablesCallback`` the ranks' weights differ, after it they
-  are rank 0's, and after every step they are bitwise equal on all ranks;
+- before ``BroadcastGlobalVariablesCallback`` the ranks' weights (and optimizer state)
+  differ, after it they are rank 0's, and after every step they are bitwise equal on
+  all ranks;
 - after several epochs the data-parallel weights equal the reference's (float32
   tolerance) and ``MetricAverageCallback``'s epoch losses equal the reference's;
 - for SGD with Nesterov momentum and for Adam (dropout off). Prints ``rank R ok``.
@@ -76,6 +77,8 @@ def run(make_optimizer, label):
     model = small_cnn(seed=1000 + R)  # rank 0's initial weights are the reference's
     model.compile(loss="categorical_crossentropy", optimizer=kd.DistributedOptimizer(make_optimizer()),
                   metrics=["accuracy"])
+    model.train_function  # builds the optimizer's state; make rank 1's differ, for the broadcast to undo
+    model.optimizer.set_weights([w + 0.5 * R for w in model.optimizer.get_weights()])
     before, after = Probe(), Probe()
     x_mine, y_mine = kd.shard((x, y))
     history = model.fit(x_mine, y_mine, batch_size=GLOBAL_BATCH // N, epochs=EPOCHS, shuffle=False, verbose=0,
