@@ -74,10 +74,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m graphflow.distributed.launch",
                                      description="run a Python script as an MPI job on this machine")
     parser.add_argument("-n", "--np", type=int, default=2, help="number of ranks (processes)")
+    parser.add_argument("--loopback", action="store_true", help="MPI's TCP traffic on the loopback interface only")
+    parser.add_argument("--btl", default=None, help="Open MPI transports, e.g. self,sm or self,tcp")
     parser.add_argument("script", help="the script, then its arguments")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     ns = parser.parse_args(argv)
-    args, env = command(ns.np, [ns.script] + ns.args)
+    args, env = command(ns.np, [ns.script] + ns.args, loopback=ns.loopback, btl=ns.btl)
     return subprocess.call(args, env=env)
 
 

@@ -51,11 +51,19 @@ def assert_ok(proc, n=2):
         assert f"rank {r} ok" in proc.stdout, proc.output[-6000:]
 
 
-@pytest.mark.parametrize("btl", ["self,sm", "self,tcp"])
-def test_collectives_match_numpy_and_finite_differences(btl):
+def test_collectives_match_numpy_and_finite_differences_over_shared_memory():
     """Values of every collective vs NumPy, and their gradients vs central differences of
-    the job's loss — over shared memory and over TCP (on loopback, as between machines)."""
-    assert_ok(job("collectives.py", btl=btl))
+    the job's loss; started as the docs say, with ``python -m graphflow.distributed.launch``."""
+    proc = subprocess.run([sys.executable, "-m", "graphflow.distributed.launch", "-n", "2", "--loopback",
+                           "--btl", "self,sm", str(WORKERS / "collectives.py")],
+                          capture_output=True, text=True, timeout=180)
+    proc.output = proc.stdout + proc.stderr
+    assert_ok(proc)
+
+
+def test_collectives_over_tcp_on_loopback():
+    """The same over TCP (on the loopback interface): the transport between machines."""
+    assert_ok(job("collectives.py", btl="self,tcp"))
 
 
 def test_collectives_in_a_job_of_one():
