@@ -196,7 +196,7 @@ def _make_excepthook(previous):
         # every rank raises a mismatch itself; a peer failure was told by the failed rank
         if not issubclass(exc_type, (PeerFailedError, CollectiveMismatchError)):
             _tell_peers(ctx, f"{exc_type.__name__}: {exc}")
-            _wait(ctx.grace)
+            _wait(ctx, ctx.grace)  # the peers that see the note end the job sooner
         sys.stderr.write(f"graphflow.distributed: {ctx.describe()} ends the job (MPI_Abort) after the error above\n")
         sys.stderr.flush()
         ctx.comm.Abort(1)
@@ -209,10 +209,12 @@ def _tell_peers(ctx, text: str) -> None:
     ctx.pending_notes = [ctx.notes.isend(note, dest=r, tag=NOTE_TAG) for r in range(ctx.size) if r != ctx.rank]
 
 
-def _wait(seconds: float) -> None:
+def _wait(ctx, seconds: float) -> None:
+    """Keep the failure notes moving for ``seconds``."""
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        time.sleep(0.05)
+        ctx.MPI.Request.Testall(ctx.pending_notes)
+        time.sleep(0.02)
 
 
 def _abort_if_broken() -> None:

@@ -65,6 +65,8 @@ class Allreduce(Collective):
         if self.reduction not in REDUCTIONS:
             raise ValueError(f"op must be one of {REDUCTIONS}, got {self.reduction!r}")
         _same_dtype(xs, "allreduce")
+        if xs[0].dtype == "bool":
+            raise TypeError("allreduce of booleans: cast to int32 first (op='max' is any, 'min' is all)")
         if self.reduction == "mean" and not is_float(xs[0].dtype):
             raise TypeError(f"op='mean' needs a float tensor, got {xs[0].dtype} (use op='sum')")
         return list(xs)

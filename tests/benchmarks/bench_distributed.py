@@ -1,7 +1,9 @@
 """Data-parallel scaling of the demo's VGG-like CNN (28x28x1 inputs, 10 classes, SGD with
 Nesterov momentum, dropout on) with 1 and 2 processes on this machine, each process with
 one BLAS thread and a batch of 32 of its own (Horovod's weak scaling: 2 processes train
-on 64 samples per step).
+on 64 samples per step). Each rank runs in its own session (``setsid``), so that Linux's
+per-session CPU fairness (autogroup) gives it its own share of a busy machine, as a
+process on a machine of its own would have.
 
 Runs the two jobs alternately ``rounds`` times and prints the medians: throughput
 (samples/s), step time, the time each step spends in communication (moving data, and
@@ -12,6 +14,7 @@ all-reduce of those bytes would cost between machines at 10 and 100 Gb/s:
     .venv/bin/python tests/benchmarks/bench_distributed.py [steps] [rounds]
 """
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -66,7 +69,12 @@ def worker(steps):
 
 def run(n, steps):
     from graphflow.distributed import launch
-    args, env = launch.command(n, [__file__, "--worker", str(steps)])
+    # each rank in a session of its own: Linux's per-session CPU fairness (autogroup) would
+    # otherwise give all ranks of the job together one share of a busy machine
+    if shutil.which("setsid"):
+        args, env = launch.command(n, [sys.executable, __file__, "--worker", str(steps)], python="setsid")
+    else:
+        args, env = launch.command(n, [__file__, "--worker", str(steps)])
     proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=1200)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if proc.returncode != 0 or line is None:

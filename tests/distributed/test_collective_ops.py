@@ -43,6 +43,7 @@ def test_types_are_kept_and_lists_fuse_per_dtype():
     (lambda x, i: dist.broadcast(x, root=-1), "root must be a rank"),
     (lambda x, i: dist.allreduce(np.ones(3)), "expected a graphflow Tensor"),
     (lambda x, i: co.Allreduce("sum")(x, i), "one fused allreduce carries one dtype"),
+    (lambda x, i: dist.allreduce(gf.greater(x, 0.0), op="max"), "cast to int32 first"),
 ])
 def test_impossible_collectives_fail_when_built(build, message):
     x = gf.placeholder((2, 3), name="x")
