@@ -187,6 +187,13 @@ class Model(Network):
                                                      name="predict_function")
         return self._functions["predict"]
 
+    def _train_step(self):
+        """The training function to call now: the compiled step, or its sibling that checks
+        every op's output for NaN/Inf while ``fit(check_numerics=True)`` (or a
+        ``TerminateOnNaN(check_numerics=True)``) asks for it."""
+        f = self._make_train_function()
+        return f.checked() if getattr(self, "_check_numerics", False) else f
+
     @property
     def train_function(self):
         """The compiled training step (a ``gf.Function``; draw it with ``gf.viz``)."""
@@ -232,20 +239,31 @@ class Model(Network):
     # ------------------------------------------------------------ public training API
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, **kwargs):
+            steps_per_epoch=None, validation_steps=None, check_numerics=False, profile=False, **kwargs):
         """Train for ``epochs`` epochs; returns a ``History``. ``x`` may also be a
-        generator (or Sequence) of batches, as in Keras 3."""
+        generator (or Sequence) of batches, as in Keras 3.
+
+        graphflow's additions: ``check_numerics=True`` raises ``gf.NumericsError`` at the
+        first op of a training step whose output holds NaN or Inf (naming the op, its
+        layer and your line); ``profile=True`` prints where the training step's time went
+        (``gf.Function.profile``) after the first epoch."""
         if "nb_epoch" in kwargs:
             warnings.warn("The `nb_epoch` argument in `fit` has been renamed `epochs`.", stacklevel=2)
             epochs = kwargs.pop("nb_epoch")
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments: {kwargs}")
-        if loops.is_generator(x):
-            return self.fit_generator(x, steps_per_epoch, epochs=epochs, verbose=verbose, callbacks=callbacks,
-                                      validation_data=validation_data, validation_steps=validation_steps,
-                                      class_weight=class_weight, initial_epoch=initial_epoch)
-        return loops.fit_arrays(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
-                                validation_data, shuffle, class_weight, sample_weight, initial_epoch)
+        if check_numerics or profile:
+            from ..callbacks import _Diagnostics
+            callbacks = list(callbacks or []) + [_Diagnostics(check_numerics, profile)]
+        try:
+            if loops.is_generator(x):
+                return self.fit_generator(x, steps_per_epoch, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                                          validation_data=validation_data, validation_steps=validation_steps,
+                                          class_weight=class_weight, initial_epoch=initial_epoch)
+            return loops.fit_arrays(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                                    validation_data, shuffle, class_weight, sample_weight, initial_epoch)
+        finally:  # a fit that raised never reached on_train_end: the next one runs unchecked
+            self._check_numerics = self._terminate_on_numerics = False
 
     def evaluate(self, x, y, batch_size=32, verbose=1, sample_weight=None):
         """The loss (a float), or ``[loss, metric...]`` when metrics were compiled."""
