@@ -18,7 +18,8 @@ from .configs import build_model
 from .errors import DigestMismatchError, LoadError, Unsupported
 from .hdf5 import open_to_read
 from .optimizer_state import plan as plan_optimizer
-from .reading import SavedFile, assign, plan_keras3, plan_legacy
+from . import keras3_layout
+from .reading import SavedFile, assign, pair, plan_legacy
 from .training import compile_from
 from .writing import BACKEND, KERAS_VERSION, save_model, save_weights
 
@@ -36,7 +37,7 @@ def load_weights(model, filepath, by_name=False):
     """
     def read(saved):
         if saved.layout == "keras3":
-            return "keras3", saved.keras3_layers()
+            return "keras3", keras3_layout.read(f, saved.file_size, saved.graphflow)
         layers = saved.legacy_layers()
         saved.optimizer_entries()  # read (and checked) so the manifest can be verified
         if "model_config" in saved.root.attrs:
@@ -50,7 +51,7 @@ def load_weights(model, filepath, by_name=False):
         flip = saved.backend in ("theano",)
     try:
         if layout == "keras3":
-            plan = plan_keras3(layers, model.layers, by_name)
+            plan = keras3_layout.plan(layers, model.layers, by_name, pair)
         else:
             plan = plan_legacy(layers, model.layers, by_name, flip)
     except LoadError as err:

@@ -16,13 +16,13 @@ import numpy as np
 from .digest import MANIFEST_ATTR, VERSION_ATTR, manifest_digest
 from .errors import DigestMismatchError, LoadError
 from .hdf5 import json_attr, read_array, text, text_list
+from .keras3_layout import ROOTS as KERAS3_ROOTS
 
 # Keras 2's Theano backend computed true convolutions (flipped kernels); TensorFlow, CNTK,
 # Keras 3 (every backend) and graphflow compute cross-correlations.
 READABLE_BACKENDS = ("graphflow", "tensorflow", "theano", "cntk", "jax", "torch", "numpy")
 _FLIPPED_BACKENDS = ("theano",)
 _CONV_LAYERS = ("Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose")
-_KERAS3_ROOTS = ("layers", "_layer_checkpoint_dependencies")
 
 
 class SavedFile:
@@ -45,7 +45,7 @@ class SavedFile:
         group = self.weights_group
         if "layer_names" in group.attrs or "layer_names0" in group.attrs:
             return "legacy"
-        if any(k in self.root for k in _KERAS3_ROOTS) and "model_weights" not in self.root:
+        if any(k in self.root for k in KERAS3_ROOTS) and "model_weights" not in self.root:
             return "keras3"
         raise LoadError("it has no layer_names attribute and no Keras 3 'layers' group, so it holds no "
                         "Keras weights")
@@ -110,33 +110,6 @@ class SavedFile:
         entries = self.values(self.root, "optimizer_weights")
         return entries
 
-    def keras3_layers(self):
-        """``{layer path: [arrays]}`` of Keras 3's ``.weights.h5`` layout."""
-        root = next(self.root[k] for k in _KERAS3_ROOTS if k in self.root)
-        if "vars" in self.root and len(self.root["vars"]):
-            raise LoadError("it holds top-level model weights (weights of a subclassed Keras 3 model), "
-                            "which graphflow models do not have")
-        found = {}
-        self._walk_keras3(root, "", found)
-        return found
-
-    def _walk_keras3(self, group, prefix, found):
-        for name in group:
-            node = group[name]
-            if hasattr(node, "dtype"):
-                raise LoadError(f"unexpected dataset {node.name!r} in the Keras 3 layers group")
-            path = f"{prefix}{name}"
-            if "vars" in node:
-                vars_group = node["vars"]
-                keys = sorted(vars_group, key=lambda k: int(k) if str(k).isdigit() else -1)
-                if any(not str(k).isdigit() for k in keys) or [int(k) for k in keys] != list(range(len(keys))):
-                    raise LoadError(f"the variables of {node.name!r} are not numbered 0..n-1: {keys}")
-                values = [read_array(vars_group, k, self.file_size, self.graphflow)[0] for k in keys]
-                if values:
-                    found[path] = values
-            if "layers" in node:
-                self._walk_keras3(node["layers"], path + "/", found)
-
     def verify_manifest(self):
         """The configs and table of contents of a graphflow file match its manifest."""
         if not self.graphflow:
@@ -172,31 +145,6 @@ def plan_legacy(saved, layers, by_name, flip):
         if flip and type(layer).__name__ in _CONV_LAYERS:
             values = [_flip_kernel(values[0])] + values[1:]
         plan.extend(pair(layer.weights, values, f"layer {layer.name!r} (file layer {name!r})"))
-    return plan
-
-
-def plan_keras3(saved, layers, by_name):
-    """Pair Keras 3 ``.weights.h5`` entries with the model's layers by name (the layout
-    keeps no order)."""
-    from ..engine.network import Network
-    wanted = {}
-    for layer in layers:
-        if isinstance(layer, Network):
-            for inner in layer.layers:
-                if inner.weights:
-                    wanted[f"{layer.name}/{inner.name}"] = inner
-        elif layer.weights:
-            wanted[layer.name] = layer
-    missing = sorted(set(wanted) - set(saved))
-    extra = sorted(set(saved) - set(wanted))
-    if not by_name and (missing or extra):
-        raise LoadError(f"Keras 3 .weights.h5 files match layers by name, and the names differ: the model's "
-                        f"layers {missing} are not in the file, the file's {extra} are not in the model (file: "
-                        f"{sorted(saved)}; pass by_name=True to load the layers that match)")
-    plan = []
-    for name, layer in wanted.items():
-        if name in saved:
-            plan.extend(pair(layer.weights, saved[name], f"layer {layer.name!r}"))
     return plan
 
 

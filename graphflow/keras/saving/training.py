@@ -30,11 +30,35 @@ _EPSILON_INSIDE = ("RMSprop", "Adagrad")
 def write_training_config(model):
     """The ``training_config`` of a compiled ``model``."""
     return {"optimizer_config": write_optimizer_config(model.optimizer),
-            "loss": getattr(model, "loss", None),
-            "metrics": getattr(model, "metrics", None) or None,
+            "loss": _portable(getattr(model, "loss", None), "loss"),
+            "metrics": _portable(getattr(model, "metrics", None) or None, "metrics"),
             "weighted_metrics": None,
             "loss_weights": getattr(model, "loss_weights", None),
             "sample_weight_mode": getattr(model, "sample_weight_mode", None)}
+
+
+# names Keras 3 reads under another spelling (it cannot read the short aliases 'mse', 'mae'...)
+_KERAS3_NAMES = {"kullback_leibler_divergence": "kl_divergence", "logcosh": "log_cosh"}
+_GRAPHFLOW_NAMES = {v: k for k, v in _KERAS3_NAMES.items()}
+
+
+def _portable(value, key):
+    """Loss and metric names in full ('mean_squared_error', not 'mse'), through lists and dicts."""
+    from .. import losses, metrics
+    if isinstance(value, list):
+        return [_portable(v, key) for v in value]
+    if isinstance(value, dict):
+        return {k: _portable(v, key) for k, v in value.items()}
+    if isinstance(value, str) and value not in ("accuracy", "acc"):
+        for module in ((metrics, losses) if key == "metrics" else (losses,)):
+            try:
+                value = module.get(value).__name__
+                break
+            except (ValueError, AttributeError):
+                continue
+    elif callable(value) and hasattr(value, "__name__"):
+        value = value.__name__
+    return _KERAS3_NAMES.get(value, value) if isinstance(value, str) else value
 
 
 def write_optimizer_config(optimizer):
@@ -71,16 +95,24 @@ def compile_from(model, training, custom_objects):
     from .. import optimizers
     if not isinstance(training, dict) or not isinstance(training.get("optimizer_config"), dict):
         raise LoadError("its training_config has no optimizer_config; load it with compile=False")
-    optimizer = optimizers.deserialize(read_optimizer_config(training["optimizer_config"], custom_objects),
-                                       custom_objects=custom_objects)
+    try:
+        optimizer = optimizers.deserialize(read_optimizer_config(training["optimizer_config"], custom_objects),
+                                           custom_objects=custom_objects)
+    except (TypeError, ValueError, KeyError) as err:
+        if isinstance(err, LoadError):
+            raise
+        raise LoadError(f"optimizer_config: {type(err).__name__}: {err}") from None
     if training.get("weighted_metrics"):
         raise Unsupported("training_config key 'weighted_metrics' is not supported by graphflow's compile; "
                           "load the model with compile=False and compile it yourself")
-    model.compile(optimizer=optimizer,
-                  loss=_custom(_losses(training.get("loss"), "loss"), custom_objects),
-                  metrics=_custom(_losses(training.get("metrics"), "metrics"), custom_objects),
-                  loss_weights=training.get("loss_weights"),
-                  sample_weight_mode=training.get("sample_weight_mode"))
+    try:
+        model.compile(optimizer=optimizer,
+                      loss=_custom(_losses(training.get("loss"), "loss"), custom_objects),
+                      metrics=_custom(_losses(training.get("metrics"), "metrics"), custom_objects),
+                      loss_weights=training.get("loss_weights"),
+                      sample_weight_mode=training.get("sample_weight_mode"))
+    except (TypeError, ValueError, KeyError) as err:
+        raise LoadError(f"{type(err).__name__}: {err}") from None
 
 
 def read_optimizer_config(entry, custom_objects=None):
@@ -164,10 +196,10 @@ def _losses(value, key):
     if isinstance(value, dict) and "class_name" not in value:
         return {k: _losses(v, key) for k, v in value.items()}
     if not isinstance(value, dict):
-        return value
+        return _GRAPHFLOW_NAMES.get(value, value) if isinstance(value, str) else value
     class_name, config = value.get("class_name"), value.get("config") or {}
     if class_name == "function" and isinstance(config, str):
-        return config
+        return _GRAPHFLOW_NAMES.get(config, config)
     if class_name not in _FUNCTIONS or not isinstance(config, dict):
         raise Unsupported(f"training_config key {key!r}: {class_name!r} is not a loss or metric graphflow knows")
     for option, found in config.items():

@@ -9,8 +9,8 @@ Keras 3 (``keras.models.load_model("x.h5")``) all read, with a digest on every a
                         adam/<layer>_<weight>_momentum, ...
 
 ``save_weights`` writes the ``model_weights`` part at the root, and links each array a
-second time where Keras 3's ``.weights.h5`` layout expects it (``layers/<layer>/vars/<i>``:
-HDF5 hard links, no copy), so Keras 2 (``load_weights("w.h5")``) and Keras 3
+second time where Keras 3's ``.weights.h5`` layout expects it (``layers/<key>/vars/<i>``,
+see ``keras3_layout.py``: HDF5 hard links, no copy), so Keras 2 (``load_weights("w.h5")``) and Keras 3
 (``load_weights("w.weights.h5")``) both read the same file.
 """
 import json
@@ -20,6 +20,7 @@ import numpy as np
 import graphflow
 
 from .._utils import json_default
+from . import keras3_layout
 from .configs import write_model_config
 from .digest import MANIFEST_ATTR, VERSION_ATTR, manifest_digest
 from .hdf5 import b, open_to_write, write_array
@@ -69,8 +70,9 @@ def save_weights(model, filepath, overwrite=True):
         contents = write_layers(f, model.layers)
         f.attrs[MANIFEST_ATTR] = b(manifest_digest({}, contents))
         if not any(layer.name in _KERAS3_GROUPS for layer in model.layers):
-            _link_keras3_layout(f, f, model.layers)
-            f.require_group("vars").attrs["name"] = b(model.name)
+            datasets = {id(var): f[layer.name][name] for layer in model.layers
+                        for var, name in zip(layer.weights, weight_names(layer.weights))}
+            keras3_layout.link(f, datasets, model)
 
 
 def _stamp(attrs):
@@ -108,22 +110,3 @@ def write_values(group, entries):
     group.attrs["weight_names"] = np.array([b(n) for n, _ in entries], dtype="S") if entries \
         else np.zeros((0,), "S1")
     return [[name, write_array(group, name, np.asarray(value))] for name, value in entries]
-
-
-def _link_keras3_layout(root, legacy, layers, prefix="layers"):
-    """Hard links ``<prefix>/<layer>/vars/<i>`` to the legacy datasets of each layer (a
-    nested model's layers go under ``<prefix>/<model>/layers/``, as Keras 3 keeps them)."""
-    from ..engine.network import Network
-    for layer in layers:
-        if not layer.weights:
-            continue
-        group = legacy[layer.name]
-        stored = [n.decode() if isinstance(n, bytes) else str(n) for n in group.attrs["weight_names"]]
-        position = {id(v): i for i, v in enumerate(layer.weights)}
-        owners = [(f"{prefix}/{layer.name}", layer)] if not isinstance(layer, Network) else \
-            [(f"{prefix}/{layer.name}/layers/{inner.name}", inner) for inner in layer.layers if inner.weights]
-        for path, owner in owners:
-            vars_group = root.require_group(path).require_group("vars")
-            vars_group.attrs["name"] = b(owner.name)
-            for i, var in enumerate(owner.weights):
-                vars_group[str(i)] = group[stored[position[id(var)]]]
