@@ -68,6 +68,8 @@ def write(out):
     steps(model, d["x"], d["y"], 2)
     model.save(os.path.join(out, "cnn.h5"))
     model.save_weights(os.path.join(out, "cnn.weights.h5"))
+    with open(os.path.join(out, "cnn.json"), "w") as f:
+        f.write(model.to_json())
     expected["cnn_predict"] = model.predict(d["x"], verbose=0)
     # BatchNormalization's batch statistics and Dropout make steps differ: continue without them
     steps_model = keras.Sequential([keras.Input((4,), name="v"), keras.layers.Dense(3, activation="relu", name="d1"),
@@ -85,6 +87,8 @@ def write(out):
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mean_squared_error")
     steps(model, [d["a"], d["b"]], d["t"], 2)
     model.save(os.path.join(out, "functional.h5"))
+    with open(os.path.join(out, "functional.json"), "w") as f:
+        f.write(model.to_json())
     expected["functional_predict"] = model.predict([d["a"], d["b"]], verbose=0)
     np.savez(os.path.join(out, "expected.npz"), keras_version=keras.__version__, **expected)
     print(f"Keras {keras.__version__} wrote {sorted(os.listdir(out))}")

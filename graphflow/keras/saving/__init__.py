@@ -107,7 +107,7 @@ def _restore_optimizer(model, entries):
     if hasattr(model, "_make_train_function"):
         model._make_train_function()  # optimizer variables are made with the train step
     try:
-        plan = plan_optimizer(optimizer, model.trainable_weights, entries)
+        plan = plan_optimizer(optimizer, model, entries)
     except LoadError as err:
         warnings.warn(f"the saved optimizer state was not loaded ({err}); the model starts with a freshly "
                       "initialised optimizer", stacklevel=3)

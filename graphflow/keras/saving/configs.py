@@ -181,11 +181,9 @@ class _Reader:
             class_name = registered
         config = dict(_expect(dict, entry.get("config", {}), f"the config of a {class_name} layer"))
         where = f"layer {config.get('name')!r} ({class_name})"
-        if class_name in self.custom_objects:
-            if "dtype" in config:
-                config["dtype"] = _dtype(config["dtype"], where)
-            return {"class_name": class_name, "config": _renamed_batch_shape(config)}
-        class_name = CLASS_ALIASES.get(class_name, class_name)
+        custom = self.custom_objects.get(class_name)
+        if custom is None:
+            class_name = CLASS_ALIASES.get(class_name, class_name)
         for key, value in list(config.items()):
             if key == "dtype":
                 config[key] = _dtype(value, where)
@@ -196,7 +194,9 @@ class _Reader:
         if class_name == "BatchNormalization" and isinstance(config.get("axis"), list) \
                 and len(config["axis"]) == 1:
             config["axis"] = config["axis"][0]  # tf.keras writes [3]
-        _apply_table(class_name, config, where)
+        # a class of the user's own is read with the table of the graphflow layer it extends
+        bases = [c.__name__ for c in getattr(custom, "__mro__", ())] if custom is not None else [class_name]
+        _apply_table(next((b for b in bases if b in LAYER_KEYS), class_name), config, where)
         return {"class_name": class_name, "config": _renamed_batch_shape(config)}
 
     def activation(self, value, where):

@@ -12,10 +12,12 @@ Layouts (for the parameters p0, p1 of a model, Adam's slots m and v):
 Named layouts are matched by slot kind and parameter name, so the order in which another
 Keras listed its variables does not matter.
 
-    >>> entries = write_entries(model.optimizer, model.trainable_weights)
+    >>> entries = write_entries(model.optimizer, model)
     >>> [name for name, _ in entries][:2]
     ['adam/iteration', 'adam/learning_rate']
 """
+import re
+
 import numpy as np
 
 from .errors import LoadError
@@ -51,16 +53,29 @@ def _slots_used(optimizer):
     return True
 
 
-def _ref(variable):
-    """'dense_1/kernel' -> 'dense_1_kernel' (Keras 3 names slots after the variable path)."""
-    return str(variable.name).split(":")[0].replace("/", "_")
+def param_keys(layers):
+    """``{id(variable): 'dense_1_kernel'}``: a layer's name and the weight's own name, as
+    Keras 3 names slots after the variable path (graphflow may have suffixed the variable's
+    name, 'kernel_1', to keep it unique in the process: the suffix is not part of the key)."""
+    from ..engine.network import Network
+    keys = {}
+    for layer in layers:
+        if isinstance(layer, Network):
+            keys.update(param_keys(layer.layers))
+            continue
+        for var in layer.weights:
+            base = re.sub(r"_\d+$", "", str(var.name).split(":")[0].split("/")[-1])
+            keys[id(var)] = f"{layer.name}_{base}"
+    return keys
 
 
 # ------------------------------------------------------------------ writing
 
-def write_entries(optimizer, params):
-    """``[(name, array)]`` of ``optimizer``'s state for ``params``, Keras 3's layout; a
-    slot not created yet (the model never trained) is written as the zeros it starts as."""
+def write_entries(optimizer, model):
+    """``[(name, array)]`` of ``optimizer``'s state for the model's trainable weights, in
+    Keras 3's layout; a slot not created yet (the model never trained) is written as the
+    zeros it starts as."""
+    params, keys = model.trainable_weights, param_keys(model.layers)
     table = _slot_table(optimizer)
     if table is None:  # an optimizer of the user's own: its weights, as they are
         return [(str(getattr(v, "name", f"param_{i}")), np.asarray(v.get_value()))
@@ -76,7 +91,7 @@ def write_entries(optimizer, params):
         for slot in optimizer._slots:
             var = state.get((slot, id(p)))
             value = var[0].get_value() if var is not None else np.zeros(p.shape, p.dtype)
-            entries.append((f"{prefix}/{_ref(p)}_{table[slot][0]}", np.asarray(value)))
+            entries.append((f"{prefix}/{keys[id(p)]}_{table[slot][0]}", np.asarray(value)))
     return entries
 
 
@@ -102,9 +117,10 @@ def _classify(name):
     return None
 
 
-def plan(optimizer, params, entries):
-    """``[(variable, value)]`` restoring ``entries`` into ``optimizer`` (built for
-    ``params``); raises ``LoadError`` when they do not fit."""
+def plan(optimizer, model, entries):
+    """``[(variable, value)]`` restoring ``entries`` into ``optimizer`` (built for the
+    model's trainable weights); raises ``LoadError`` when they do not fit."""
+    params, keys = model.trainable_weights, param_keys(model.layers)
     classified = [_classify(name) for name, _ in entries]
     table = _slot_table(optimizer)
     if table is None or any(c is None for c in classified):
@@ -126,18 +142,18 @@ def plan(optimizer, params, entries):
             if not _slots_used(optimizer):
                 continue
             raise LoadError(f"the file has no {slot!r} state for {type(optimizer).__name__}")
-        out.extend(_match(optimizer, slot, params, found))
+        out.extend(_match(optimizer, slot, params, keys, found))
     return out
 
 
-def _match(optimizer, slot, params, found):
+def _match(optimizer, slot, params, keys, found):
     if len(found) != len(params):
         raise LoadError(f"the file has {slot!r} state for {len(found)} parameters, the model trains "
                         f"{len(params)}")
     refs = [ref for ref, _, _ in found]
     order = []
     for p in params:
-        key = _ref(p)
+        key = keys.get(id(p), "")
         hits = [i for i, r in enumerate(refs) if r == key or r.endswith("_" + key)]
         order.append(hits[0] if len(hits) == 1 else None)
     if None in order or len(set(order)) != len(order):

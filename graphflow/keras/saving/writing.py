@@ -48,7 +48,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
     entries = []
     if include_optimizer and optimizer is not None:
         texts["training_config"] = json.dumps(write_training_config(model), default=json_default)
-        entries = write_entries(optimizer, model.trainable_weights)
+        entries = write_entries(optimizer, model)
 
     def write(f):
         _stamp(f.attrs)
