@@ -16,8 +16,10 @@ import hashlib
 import numpy as np
 
 from ..graph import Constant, Op, constant
+from ..utils import checks
 from ..ops.elementwise import StopGradient
-from .engine import RewriteGroup, substitute
+from .engine import substitute
+from .rules import RewriteGroup
 
 FOLD_LIMIT = 100_000   # elements: larger results are not materialised as constants
 MERGE_LIMIT = 1_000_000  # elements: larger constants are not compared by value
@@ -41,11 +43,19 @@ def fold_constants(node, ctx):
     if any(o.type.size is None or o.type.size > FOLD_LIMIT for o in node.outputs):
         return None
     backend = ctx.backend
+    if backend.kernel_spec(op) is None:
+        return None  # nothing to evaluate it with here; the function's compile will say so
+    pending = checks.start()
     try:
         kernel = backend.kernel(node)
         with np.errstate(all="ignore"):
             result = kernel(*[backend.to_device(t.value) for t in node.inputs])
-    except Exception:  # no kernel, or it fails on these values: the run-time error will say why
+        checks.finish(pending, backend.to_host)
+    except (ValueError, TypeError, IndexError, ArithmeticError) as exc:
+        # the op rejects these constant values: leave the node, so the call raises the
+        # error with the user's line; the report says why it was not folded
+        checks.abandon()
+        ctx.declined("fold_constants", node, exc)
         return None
     results = result if len(node.outputs) > 1 else (result,)
     folded = []

@@ -15,24 +15,20 @@ from ..ops.special import LogSumExp
 from ..ops.shape import broadcast_like
 from .canonicalize import same_type
 from .sameshape import same_shape
-from .engine import RewriteGroup
+from .patterns import Pat, Var, floating
+from .rules import RewriteGroup
 
 STABILIZE = RewriteGroup("stabilize", "numerically stable forms of unstable formulas")
 P = STABILIZE.pattern
+x, xf = Var("x"), Var("x", where=floating)
 
-
-
-def _float(fn):
-    return lambda x: fn(x) if is_float(x.dtype) else None
-
-
-P("log(add(x, 1))", _float(log1p))                            # log(x + 1) = log1p(x)
-P("log(sub(1, x))", _float(lambda x: log1p(neg(x))))          # log(1 - x) = log1p(-x)
-P("log1p(exp(x))", lambda x: softplus(x))                     # log(1 + e^x) = softplus(x)
-P("log(sigmoid(x))", lambda x: neg(softplus(neg(x))))         # log σ(x) = -softplus(-x)
-P("log1p(neg(sigmoid(x)))", lambda x: neg(softplus(x)))       # log(1 - σ(x)) = -softplus(x)
-P("log(exp(x))", lambda x: x)                                 # log(e^x) = x
-P("add(exp(x), -1)", lambda x: expm1(x))                      # e^x + -1 = expm1(x) (e^x - 1, canonical)
+P(Pat(ew.Log, Pat(ew.Add, xf, 1)), lambda x: log1p(x))                     # log(x + 1) = log1p(x)
+P(Pat(ew.Log, Pat(ew.Sub, 1, xf)), lambda x: log1p(neg(x)))                # log(1 - x) = log1p(-x)
+P(Pat(ew.Log1p, Pat(ew.Exp, x)), lambda x: softplus(x))                    # log(1 + e^x) = softplus(x)
+P(Pat(ew.Log, Pat(ew.Sigmoid, x)), lambda x: neg(softplus(neg(x))))        # log σ(x) = -softplus(-x)
+P(Pat(ew.Log1p, Pat(ew.Neg, Pat(ew.Sigmoid, x))), lambda x: neg(softplus(x)))  # log(1 - σ(x)) = -softplus(x)
+P(Pat(ew.Log, Pat(ew.Exp, x)), lambda x: x)                                # log(e^x) = x
+P(Pat(ew.Add, Pat(ew.Exp, x), -1), lambda x: expm1(x))                     # e^x + -1 = expm1(x)
 
 
 def _op(t, op_type):

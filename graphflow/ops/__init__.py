@@ -13,6 +13,7 @@ from .shape import (broadcast_like, broadcast_to, expand_dims, reshape, reshape_
 from . import nn  # noqa: F401  (gf.nn: conv, pooling, softmax, losses, dropout...)
 from .nn import draw_seed, set_random_seed  # noqa: F401
 from .special import logsumexp  # noqa: F401  (numerically careful special functions)
+from .random import random_normal, random_uniform  # noqa: F401  (counter-based Philox draws)
 from .linalg import dot, matmul, outer, tensordot  # noqa: F401
 from .indexing import gather, getitem, take  # noqa: F401
 from .joining import concatenate, pad, split, stack, tile  # noqa: F401

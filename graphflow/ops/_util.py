@@ -24,6 +24,11 @@ def as_tensor(x, like: Tensor | None = None) -> Tensor:
     return constant(x)
 
 
+def no_arithmetic(op, in_types, out_types) -> int:
+    """``Op.flops`` of ops that only move or view data: ``flops = no_arithmetic``."""
+    return 0
+
+
 _OURS = (GraphError, NonDifferentiableError, DisconnectedError, FeedError)  # already say where
 
 

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..graph import Op, Tensor, TensorType, broadcast_shapes, format_shape
-from ._util import normalize_axis, operands, user_errors
+from ._util import no_arithmetic, normalize_axis, operands, user_errors
 
 
 @dataclass(frozen=True)
 class Reshape(Op):
     """y = x with a new shape (same elements, C order); one entry may be -1"""
+    flops = no_arithmetic
+    views = (0,)  # may return a view of (or the very) input 0
     shape: tuple
 
     def infer(self, x):
@@ -58,6 +60,9 @@ def _impossible(shape, total) -> bool:
 @dataclass(frozen=True)
 class ReshapeLike(Op):
     """y = x reshaped to the run-time shape of ``like``"""
+    flops = no_arithmetic
+    shape_of_input = 1  # the output has input 1's run-time shape
+    views = (0,)  # may return a view of (or the very) input 0
 
     def infer(self, x, like):
         if x.size is not None and like.size is not None and x.size != like.size:
@@ -71,6 +76,8 @@ class ReshapeLike(Op):
 @dataclass(frozen=True)
 class Transpose(Op):
     """y = x with its axes permuted: y.shape[i] = x.shape[axes[i]]"""
+    flops = no_arithmetic
+    views = (0,)  # may return a view of (or the very) input 0
     axes: tuple
 
     def infer(self, x):
@@ -85,6 +92,8 @@ class Transpose(Op):
 @dataclass(frozen=True)
 class ExpandDims(Op):
     """y = x with a new axis of length 1 at ``axis``"""
+    flops = no_arithmetic
+    views = (0,)  # may return a view of (or the very) input 0
     axis: int
 
     def infer(self, x):
@@ -99,6 +108,8 @@ class ExpandDims(Op):
 @dataclass(frozen=True)
 class Squeeze(Op):
     """y = x without the length-1 axes ``axes``"""
+    flops = no_arithmetic
+    views = (0,)  # may return a view of (or the very) input 0
     axes: tuple
 
     def infer(self, x):
@@ -114,6 +125,8 @@ class Squeeze(Op):
 @dataclass(frozen=True)
 class BroadcastTo(Op):
     """y = x broadcast to ``shape`` (NumPy rules)"""
+    flops = no_arithmetic
+    views = (0,)  # may return a view of (or the very) input 0
     shape: tuple
 
     def infer(self, x):
@@ -129,6 +142,9 @@ class BroadcastTo(Op):
 @dataclass(frozen=True)
 class BroadcastLike(Op):
     """y = x broadcast to the run-time shape of ``like``"""
+    flops = no_arithmetic
+    shape_of_input = 1  # the output has input 1's run-time shape
+    views = (0,)  # may return a view of (or the very) input 0
 
     def infer(self, x, like):
         shape = broadcast_shapes(x.shape, like.shape)
@@ -143,6 +159,8 @@ class BroadcastLike(Op):
 @dataclass(frozen=True)
 class SumLike(Op):
     """y = x summed over the axes along which ``like`` (run-time shape) was broadcast"""
+    shape_of_input = 1  # the output has input 1's run-time shape
+    views = (0,)  # may return a view of (or the very) input 0
 
     def infer(self, x, like):
         if like.ndim > x.ndim:
@@ -157,6 +175,8 @@ class SumLike(Op):
 class Flatten(Op):
     """y = x reshaped to (x.shape[0], everything else) when neither is known until run time
     (``flatten`` uses ``Reshape`` whenever it can)"""
+    flops = no_arithmetic
+    views = (0,)  # may return a view of (or the very) input 0
 
     def infer(self, x):
         if x.ndim == 0:

@@ -1,4 +1,4 @@
 """The runtime: backends and compiled functions."""
 from . import backend  # noqa: F401
-from .backend import Backend, KernelTable, available, get_backend, register_backend, set_default_backend  # noqa: F401
+from .backend import Backend, KernelSpec, KernelTable, available, get_backend, register_backend, set_default_backend  # noqa: F401
 from .function import Function, function  # noqa: F401

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import FeedError, GraphError, Placeholder, Tensor, Variable, render_svg, sources, user_site
+from ..graph import FeedError, GraphError, Placeholder, Tensor, Variable, render_svg, user_site
 from ..graph.types import format_shape
 from .backend import get_backend
 from .executor import Executor
 from .feeds import check_feed
+from .numerics import numerics_default as _numerics_default, numerics_watch
 
 LEVELS = ("O0", "O1", "O2")
 
 
-def function(inputs, outputs, updates=None, backend=None, optimize="O2", name=None):
+def function(inputs, outputs, updates=None, backend=None, optimize="O2", name=None, check_numerics=None):
     """Compile a graph into a callable.
 
     ``inputs``: placeholders (a list); ``outputs``: a tensor or a list of tensors;
@@ -23,8 +24,12 @@ def function(inputs, outputs, updates=None, backend=None, optimize="O2", name=No
     >>> f = gf.function([x], x.sum(axis=1))
     >>> f(np.ones((2, 3)))
     array([3., 3.], dtype=float32)
+
+    ``check_numerics=True`` (or ``GRAPHFLOW_CHECK_NUMERICS=1``) raises at the first node
+    whose output holds NaN or Inf, naming the op, its scope and your line (see
+    docs/reliability.md); it costs nothing when off.
     """
-    return Function(inputs, outputs, updates, backend, optimize, name)
+    return Function(inputs, outputs, updates, backend, optimize, name, check_numerics)
 
 
 def _as_update_pairs(updates):
@@ -68,18 +73,45 @@ def _random_state_updates(targets, updates):
     return extra
 
 
-def _owned(arr, feeds, state):
-    """``arr``, copied if it is a view or one of the arrays the caller or a variable owns,
-    so that writing into a returned array never changes a variable or a feed."""
-    if not arr.flags.owndata or any(arr is a for a in feeds) or any(arr is a for a in state):
-        return arr.copy()
-    return arr
+def _shared_outputs(program, n_outputs) -> list:
+    """For each user output, whether it may share memory with something the caller must
+    not be able to change through it: a variable, constant or feed, an update's new value
+    (which becomes a variable), or an earlier output (the same array returned twice).
+    Those outputs are copied; the rest are fresh arrays nobody else holds."""
+    from ..compiler.memory import may_view
+
+    def roots(t, memo):
+        """The values and sources ``t`` may share memory with (itself included)."""
+        found = memo.get(t)
+        if found is None:
+            found = {t}
+            node = t.node
+            if node is not None and node.op.views != ():
+                for pos, x in enumerate(node.inputs):
+                    if may_view(node.op, pos):
+                        found |= roots(x, memo)
+            memo[t] = found
+        return found
+
+    memo, taken, shared = {}, set(), []
+    for t in program.outputs[n_outputs:]:
+        taken |= roots(t, memo)
+    for t in program.outputs[:n_outputs]:
+        r = roots(t, memo)
+        shared.append(bool(r & taken) or any(x.node is None for x in r))
+        taken |= r
+    return shared
 
 
 class Function:
-    """A compiled graph. Call it with arrays (positionally, or by placeholder name)."""
+    """A compiled graph. Call it with arrays (positionally, or by placeholder name).
 
-    def __init__(self, inputs, outputs, updates=None, backend=None, optimize="O2", name=None):
+    Safe to call from several threads at once: each call has its own buffers, reads the
+    variables as they are when it starts, and commits its updates together when it ends
+    (so two concurrent training steps are each applied whole, one after the other)."""
+
+    def __init__(self, inputs, outputs, updates=None, backend=None, optimize="O2", name=None,
+                 check_numerics=None):
         from ..compiler import compile_program
         if optimize not in LEVELS:
             raise ValueError(f"optimize must be one of {LEVELS}, got {optimize!r}")
@@ -98,13 +130,17 @@ class Function:
         self.backend = get_backend(backend)
         self.optimize = optimize
         self.name = name or "function"
+        self.check_numerics = _numerics_default() if check_numerics is None else bool(check_numerics)
         self.updates += _random_state_updates(self.outputs + [e for _, e in self.updates], self.updates)
         self.program = compile_program(self.outputs + [e for _, e in self.updates], self.backend, optimize)
-        self.executor = Executor(self.program, self.backend, self.inputs, len(self.outputs), self.updates)
+        self.executor = Executor(self.program, self.backend, self.inputs, len(self.outputs),
+                                 [v for v, _ in self.updates])
         self._by_name = {x.name: x for x in self.inputs}
-        # updates whose shape is only known at run time are checked after each call
-        self._loose = [(v, e) for v, e in self.updates if None in e.shape]
-        self._state = [t for t in sources(self.outputs) if isinstance(t, Variable)]
+        # updates whose shape is only known at run time are checked before each commit
+        self._loose = [(i, v, _loose_message(self.name, v, e)) for i, (v, e) in enumerate(self.updates)
+                       if None in e.shape]
+        self._copy_out = _shared_outputs(self.program, len(self.outputs))
+        self._profile = None
 
     @property
     def graph(self):
@@ -129,38 +165,33 @@ class Function:
         return [check_feed(ph, v, self.backend) for ph, v in zip(self.inputs, args)]
 
     def __call__(self, *args, **kwargs):
-        feeds = self._feeds(args, kwargs)
-        state = [v._read(self.backend) for v in self._state]
-        outs = self._run(feeds)
-        outs = [_owned(np.asarray(self.backend.to_host(o)), feeds, state) for o in outs]
-        return outs[0] if self.single else outs
+        outs = self._run(self._feeds(args, kwargs))
+        hosts = []
+        for arr, copy in zip(outs, self._copy_out):
+            host = np.asarray(self.backend.to_host(arr))
+            hosts.append(host.copy() if copy and host is arr or not host.flags.writeable else host)
+        return hosts[0] if self.single else hosts
 
     def call_on_device(self, *args, **kwargs):
         """Like calling, but outputs stay backend arrays (no copy to the host)."""
         outs = self._run(self._feeds(args, kwargs))
+        outs = [o.copy() if copy else o for o, copy in zip(outs, self._copy_out)]
         return outs[0] if self.single else outs
 
     def _run(self, feeds):
-        """Run; an update whose run-time shape differs from its variable's is undone
-        (with every other update of the call) rather than silently reshaping the state."""
-        if not self._loose:
-            return self.executor.run(feeds)
-        old = [(v, v._read(self.backend)) for v, _ in self.updates]
-        outs = self.executor.run(feeds)
-        for v, expr in self._loose:
-            got = tuple(v._read(self.backend).shape)
-            if got != v.shape:
-                for var, arr in old:
-                    var._write(arr, self.backend)
-                raise FeedError(f"{self.name}: the update of variable `{v.name}` {format_shape(v.shape)} "
-                                f"computed shape {format_shape(got)} for these inputs (update made at "
-                                f"{expr.node.site if expr.node else user_site()}); no update was applied")
-        return outs
+        watch = None
+        if self.check_numerics:
+            watch = numerics_watch(self.backend)
+        if self._profile is not None:
+            watch = self._profile.watch(self, watch)
+        return self.executor.run(feeds, self._loose, watch)
 
     def report(self, shapes=None, file=None):
         """Print what the compiler did (per pass), then the static peak memory and FLOP
         estimates of the schedule for the last call's input shapes, or for ``shapes``
         (``{placeholder_or_name: shape}``)."""
+        if shapes is None:
+            shapes = self.executor.last_shapes()
         print(self.program.report.format(shapes=shapes), file=file)
 
     def _repr_svg_(self):
@@ -169,3 +200,13 @@ class Function:
     def __repr__(self):
         return (f"<graphflow Function {self.name}: {len(self.inputs)} inputs, {len(self.outputs)} outputs, "
                 f"{len(self.updates)} updates, {len(self.program.schedule)} kernels on {self.backend.name}>")
+
+
+def _loose_message(name, var, expr):
+    site = expr.node.site if expr.node is not None else user_site()
+
+    def error(got):
+        return FeedError(f"{name}: the update of variable `{var.name}` {format_shape(var.shape)} computed "
+                         f"shape {format_shape(got)} for these inputs (update made at {site}); no update "
+                         f"was applied")
+    return error

@@ -40,13 +40,13 @@ def test_chain_runs_without_temporaries_and_a_diamond_with_one():
     f(np.ones((3, 5)))
     run = f.executor.steps[0][0]
     (plan,) = run.plans.values()
-    assert plan.temps == []
+    assert plan.temps_spec == []
     e = gf.exp(x)
     g = gf.function([x], gf.tanh(e) * gf.sigmoid(e) + e)  # e lives while tanh and sigmoid are computed
     g(np.ones((2, 5)))
     assert len(g.program.schedule) == 1
     (plan,) = g.executor.steps[0][0].plans.values()
-    assert len(plan.temps) <= 2
+    assert len(plan.temps_spec) <= 2
     np.testing.assert_allclose(g(np.zeros((2, 5))), np.full((2, 5), np.tanh(1) / (1 + np.exp(-1)) + 1))
 
 

@@ -21,8 +21,9 @@ def _ufunc_factory(name):
     return factory
 
 
+# ufuncs write straight into ``out`` and may be given one of their inputs as ``out``
 for _op, _name in _UFUNCS.items():
-    KERNELS.register(_op)(_ufunc_factory(_name))
+    KERNELS.register(_op, writes_out=True, inplace=True)(_ufunc_factory(_name))
 
 
 def _buffer(node, xp):
@@ -35,7 +36,7 @@ def _buffer(node, xp):
     return get
 
 
-@KERNELS.register(ew.Rsqrt)
+@KERNELS.register(ew.Rsqrt, writes_out=True, inplace=True)
 def rsqrt(op, node, xp):
     buffer = _buffer(node, xp)
 
@@ -52,7 +53,7 @@ def _as_float(node, xp):
     return (lambda x: x) if src == dst else (lambda x: x.astype(dst))
 
 
-@KERNELS.register(ew.Sigmoid)
+@KERNELS.register(ew.Sigmoid, writes_out=True, inplace=True)
 def sigmoid(op, node, xp):
     to_float, buffer = _as_float(node, xp), _buffer(node, xp)
 
@@ -64,14 +65,14 @@ def sigmoid(op, node, xp):
     return run
 
 
-@KERNELS.register(ew.Relu)
+@KERNELS.register(ew.Relu, writes_out=True, inplace=True)
 def relu(op, node, xp):
     def run(x, out=None):
         return xp.maximum(x, 0, out=out)
     return run
 
 
-@KERNELS.register(ew.Softplus)
+@KERNELS.register(ew.Softplus, writes_out=True, inplace=True)
 def softplus(op, node, xp):
     to_float, buffer = _as_float(node, xp), _buffer(node, xp)
 
@@ -99,7 +100,7 @@ def where(op, node, xp):
     return run
 
 
-@KERNELS.register(ew.Clip)
+@KERNELS.register(ew.Clip, writes_out=True, inplace=True)
 def clip(op, node, xp):
     dtype = node.outputs[0].dtype
     lo, hi = xp.asarray(op.lo, dtype), xp.asarray(op.hi, dtype)
@@ -109,7 +110,7 @@ def clip(op, node, xp):
     return run
 
 
-@KERNELS.register(ew.StopGradient)
+@KERNELS.register(ew.StopGradient, writes_out=True, inplace=True)
 def identity(op, node, xp):
     def run(x, out=None):  # a copy (kernels return fresh arrays), for every dtype
         if out is None:
@@ -119,7 +120,7 @@ def identity(op, node, xp):
     return run
 
 
-@KERNELS.register(ew.Cast)
+@KERNELS.register(ew.Cast, writes_out=True, inplace=True)
 def cast(op, node, xp):
     def run(x, out=None):
         if out is not None:
