@@ -105,7 +105,9 @@ def read(directory):
         x = inputs if len(inputs) > 1 else inputs[0]
         for compile in (False, True):
             model = keras.models.load_model(path, compile=compile)
-            results[f"{item['name']}_compile{int(compile)}"] = model.predict(x, verbose=0)
+            outputs = model.predict(x, verbose=0)
+            for i, out in enumerate(outputs if isinstance(outputs, list) else [outputs]):
+                results[f"{item['name']}_compile{int(compile)}_{i}"] = out
         if item.get("train"):
             y = np.load(os.path.join(directory, item["train"]))
             # Keras 3.x's legacy-h5 loader builds the optimizer without the model's variables,

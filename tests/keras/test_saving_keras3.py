@@ -15,8 +15,10 @@ import h5py
 import numpy as np
 import pytest
 
-from graphflow.keras.layers import (Activation, BatchNormalization, Concatenate, Conv2D, Dense, Dropout, Flatten,
-                                    Input, MaxPooling2D)
+from graphflow.keras.layers import (Activation, AveragePooling2D, Average, BatchNormalization, Concatenate, Conv2D,
+                                    Dense, Dropout, Flatten, GlobalAveragePooling2D, GlobalMaxPooling2D, Input,
+                                    MaxPooling2D, Permute, Reshape, ZeroPadding2D, add, concatenate, maximum,
+                                    minimum, multiply, subtract)
 from graphflow.keras.models import Model, Sequential, load_model
 from graphflow.keras.optimizers import SGD, Adam
 from keras3_env import keras3_python, run_keras3
@@ -43,6 +45,22 @@ def functional():
     a, b = Input(shape=(4,), name="a"), Input(shape=(3,), name="b")
     joined = Concatenate(name="join")([Dense(3, activation="tanh", name="h")(a), b])
     return Model([a, b], Dense(2, name="out")(Activation("relu", name="act")(joined)))
+
+
+def zoo():
+    """Most of graphflow's layers, with a nested model and two outputs."""
+    image = Input(shape=(8, 8, 2), name="image")
+    x = AveragePooling2D()(Conv2D(3, 3, padding="same", kernel_regularizer="l2", kernel_constraint="max_norm")(
+        ZeroPadding2D(1)(image)))
+    pooled = MaxPooling2D()(x)
+    flat = Flatten()(Permute((2, 1))(Reshape((-1, 3))(Flatten()(pooled))))
+    merged = concatenate([GlobalMaxPooling2D()(pooled), GlobalAveragePooling2D()(pooled)])
+    merged = add([merged, multiply([merged, merged])])
+    merged = Average()([merged, maximum([merged, merged]), minimum([merged, merged]), subtract([merged, merged])])
+    hidden = Dense(4, activation="elu")(Dropout(0.1)(BatchNormalization()(merged)))
+    probs = Activation("softmax")(concatenate([hidden, Dense(4)(flat)]))
+    inner = Sequential([Dense(5, input_shape=(8,), activation="tanh"), Dense(3)], name="inner")
+    return Model(image, [probs, inner(probs)])
 
 
 def train(model, x, y, n=STEPS):
@@ -144,7 +162,15 @@ def test_graphflow_writes_and_keras3_reads(keras3, tmp_path):
     train(function, [a, b], t, 2)
     function.save(tmp_path / "functional.h5")
     expected["functional"] = function.predict([a, b])
+    network = zoo()
+    network.compile("adam", ["categorical_crossentropy", "mse"], metrics=["accuracy"])
+    images = r.random((3, 8, 8, 2)).astype("float32")
+    np.save(tmp_path / "images.npy", images)
+    train(network, images, [np.eye(8, dtype="float32")[[0, 1, 2]], r.random((3, 3)).astype("float32")], 1)
+    network.save(tmp_path / "zoo.h5")
+    expected["zoo"] = network.predict(images)
     plan = {"models": [{"name": "cnn", "file": "cnn.h5", "inputs": ["x.npy"]},
+                       {"name": "zoo", "file": "zoo.h5", "inputs": ["images.npy"]},
                        {"name": "functional", "file": "functional.h5", "inputs": ["a.npy", "b.npy"]}],
             "weights": [{"name": "cnn_new", "model": "cnn.h5", "file": "cnn_w.weights.h5", "inputs": ["x.npy"]},
                         {"name": "cnn_legacy", "model": "cnn.h5", "file": "cnn_w.h5", "inputs": ["x.npy"]}]}
@@ -163,8 +189,9 @@ def test_graphflow_writes_and_keras3_reads(keras3, tmp_path):
     got = np.load(tmp_path / "keras3_results.npz")
     for name, value in expected.items():
         for compile in (0, 1):
-            np.testing.assert_allclose(got[f"{name}_compile{compile}"], value, atol=ATOL,
-                                       err_msg=f"{name}, Keras 3 load_model(compile={bool(compile)})")
+            for i, out in enumerate(value if isinstance(value, list) else [value]):
+                np.testing.assert_allclose(got[f"{name}_compile{compile}_{i}"], out, atol=ATOL,
+                                           err_msg=f"{name}, Keras 3 load_model(compile={bool(compile)})")
     for name in ("cnn_new", "cnn_legacy"):
         np.testing.assert_allclose(got[f"{name}_weights"], expected["cnn"], atol=ATOL, err_msg=name)
     for name, weights in continued.items():
