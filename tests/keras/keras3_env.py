@@ -44,8 +44,8 @@ def keras3_python():
         if ready.exists():
             return str(python), None
         failed = root.parent / f"{root.name}.failed"
-        if failed.exists() and time.time() - failed.stat().st_mtime < 3600:
-            return None, failed.read_text()
+        if failed.exists() and time.time() - failed.stat().st_mtime < 3600:  # don't retry every run
+            return None, f"{failed.read_text()} (from an attempt within the hour; delete {failed} to retry now)"
         reason = _install(root, python)
         if reason:
             failed.write_text(reason)
