@@ -59,8 +59,10 @@ def _install(root: Path, python: Path):
     try:
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(root)], check=True, capture_output=True,
                        timeout=120)
+        # --no-compile: byte-compiling all of jax and scipy triples the install time; Python
+        # compiles what Keras 3 imports on first use
         done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                               "--retries", "1", "--timeout", "30", *REQUIREMENTS],
+                               "--no-compile", "--retries", "1", "--timeout", "30", *REQUIREMENTS],
                               capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S)
     except (subprocess.SubprocessError, OSError) as err:
         return f"could not make a Keras 3 venv in {root}: {err}"
