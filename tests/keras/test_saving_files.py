@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import signal
 import time
+import warnings
 import zipfile
 
 import h5py
@@ -88,6 +89,26 @@ def test_damaged_copies_raise_our_error_or_load_exactly_what_was_saved(saved, rn
     print(summary)
     assert not leaked and not silent and not touched, f"{summary}: {leaked[:5]} {silent[:5]} {touched[:5]}"
     assert counts["refused"] > COPIES // 2 and counts["loaded"] > COPIES // 4  # both outcomes were exercised
+
+
+def test_damaged_keras3_files_never_leak_an_error_even_when_compiling(tmp_path, rng):
+    """Keras writes no digests, so damage may go unseen; it must never escape as another error."""
+    from pathlib import Path
+    fixtures = Path(__file__).resolve().parent / "fixtures" / "keras3"
+    leaked = []
+    for name in ("cnn.h5", "mlp_adam.h5"):
+        blob = (fixtures / name).read_bytes()
+        for i in range(COPIES // 3):
+            (tmp_path / "bad.h5").write_bytes(damage(blob, rng, i))
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    load_model(tmp_path / "bad.h5", compile=True)
+            except LoadError:
+                pass
+            except Exception as err:  # noqa: BLE001
+                leaked.append((name, i, f"{type(err).__name__}: {err}"[:160]))
+    assert not leaked, leaked[:5]
 
 
 def _flip_inside(path, group_path):

@@ -92,7 +92,7 @@ def build_model(config, custom_objects=None, keras3=None):
         model = deserialize(translated, custom_objects=custom_objects)
     except LoadError:
         raise
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError) as err:
+    except Exception as err:  # a layer's constructor may raise anything on a strange config
         notes = getattr(err, "__notes__", None)
         where = f"{notes[0]}: " if notes else ""
         raise LoadError(f"the model config cannot be built: {where}{type(err).__name__}: {err}") from None

@@ -98,9 +98,9 @@ def compile_from(model, training, custom_objects):
     try:
         optimizer = optimizers.deserialize(read_optimizer_config(training["optimizer_config"], custom_objects),
                                            custom_objects=custom_objects)
-    except (TypeError, ValueError, KeyError) as err:
-        if isinstance(err, LoadError):
-            raise
+    except LoadError:
+        raise
+    except Exception as err:  # an optimizer's constructor may raise anything on a strange config
         raise LoadError(f"optimizer_config: {type(err).__name__}: {err}") from None
     if training.get("weighted_metrics"):
         raise Unsupported("training_config key 'weighted_metrics' is not supported by graphflow's compile; "
@@ -111,7 +111,7 @@ def compile_from(model, training, custom_objects):
                       metrics=_custom(_losses(training.get("metrics"), "metrics"), custom_objects),
                       loss_weights=training.get("loss_weights"),
                       sample_weight_mode=training.get("sample_weight_mode"))
-    except (TypeError, ValueError, KeyError) as err:
+    except Exception as err:  # compile may raise anything on a strange training_config
         raise LoadError(f"{type(err).__name__}: {err}") from None
 
 
