@@ -103,6 +103,31 @@ def test_layers_import_only_downwards():
     assert not problems, "layer arrows broken:\n" + "\n".join(problems)
 
 
+BACKEND_ALLOWED = {"graph", "ops", "utils", "runtime"}  # runtime: its Backend protocol and kernel tables
+
+
+def backend_violations(path: Path, text: str | None = None) -> list[str]:
+    """A backend builds on the IR, the op catalog, utils and the runtime's protocol; it
+    never reaches the compiler, viz or keras (the compiler hands it what it needs)."""
+    found = []
+    for line, target, names in imports(path, path.read_text() if text is None else text):
+        reached = layer_of(target, names) if target.startswith("graphflow") else []
+        for layer in reached:
+            if layer not in BACKEND_ALLOWED:
+                found.append(f"{rel(path)}:{line} imports {target}: a backend may import only "
+                             f"{sorted(BACKEND_ALLOWED)}")
+    return found
+
+
+def test_backends_import_only_the_protocol_and_below():
+    files = sorted(p for p in (ROOT / "backends").rglob("*.py") if "__pycache__" not in p.parts)
+    problems = [v for p in files for v in backend_violations(p)]
+    assert not problems, "backend arrows broken:\n" + "\n".join(problems)
+    planted = backend_violations(ROOT / "backends" / "graphflow_numpy" / "probe.py",
+                                 "from graphflow.compiler import fusion\n")
+    assert len(planted) == 1 and "may import only" in planted[0]
+
+
 def test_tensor_reaches_ops_only_lazily():
     """The licensed upward reference must stay inside a function, never at module load."""
     tree = ast.parse((PKG / "graph" / "tensor.py").read_text())

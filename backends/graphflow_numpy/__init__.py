@@ -6,7 +6,7 @@ import numpy as np
 from graphflow.ops.fused import Fused
 from graphflow.runtime import Backend, KernelSpec
 
-from . import kernels  # noqa: F401  (registers every kernel in KERNELS)
+from . import jit, kernels  # noqa: F401  (kernels: registers every kernel in KERNELS)
 from .kernels.fused import epilogue_kernel, epilogue_writes_out, fused_inplace, fused_kernel
 from .table import KERNELS
 
@@ -28,6 +28,9 @@ class NumpyBackend(Backend):
 
     def to_host(self, array):
         return np.asarray(array)
+
+    def jit_stats(self) -> dict:
+        return {name: dict(v) for name, v in jit.STATS.items()}
 
     def compile_fused(self, node):
         """Generated Python over this backend's kernels (see kernels/fused.py)."""

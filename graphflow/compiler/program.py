@@ -102,8 +102,10 @@ def _run_pass(name, outputs, ctx, report, n_before):
     return new, n_after
 
 
-def compile_program(outputs, backend, level="O2") -> Program:
-    """Rewrite ``outputs`` for ``backend`` at ``level`` (``O0``/``O1``/``O2``) and schedule them.
+def compile_program(outputs, backend, level="O2", skip=()) -> Program:
+    """Rewrite ``outputs`` for ``backend`` at ``level`` (``O0``/``O1``/``O2``) and schedule them;
+    passes named in ``skip`` are left out (``check_numerics`` skips ``fuse`` so that every
+    op is checked on its own and an error names the very op).
 
     >>> prog = compile_program([y], gf.backends.get_backend(), "O2"); print(prog.report.format())
     """
@@ -114,7 +116,7 @@ def compile_program(outputs, backend, level="O2") -> Program:
     strict = strict_rewrites()
     n = len(toposort(outputs))
     with Workspace().active():  # the compiler's own nodes: the user's graph stays as it is
-        for name in LEVELS[level]:
+        for name in (p for p in LEVELS[level] if p not in skip):
             ctx = Context(backend=backend, level=level, strict=strict)
             outputs, n = _run_pass(name, outputs, ctx, report, n)
     t0 = time.perf_counter()

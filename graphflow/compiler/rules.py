@@ -12,8 +12,8 @@ and carries the traceback, and ``f.report()`` lists it.
 """
 from __future__ import annotations
 
-import inspect
 import os
+import sys
 import traceback
 import warnings
 from collections import Counter
@@ -37,8 +37,8 @@ def strict_rewrites() -> bool:
 
 def declared_at(depth: int = 2) -> str:
     """``file:line`` of the caller ``depth`` frames up (where a rule is declared)."""
-    frame = inspect.stack()[depth]
-    return f"{os.path.relpath(frame.filename)}:{frame.lineno}"
+    frame = sys._getframe(depth)
+    return f"{os.path.relpath(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
 @dataclass

@@ -101,10 +101,11 @@ def normalize_data_format(value):
     return fmt
 
 
-def normalize_padding(value):
+def normalize_padding(value, allowed=("valid", "same")):
     padding = str(value).lower()
-    if padding not in ("valid", "same"):
-        raise ValueError(f"The `padding` argument must be 'valid' or 'same'. Received: {value!r}")
+    if padding not in allowed:
+        raise ValueError(f"The `padding` argument must be one of {', '.join(map(repr, allowed))}. "
+                         f"Received: {value!r}")
     return padding
 
 

@@ -100,6 +100,11 @@ class Sequential(Model):
     def build(self, input_shape=None):
         self.built = True
 
+    def fit(self, x=None, y=None, batch_size=32, epochs=10, *args, **kwargs):
+        """``Model.fit``, except that ``epochs`` defaults to 10 here, as in Keras 2.0.6
+        (``Model.fit`` defaults to 1)."""
+        return super().fit(x, y, batch_size, epochs, *args, **kwargs)
+
     # ------------------------------------------------------------ Sequential-only API
     def predict_proba(self, x, batch_size=32, verbose=0):
         """``predict``, warning if the outputs are not probabilities."""

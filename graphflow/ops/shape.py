@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..graph import Op, Tensor, TensorType, broadcast_shapes, format_shape
+from ..graph import Op, Tensor, TensorType, broadcast_shapes, constant, format_shape
 from ._util import no_arithmetic, normalize_axis, operands, user_errors
 
 
@@ -243,6 +243,28 @@ def broadcast_like(x, like) -> Tensor:
     """``x`` broadcast to the run-time shape of ``like``."""
     (x,) = operands(x)
     return BroadcastLike()(x, like)
+
+
+def full_like(x, value, dtype=None) -> Tensor:
+    """A tensor of ``x``'s run-time shape filled with ``value`` (dtype: ``x``'s unless
+    given). ``x``'s values are never read, so NaN or inf in ``x`` do not leak in (as
+    ``x * 0 + value`` would let them).
+
+    >>> gf.full_like(gf.placeholder((None, 3)), 7.0).shape
+    (None, 3)
+    """
+    (x,) = operands(x)
+    return broadcast_like(constant(np.asarray(value, dtype or x.dtype)), x)
+
+
+def ones_like(x, dtype=None) -> Tensor:
+    """Ones of ``x``'s run-time shape (see ``full_like``): ``gf.ones_like(x)``."""
+    return full_like(x, 1, dtype)
+
+
+def zeros_like(x, dtype=None) -> Tensor:
+    """Zeros of ``x``'s run-time shape (see ``full_like``): ``gf.zeros_like(x)``."""
+    return full_like(x, 0, dtype)
 
 
 def sum_like(x, like) -> Tensor:

@@ -130,6 +130,11 @@ class Backend:
     def synchronize(self):
         """Wait until all queued work is done (a GPU stream); nothing to wait for on a CPU."""
 
+    def jit_stats(self) -> dict:
+        """What the backend's compiled loops cost on first use: ``{name: {"seconds": s,
+        "cache": "hit" | "miss"}}`` (shown by ``f.profile()``)."""
+        return {}
+
     # ------------------------------------------------------------ kernels
     def kernel_spec(self, op) -> KernelSpec | None:
         """The kernel facts for ``op`` (None if it cannot be lowered here)."""

@@ -161,8 +161,14 @@ class Executor:
         """Run one call: returns the user outputs (backend arrays); updates are committed.
 
         ``loose``: ``[(update index, variable, error(shape) -> exception)]`` whose run-time
-        shape must be checked before committing. ``watch(k, node, value, args)``: called
-        after every step (numerics checking, profiling); None in the fast path."""
+        shape must be checked before committing. ``watch(k, node, value, args, buf)``:
+        called after every step (numerics checking, profiling); None in the fast path."""
+        if self.update_vars:
+            with variables.STEP_LOCK:
+                return self._run(feeds, loose, watch)
+        return self._run(feeds, loose, watch)
+
+    def _run(self, feeds, loose, watch):
         self.last_key = key = tuple([f.shape for f in feeds])
         sig = None
         if self.program.plan_buffers:
@@ -201,7 +207,7 @@ class Executor:
                 for run, ins, o, buf in steps:
                     args = [env[i] for i in ins]
                     env[o] = run(*args, out=buf)
-                    watch(k, self.nodes[k], env[o], args)
+                    watch(k, self.nodes[k], env[o], args, buf)
                     k += 1
         except Exception as exc:
             checks.abandon()

@@ -9,6 +9,7 @@ from .backend import get_backend
 from .executor import Executor
 from .feeds import check_feed
 from .numerics import numerics_default as _numerics_default, numerics_watch
+from .profile import Profile, print_at_exit, profiling_by_default
 
 LEVELS = ("O0", "O1", "O2")
 
@@ -27,7 +28,8 @@ def function(inputs, outputs, updates=None, backend=None, optimize="O2", name=No
 
     ``check_numerics=True`` (or ``GRAPHFLOW_CHECK_NUMERICS=1``) raises at the first node
     whose output holds NaN or Inf, naming the op, its scope and your line (see
-    docs/reliability.md); it costs nothing when off.
+    docs/reliability.md); the program is then compiled without fusion, so each op is
+    checked on its own. It costs nothing when off.
     """
     return Function(inputs, outputs, updates, backend, optimize, name, check_numerics)
 
@@ -132,7 +134,8 @@ class Function:
         self.name = name or "function"
         self.check_numerics = _numerics_default() if check_numerics is None else bool(check_numerics)
         self.updates += _random_state_updates(self.outputs + [e for _, e in self.updates], self.updates)
-        self.program = compile_program(self.outputs + [e for _, e in self.updates], self.backend, optimize)
+        self.program = compile_program(self.outputs + [e for _, e in self.updates], self.backend, optimize,
+                                       skip=("fuse",) if self.check_numerics else ())
         self.executor = Executor(self.program, self.backend, self.inputs, len(self.outputs),
                                  [v for v, _ in self.updates])
         self._by_name = {x.name: x for x in self.inputs}
@@ -141,6 +144,9 @@ class Function:
                        if None in e.shape]
         self._copy_out = _shared_outputs(self.program, len(self.outputs))
         self._profile = None
+        if profiling_by_default():  # GRAPHFLOW_PROFILE=1: every call, printed at exit
+            self._profile = Profile(self.name)
+            print_at_exit(self._profile)
 
     @property
     def graph(self):
@@ -178,13 +184,49 @@ class Function:
         outs = [o.copy() if copy else o for o, copy in zip(outs, self._copy_out)]
         return outs[0] if self.single else outs
 
-    def _run(self, feeds):
-        watch = None
-        if self.check_numerics:
-            watch = numerics_watch(self.backend)
-        if self._profile is not None:
-            watch = self._profile.watch(self, watch)
+    def _run(self, feeds, profile=None):
+        watch = numerics_watch(self.backend) if self.check_numerics else None
+        profile = profile or self._profile
+        if profile is not None:
+            watch = profile.watch(self, watch)
+            profile.jit = self.backend.jit_stats()
         return self.executor.run(feeds, self._loose, watch)
+
+    def checked(self) -> "Function":
+        """This function compiled with ``check_numerics=True`` (made once): the same
+        inputs, outputs and updates, raising ``NumericsError`` at the first non-finite op."""
+        if self.check_numerics:
+            return self
+        if getattr(self, "_checked", None) is None:
+            self._checked = Function(self.inputs, self.outputs[0] if self.single else self.outputs,
+                                     self.updates, self.backend, self.optimize, self.name, check_numerics=True)
+        return self._checked
+
+    def start_profile(self) -> Profile:
+        """Profile every call from now on (until ``stop_profile``); returns the profile."""
+        self._profile = Profile(self.name, compile_seconds=self.program.report.seconds)
+        return self._profile
+
+    def stop_profile(self) -> Profile | None:
+        """Stop profiling; returns what was collected since ``start_profile``."""
+        prof, self._profile = self._profile, None
+        if prof is not None:
+            self.last_profile = prof
+        return prof
+
+    def profile(self, *args, repeat: int = 1, **kwargs) -> Profile:
+        """Call the function ``repeat`` times on these inputs (real calls: updates apply)
+        and return where the time went: per op type and per node of the schedule, share
+        of the step, achieved GFLOP/s for matmul and conv, bytes allocated per call.
+
+        >>> print(train.profile(xb, yb, repeat=5))
+        """
+        prof = Profile(self.name, compile_seconds=self.program.report.seconds)
+        feeds = self._feeds(args, kwargs)
+        for _ in range(int(repeat)):
+            self._run(feeds, prof)
+        self.last_profile = prof
+        return prof
 
     def report(self, shapes=None, file=None):
         """Print what the compiler did (per pass), then the static peak memory and FLOP

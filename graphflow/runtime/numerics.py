@@ -41,10 +41,10 @@ def _describe(nans, infs, size) -> str:
 
 
 def numerics_watch(backend):
-    """A ``watch(k, node, value, args)`` for the executor that raises ``NumericsError``."""
+    """A ``watch(k, node, value, args, buf)`` for the executor that raises ``NumericsError``."""
     inputs_of = {}
 
-    def watch(k, node, value, args):
+    def watch(k, node, value, args, buf=None):
         if isinstance(value, tuple):  # a multi-output kernel: its picks are checked next
             inputs_of[node] = args
             return

@@ -5,7 +5,8 @@ A variable starts in the graph layer's ``HostCell`` (a NumPy array). The first f
 that runs on a backend moves it into a ``DeviceCell`` of that backend; it moves again only
 when a function on another backend uses it. Reading a snapshot of the state at the start
 of a call and committing a step's updates both hold ``STATE_LOCK``, so updates apply all
-together and no call (or ``get_value``) sees half of a step.
+together and no call (or ``get_value``) sees half of a step; calls that update variables
+also hold ``STEP_LOCK`` throughout, so concurrent training steps never lose an update.
 """
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ import threading
 import numpy as np
 
 from ..graph.sources import STATE_LOCK
+
+#: held for the whole of a call that updates variables: such calls (training steps) run
+#: one after another, each seeing the previous one's updates, so no update is lost when
+#: threads share a model; calls without updates (inference) never wait for it
+STEP_LOCK = threading.RLock()
 
 
 class DeviceCell:

@@ -132,3 +132,40 @@ def test_substitute_replaces_sources_and_whole_nodes():
     (out,) = substitute([y], expand=lambda n: ([n.inputs[0]], lambda ins: [-ins[0]]) if n is y.node.inputs[0].node
                         else None)
     assert isinstance(out.node.inputs[0].node.op, ew.Neg)
+
+
+# ---------------------------------------------------------------- the default (forgiving) mode
+def test_a_failing_pass_is_skipped_visibly_in_the_default_mode(monkeypatch, capsys):
+    from graphflow.compiler import program
+
+    def broken(outputs, ctx, n):
+        raise KeyError("internal bug")
+
+    monkeypatch.delenv("GRAPHFLOW_STRICT_REWRITES")
+    monkeypatch.setitem(program.PASSES, "canonicalize", broken)
+    x = gf.placeholder((None, 2), "float64")
+    with pytest.warns(CompilerWarning, match="compiler pass `canonicalize` failed") as record:
+        f = gf.function([x], gf.tanh(x) * 1.0 + 0.0)
+    text = str(record[0].message)
+    assert "Traceback" in text and "KeyError: 'internal bug'" in text and "broken" in text
+    np.testing.assert_allclose(f(np.ones((1, 2))), np.tanh([[1.0, 1.0]]))  # compiled without it
+    assert f.program.report.failed_passes == ["canonicalize"]
+    f.report()
+    assert "canonicalize" in capsys.readouterr().out.split("FAILED")[0].rsplit("\n", 1)[-1]
+
+
+def test_strict_mode_raises_a_failing_pass(monkeypatch):
+    from graphflow.compiler import program
+    monkeypatch.setitem(program.PASSES, "fuse", lambda outputs, ctx, n: 1 / 0)
+    x = gf.placeholder((2,), "float64")
+    with pytest.raises(ZeroDivisionError):
+        gf.function([x], gf.tanh(x) + 1.0)
+
+
+def test_fold_says_why_it_declined():
+    labels = gf.constant(np.array([0, 7]), dtype="int64")
+    f = gf.function([], gf.one_hot(labels, 3))
+    declines = f.program.report.declines["fold_constants"]
+    assert "one_hot" in declines[0][0] and "IndexError" in declines[0][1]
+    with pytest.raises(IndexError, match="index 7 is outside"):
+        f()

@@ -125,7 +125,7 @@ def test_training_step_kernel_count_is_pinned():
     f2 = gf.function(inputs, loss, updates=updates, optimize="O2")
     counts = f2.program.report.kernels
     assert counts["fused"] == 8 and counts["fused_epilogue"] == 1, counts
-    assert len(f2.program.schedule) <= 46 < len(f0.program.schedule), counts
+    assert len(f2.program.schedule) <= 47 < len(f0.program.schedule), counts  # the loss keeps its clip
     rng = np.random.default_rng(5)
     a, lab = rng.normal(size=(4, 8, 8, 1)).astype("float32"), np.eye(3, dtype="float32")[[0, 1, 2, 0]]
     for _ in range(3):

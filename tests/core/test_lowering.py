@@ -4,7 +4,6 @@ touches the user's graph; graph tables with a lifetime; deferred kernel checks."
 from __future__ import annotations
 
 import gc
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -147,20 +146,18 @@ def test_building_many_throwaway_graphs_does_not_grow_memory():
             w = gf.variable(np.ones((8, 4), np.float32), name="w")
             return gf.sum(gf.tanh(x @ w) * 2.0)
 
-    for i in range(500):  # warm up every cache
+    def live():
+        gc.collect()
+        return len(gc.get_objects()), len(node_module._interned), len(node_module._names.counts)
+
+    for i in range(2000):
         build(i)
-    gc.collect()
-    tracemalloc.start()
-    for i in range(500, 3000):
+    objects, interned, names = live()
+    for i in range(2000, 10_000):
         build(i)
-    gc.collect()
-    mid, _ = tracemalloc.get_traced_memory()
-    for i in range(3000, 10_000):
-        build(i)
-    gc.collect()
-    end, _ = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    assert end - mid < 400_000, f"memory grew by {end - mid} bytes over 7,000 more graphs"
+    objects2, interned2, names2 = live()
+    assert objects2 - objects < 2000, f"{objects2 - objects} more live objects after 8,000 more graphs"
+    assert interned2 <= interned + 10 and names2 <= max(2 * names, 2048)
 
 
 # ---------------------------------------------------------------- deferred checks

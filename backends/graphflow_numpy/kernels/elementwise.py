@@ -2,6 +2,7 @@
 from graphflow.ops import elementwise as ew
 
 from ..table import KERNELS
+from ._out import to_declared_float
 
 _UFUNCS = {
     ew.Add: "add", ew.Sub: "subtract", ew.Mul: "multiply", ew.Div: "true_divide",
@@ -46,16 +47,9 @@ def rsqrt(op, node, xp):
     return run
 
 
-def _as_float(node, xp):
-    """Integer inputs of float-valued ops are converted first, so the result has exactly
-    the declared dtype (NumPy's: int8 -> float16, int32 -> float64)."""
-    src, dst = node.inputs[0].dtype, node.outputs[0].dtype
-    return (lambda x: x) if src == dst else (lambda x: x.astype(dst))
-
-
 @KERNELS.register(ew.Sigmoid, writes_out=True, inplace=True)
 def sigmoid(op, node, xp):
-    to_float, buffer = _as_float(node, xp), _buffer(node, xp)
+    to_float, buffer = to_declared_float(node), _buffer(node, xp)
 
     def run(x, out=None):  # 1/(1+e^-x) = (1 + tanh(x/2)) / 2, with no overflow
         out = xp.multiply(to_float(x), 0.5, out=buffer(x, out))
@@ -74,7 +68,7 @@ def relu(op, node, xp):
 
 @KERNELS.register(ew.Softplus, writes_out=True, inplace=True)
 def softplus(op, node, xp):
-    to_float, buffer = _as_float(node, xp), _buffer(node, xp)
+    to_float, buffer = to_declared_float(node), _buffer(node, xp)
 
     def run(x, out=None):  # log(1 + e^x) = max(x, 0) + log1p(e^-|x|)
         x = to_float(x)

@@ -4,19 +4,14 @@ from __future__ import annotations
 from graphflow.ops.nn import activations as act
 
 from ..table import KERNELS
-from ._out import deliver
-
-
-def _float_in(xp, dtype):
-    """Activations of integer inputs compute in the declared float dtype (as NumPy's exp)."""
-    return lambda x: x if x.dtype == dtype else x.astype(dtype)
+from ._out import deliver, to_declared_float
 
 
 def _activation(fn):
     """Register-ready factory for ``fn(op, xp, x)``; the result is always an array (a
     ufunc of a 0-d input gives a NumPy scalar)."""
     def factory(op, node, xp):
-        as_float = _float_in(xp, node.outputs[0].dtype)
+        as_float = to_declared_float(node)
         return lambda x, out=None: deliver(xp.asarray(fn(op, xp, as_float(x))), out)
     return factory
 

@@ -161,7 +161,15 @@ class Network(Layer):
 
     @property
     def losses(self):
-        return [loss for layer in self.layers for loss in layer.losses] + list(self._losses)
+        """The weight penalties of all layers plus the penalties of the layer calls that
+        make up this network (as Keras 2's Container.losses)."""
+        calls = [loss for layer in self.layers for node in self.network_nodes(layer) for loss in node.losses]
+        return self.get_losses_for(None) + calls
+
+    def get_losses_for(self, inputs):
+        if inputs is not None:
+            return super().get_losses_for(inputs)
+        return [loss for layer in self.layers for loss in layer.get_losses_for(None)] + list(self._losses)
 
     @property
     def constraints(self):
