@@ -15,10 +15,11 @@ import h5py
 import numpy as np
 import pytest
 
-from graphflow.keras.layers import (Activation, AveragePooling2D, Average, BatchNormalization, Concatenate, Conv2D,
-                                    Dense, Dropout, Flatten, GlobalAveragePooling2D, GlobalMaxPooling2D, Input,
-                                    MaxPooling2D, Permute, Reshape, ZeroPadding2D, add, concatenate, maximum,
-                                    minimum, multiply, subtract)
+from graphflow.keras.layers import (Activation, AveragePooling2D, Average, BatchNormalization, Concatenate, Conv1D,
+                                    Conv2D, Conv2DTranspose, Cropping2D, Dense, Dropout, Embedding, Flatten,
+                                    GlobalAveragePooling2D, GlobalMaxPooling2D, Input, LeakyReLU, MaxPooling1D,
+                                    MaxPooling2D, Permute, PReLU, Reshape, SeparableConv2D, UpSampling2D,
+                                    ZeroPadding2D, add, concatenate, maximum, minimum, multiply, subtract)
 from graphflow.keras.models import Model, Sequential, load_model
 from graphflow.keras.optimizers import SGD, Adam
 from keras3_env import keras3_python, run_keras3
@@ -61,6 +62,14 @@ def zoo():
     probs = Activation("softmax")(concatenate([hidden, Dense(4)(flat)]))
     inner = Sequential([Dense(5, input_shape=(8,), activation="tanh"), Dense(3)], name="inner")
     return Model(image, [probs, inner(probs)])
+
+
+def sequence_zoo():
+    """The Keras 2 layers added later: embeddings, 1-D convolutions, transposed and separable
+    convolutions, up-sampling, cropping, advanced activations."""
+    return Sequential([Embedding(20, 4, input_length=6), Conv1D(3, 2), MaxPooling1D(), LeakyReLU(0.2), Flatten(),
+                       Dense(16), PReLU(), Reshape((4, 4, 1)), UpSampling2D(), Conv2DTranspose(2, 3),
+                       Cropping2D(1), SeparableConv2D(2, 3), Flatten(), Dense(2)])
 
 
 def train(model, x, y, n=STEPS):
@@ -169,8 +178,15 @@ def test_graphflow_writes_and_keras3_reads(keras3, tmp_path):
     train(network, images, [np.eye(8, dtype="float32")[[0, 1, 2]], r.random((3, 3)).astype("float32")], 1)
     network.save(tmp_path / "zoo.h5")
     expected["zoo"] = network.predict(images)
+    sequences = sequence_zoo()
+    sequences.compile("rmsprop", "mse")
+    tokens = r.integers(0, 20, (3, 6))
+    np.save(tmp_path / "tokens.npy", tokens)
+    sequences.save(tmp_path / "sequences.h5")
+    expected["sequences"] = sequences.predict(tokens)
     plan = {"models": [{"name": "cnn", "file": "cnn.h5", "inputs": ["x.npy"]},
                        {"name": "zoo", "file": "zoo.h5", "inputs": ["images.npy"]},
+                       {"name": "sequences", "file": "sequences.h5", "inputs": ["tokens.npy"]},
                        {"name": "functional", "file": "functional.h5", "inputs": ["a.npy", "b.npy"]}],
             "weights": [{"name": "cnn_new", "model": "cnn.h5", "file": "cnn_w.weights.h5", "inputs": ["x.npy"]},
                         {"name": "cnn_legacy", "model": "cnn.h5", "file": "cnn_w.h5", "inputs": ["x.npy"]}]}

@@ -29,7 +29,7 @@ from .layer_keys import (CLASS_ALIASES, KERAS3_ACTIVATIONS, LAYER_KEYS, OBJECT_A
 
 _MODELS = ("Sequential", "Model", "Functional")
 _DTYPE_POLICIES = ("DTypePolicy", "FloatDTypePolicy", "Policy")
-_SUPPORTED_DTYPES = ("float16", "float32", "float64")
+_DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
 
 
 def looks_like_keras3(config):
@@ -246,9 +246,9 @@ def _dtype(value, where):
         value = name
     if value is None:
         return None
-    if value not in _SUPPORTED_DTYPES:
-        raise Unsupported(f"{where}: key 'dtype' = {value!r}: graphflow layers compute in one float dtype "
-                          f"({', '.join(_SUPPORTED_DTYPES)}); mixed-precision policies are not supported")
+    if not isinstance(value, str) or value not in _DTYPES:
+        raise Unsupported(f"{where}: key 'dtype' = {_short(value)}: graphflow layers compute in one dtype "
+                          f"({', '.join(_DTYPES)}); mixed-precision policies and bfloat16 are not supported")
     return value
 
 
