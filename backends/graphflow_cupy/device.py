@@ -112,6 +112,15 @@ def rows(fn, n: int, index, *args) -> None:
         fn((blocks(32 * n),), (BLOCK,), (index(n), *args))
 
 
+def same_view(a, b) -> bool:
+    """Whether ``a`` and ``b`` are the same elements in the same layout (two view
+    objects of one planned buffer, say): a one-pass kernel may read one and write the
+    other."""
+    pa = a.data.ptr if hasattr(a.data, "ptr") else a.ctypes.data   # CuPy, or NumPy (the host tests)
+    pb = b.data.ptr if hasattr(b.data, "ptr") else b.ctypes.data
+    return pa == pb and a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype
+
+
 def scalars(index, *values) -> tuple:
     """Python ints as the kernel's index type (RawKernel passes NumPy scalars by value)."""
     return tuple(index(v) for v in values)

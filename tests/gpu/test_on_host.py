@@ -224,6 +224,20 @@ def test_an_output_buffer_overlapping_an_input_is_safe(on_host):
     buf = np.arange(12, dtype=np.float32).reshape(3, 4)
     launcher(buf[::-1], b, out=buf)                         # reversed view of the output: copied first
     np.testing.assert_array_equal(buf, np.arange(12, dtype=np.float32).reshape(3, 4)[::-1] + 1)
+    copies = []
+    flat = np.zeros(12, np.float32)
+    twin = flat.view().reshape(3, 4)                        # another view object of the same elements
+    out = flat.reshape(3, 4)
+    twin[...] = 5
+    real_copy = np.ndarray.copy
+
+    class Spy(np.ndarray):
+        def copy(self, *a, **k):
+            copies.append(1)
+            return real_copy(self, *a, **k)
+    launcher(twin.view(Spy), b, out=out)                    # the plan's in-place reuse: no copy
+    np.testing.assert_array_equal(out, np.full((3, 4), 6, np.float32))
+    assert not copies
 
 
 def test_groups_the_generator_does_not_handle_fall_back(on_host):

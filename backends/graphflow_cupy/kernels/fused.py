@@ -72,8 +72,10 @@ class ElementwiseLauncher:
 
     def __call__(self, *args, out=None):
         cp = device.cupy()
-        if out is not None:  # the kernel reads every input in one pass: only `out` itself may alias it
-            args = [a.copy() if a is not out and a.size and cp.may_share_memory(a, out) else a for a in args]
+        if out is not None:  # one pass, each element read before it is written: only `out`'s own
+            # elements in `out`'s own layout may be an input (the memory plan's in-place reuse)
+            args = [a.copy() if a is not out and a.size and cp.may_share_memory(a, out)
+                    and not device.same_view(a, out) else a for a in args]
         key = tuple([(a.shape, a.strides, a.dtype) for a in args])
         plan = self.plans.get(key) or self._plan(args, key)
         if out is None:
