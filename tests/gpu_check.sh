@@ -2,7 +2,7 @@
 # The CuPy backend on a GPU machine, in one go (under 4 minutes on an H200, no network):
 #   1. what the machine has (GPU, Python, CuPy, PyTorch);
 #   2. installs graphflow offline: pip install --no-deps --no-build-isolation -e .
-#      (into a throwaway venv that sees the system's packages);
+#      (into a throwaway --prefix, put on PYTHONPATH: the interpreter itself is untouched);
 #   3. the backend conformance catalog on `cupy` (every op, gradient, random draw and
 #      fused pattern against the NumPy backend), plus the pytest backend tests if pytest
 #      is installed;
@@ -65,35 +65,32 @@ except Exception as exc:
 EOF
 
 section "2/5 install offline: pip install --no-deps --no-build-isolation -e ."
+# Into a throwaway prefix of the very interpreter that holds CuPy and torch (a venv made
+# from a venv would not see them; --prefix also leaves a system Python untouched), then
+# on PYTHONPATH: the prefix's dist-info carries the entry points, the tree the code.
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/graphflow-gpu-check.XXXXXX") || exit 2
 trap 'rm -rf "$WORK"' EXIT
-GPY=""
-if "$PY" -m venv --system-site-packages --without-pip "$WORK/venv" \
-        && "$WORK/venv/bin/python" -m pip --version; then
-    if limit 300 "$WORK/venv/bin/python" -m pip install --no-index --no-deps --no-build-isolation -e "$ROOT"; then
-        GPY="$WORK/venv/bin/python"
-    else
-        fail "pip install --no-deps --no-build-isolation -e . (setuptools >= 64 and, below 70.1, wheel are needed)"
-    fi
+SITE=$("$PY" -c 'import sys, sysconfig; print(sysconfig.get_path("purelib", vars={"base": sys.argv[1], "platbase": sys.argv[1]}))' "$WORK/prefix")
+if limit 300 "$PY" -m pip install --no-index --no-deps --no-build-isolation --ignore-installed \
+        --prefix "$WORK/prefix" -e "$ROOT"; then
+    echo "installed: $(ls -d "$SITE"/graphflow-*.dist-info)"
 else
-    fail "no venv with pip (python3 -m venv --system-site-packages, pip from the system)"
-fi
-if [ -z "$GPY" ]; then
-    echo "carrying on from the source tree: PYTHONPATH and a dist-info holding the entry points"
-    "$PY" - "$ROOT" "$WORK/site" <<'EOF' || { echo "FAIL: could not make the fallback dist-info"; exit 1; }
+    fail "pip install --no-deps --no-build-isolation -e . (needs pip, setuptools >= 64 and, below setuptools 70.1, wheel)"
+    echo "carrying on from the source tree with a dist-info that holds the entry points"
+    "$PY" - "$ROOT" "$SITE" <<'EOF' || { echo "FAIL: could not make the fallback dist-info"; exit 1; }
 import pathlib, sys, tomllib
 root, site = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
 meta = tomllib.loads((root / "pyproject.toml").read_text())["project"]
 info = site / f"graphflow-{meta['version']}.dist-info"
-info.mkdir(parents=True)
+info.mkdir(parents=True, exist_ok=True)
 (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: graphflow\nVersion: {meta['version']}\n")
-eps = meta["entry-points"]
 (info / "entry_points.txt").write_text("".join(
-    f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in entries.items()) for group, entries in eps.items()))
+    f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in entries.items())
+    for group, entries in meta["entry-points"].items()))
 EOF
-    export PYTHONPATH="$ROOT:$ROOT/backends:$WORK/site${PYTHONPATH:+:$PYTHONPATH}"
-    GPY="$PY"
 fi
+export PYTHONPATH="$ROOT:$ROOT/backends:$SITE${PYTHONPATH:+:$PYTHONPATH}"
+GPY="$PY"
 "$GPY" - "$BACKEND" <<'EOF' || { echo "FAIL: graphflow does not import"; exit 1; }
 import sys, graphflow as gf, graphflow_cupy
 print("graphflow from", gf.__file__)
