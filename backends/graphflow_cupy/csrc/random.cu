@@ -13,17 +13,6 @@ GF_HD gf_u32x4 gf_block(unsigned long long b, const long long* counter, unsigned
     return gf_philox(b, (unsigned long long)counter[0], k0, k1);
 }
 
-// out[j] = word j of the stream, j < count
-#define GF_WORDS_PARAMS(T, I) unsigned int* out, GF_KEY(I)
-#define GF_WORDS_ARGS out, GF_KEY_ARGS
-template <typename T, typename I>
-GF_HD void gf_philox_words_at(I b, GF_WORDS_PARAMS(T, I)) {
-    gf_u32x4 w = gf_block((unsigned long long)b, counter, k0, k1);
-    for (int k = 0; k < 4; ++k)
-        if (4 * b + k < count) out[4 * b + k] = gf_word(w, k);
-}
-GF_EACH(gf_philox_words, GF_WORDS_PARAMS, GF_WORDS_ARGS)
-
 // U[0, 1), then * span and + low when asked: float32 takes one word per element
 // ((w >> 8) * 2^-24), float64 two ((hi >> 5) * 2^26 + (lo >> 6)) * 2^-53
 #define GF_UNIFORM_PARAMS(T, I) T* out, GF_KEY(I), T span, T low, I scaled, I shifted
