@@ -1,8 +1,8 @@
 """The layer arrows of docs/DESIGN.md, enforced by reading every import with ``ast``.
 
 graph imports nothing of ours; ops -> graph; autodiff -> graph, ops; compiler -> graph,
-ops; runtime -> graph, ops, compiler; viz -> graph (+ runtime.Function); keras -> only
-the public ``graphflow`` package. The core never imports a backend. Imports inside
+ops; runtime -> graph, ops, compiler; viz -> graph (+ runtime.Function); distributed ->
+graph, ops, runtime; keras -> only the public ``graphflow`` package. The core never imports a backend. Imports inside
 functions count too; the one licensed exception is Tensor's lazy import of ops.
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ ALLOWED = {
     "compiler": {"graph", "ops", "utils"},
     "runtime": {"graph", "ops", "compiler", "utils"},
     "viz": {"graph", "utils"},
+    "distributed": {"graph", "ops", "runtime", "utils"},
 }
 BACKENDS = ("graphflow_numpy", "graphflow_cupy", "cupy", "cupyx")
 LICENSED = {("graphflow/graph/tensor.py", "graphflow.ops")}
@@ -103,7 +104,8 @@ def test_layers_import_only_downwards():
     assert not problems, "layer arrows broken:\n" + "\n".join(problems)
 
 
-BACKEND_ALLOWED = {"graph", "ops", "utils", "runtime"}  # runtime: its Backend protocol and kernel tables
+# runtime: its Backend protocol and kernel tables; distributed: the collectives' exchange (MPI)
+BACKEND_ALLOWED = {"graph", "ops", "utils", "runtime", "distributed"}
 
 
 def backend_violations(path: Path, text: str | None = None) -> list[str]:

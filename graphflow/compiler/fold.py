@@ -4,7 +4,7 @@
   nodes no output needs are never part of the compiler's graph to begin with.
 - ``FOLD``: a node whose inputs are all constants is evaluated now, with the kernels of
   the backend being compiled for (handed in, never imported), and becomes a constant.
-  Random ops and anything reading a variable or placeholder are never folded, and
+  Random and collective ops and anything reading a variable or placeholder are never folded, and
   neither is a result of more than ``FOLD_LIMIT`` elements (``zeros_like(w)`` of a big
   weight stays a cheap broadcast instead of a big baked-in array).
 - ``merge_constants``: equal constants become one, so the nodes using them merge too.
@@ -38,7 +38,7 @@ def stop_gradient_is_identity(node, ctx):
 def fold_constants(node, ctx):
     """op(constants) = constant(op evaluated now)"""
     op = node.op
-    if op.random or not node.inputs or not all(isinstance(t, Constant) for t in node.inputs):
+    if op.random or op.collective or not node.inputs or not all(isinstance(t, Constant) for t in node.inputs):
         return None
     if any(o.type.size is None or o.type.size > FOLD_LIMIT for o in node.outputs):
         return None

@@ -1,8 +1,8 @@
 """Node: one op applied to input tensors, made once (hash-consed) with its user-code site.
 
 Identical nodes (same op, same inputs) are merged as they are built, so common
-subexpressions cost nothing and ``structural_hash`` can key compile caches. Random ops are
-never merged.
+subexpressions cost nothing and ``structural_hash`` can key compile caches. Random and
+collective ops are never merged.
 
 The user's graph is read-only to the compiler: while a ``Workspace`` is active (the
 compiler activates one per compilation) every node made goes into the workspace's own
@@ -196,7 +196,7 @@ def apply(op, inputs, name=None, tags=None):
     # inputs by identity: a live entry's node keeps its inputs alive (so an id cannot be
     # reused while it is in the table), and the table holds no tensor strongly, so a dead
     # graph is freed by one garbage collection instead of one layer per collection
-    key = None if op.random else (op, tuple([id(t) for t in inputs]))
+    key = None if op.random or op.collective else (op, tuple([id(t) for t in inputs]))
     if key is not None:
         found = (ws.table.get(key) if ws is not None else None) or _interned.get(key)
         if found is not None:

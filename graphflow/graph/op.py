@@ -40,6 +40,10 @@ class Op:
     elementwise: ClassVar[bool] = False
     #: random ops draw fresh numbers; equal random nodes are never merged or folded.
     random: ClassVar[bool] = False
+    #: collective ops exchange data with the other processes (graphflow.distributed): two
+    #: equal calls are two exchanges and the result depends on the other ranks, so they
+    #: are never merged or constant-folded.
+    collective: ClassVar[bool] = False
     #: input positions an output may share memory with (a view, or the input itself):
     #: ``()`` for ops whose kernels always return fresh arrays, ``(0,)`` for reshape-like
     #: views. ``None`` (not declared) means any input: the safe assumption.

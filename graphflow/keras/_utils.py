@@ -2,6 +2,14 @@
 import inspect
 import re
 
+from graphflow import distributed
+
+
+def is_chief() -> bool:
+    """False on ranks other than 0 of a data-parallel job (graphflow.distributed): they
+    neither print progress bars nor write checkpoints, saved models or CSV logs."""
+    return not distributed.is_initialized() or distributed.rank() == 0
+
 
 def to_snake_case(name):
     """'MaxPooling2D' -> 'max_pooling2d', as Keras 2 names layers."""

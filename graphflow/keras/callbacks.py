@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from . import backend as K
+from ._utils import is_chief
 from .engine.progbar import Progbar
 
 
@@ -122,7 +123,7 @@ class ProgbarLogger(Callback):
         self.use_steps = count_mode == "steps"
 
     def on_train_begin(self, logs=None):
-        self.verbose = self.params["verbose"]
+        self.verbose = self.params["verbose"] if is_chief() else 0
         self.epochs = self.params["epochs"]
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -231,6 +232,8 @@ class ModelCheckpoint(Callback):
         (self.model.save_weights if self.save_weights_only else self.model.save)(filepath, overwrite=True)
 
     def on_epoch_end(self, epoch, logs=None):
+        if not is_chief():  # in a data-parallel job only rank 0 writes
+            return
         logs = logs or {}
         self.epochs_since_last_save += 1
         if self.epochs_since_last_save < self.period:
@@ -334,12 +337,16 @@ class CSVLogger(Callback):
         self.csv_file = None
 
     def on_train_begin(self, logs=None):
+        if not is_chief():  # in a data-parallel job only rank 0 writes
+            return
         exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
         self.append_header = not exists
         self.csv_file = open(self.filename, "a" if self.append else "w", newline="")
         self.writer = None
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.csv_file is None:
+            return
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)

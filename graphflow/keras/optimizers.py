@@ -59,7 +59,11 @@ class Optimizer:
     # -------------------------------------------------------------- gradients
     def get_gradients(self, loss, params):
         """d loss / d params, clipped by global norm (``clipnorm``) and value (``clipvalue``)."""
-        grads = gf.grad(loss, list(params))
+        return self._clipped(gf.grad(loss, list(params)))
+
+    def _clipped(self, grads):
+        """``grads`` clipped as ``clipnorm`` / ``clipvalue`` say (the data-parallel
+        optimizer clips after averaging, so the norm is the whole batch's)."""
         clipnorm = getattr(self, "clipnorm", 0) or 0
         if clipnorm > 0:
             norm = gf.sqrt(sum(gf.sum(gf.square(g)) for g in grads))

@@ -11,6 +11,7 @@ import numpy as np
 import graphflow as gf
 
 from .. import callbacks as cbks
+from .._utils import is_chief
 from . import arrays
 from .progbar import Progbar
 
@@ -73,7 +74,7 @@ def _fit_loop(model, ins, batch_size, epochs, verbose, callbacks, val_f, val_ins
     labels = list(model.metrics_names)
     do_validation = val_f is not None and val_ins is not None and len(val_ins[0]) > 0
     samples = len(ins[0])
-    if do_validation and verbose:
+    if do_validation and verbose and is_chief():
         print("Train on %d samples, validate on %d samples" % (samples, len(val_ins[0])))
     metrics = labels + (["val_" + n for n in labels] if do_validation else [])
     cbl = _callback_list(model, callbacks, verbose, "samples",

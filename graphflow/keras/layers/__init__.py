@@ -47,8 +47,14 @@ def deserialize(config, custom_objects=None):
     """A layer (or model) from ``{class_name, config}``."""
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"Improper config format for a layer: {config!r}")
-    cls = get_class(config["class_name"], custom_objects)
     import inspect
-    if "custom_objects" in inspect.signature(cls.from_config).parameters:
-        return cls.from_config(config.get("config", {}), custom_objects=custom_objects)
-    return cls.from_config(config.get("config", {}))
+    inner = config.get("config", {})
+    try:
+        cls = get_class(config["class_name"], custom_objects)
+        if "custom_objects" in inspect.signature(cls.from_config).parameters:
+            return cls.from_config(inner, custom_objects=custom_objects)
+        return cls.from_config(inner)
+    except (TypeError, ValueError, KeyError) as err:  # say which layer (loaders report the first note)
+        name = inner.get("name") if isinstance(inner, dict) else None
+        err.add_note(f"layer {name!r} ({config['class_name']})")
+        raise
