@@ -228,3 +228,17 @@ def test_pool_scratch_bytes():
     assert nn_pool.scratch_bytes(gf.nn.MaxPool2D(), [(32, 96, 96, 32)]) == (0 if fast else 32 * 48 * 48 * 32 * 4)
     # 'same' 3x3 / 2 on 7x7 pads to 9x9: the padded copy and one window-sized temporary
     assert nn_pool.scratch_bytes(gf.nn.AvgPool2D((3, 3), (2, 2), "same"), [(2, 7, 7, 3)]) == (2 * 81 * 3 + 2 * 16 * 3) * 4
+
+
+def test_max_pool_gradient_paths_agree_bit_for_bit(monkeypatch):
+    """Overlapping windows: a cell that wins several sums their dy in one fixed order,
+    with the numba loops and on the xp path (which the CuPy backend runs)."""
+    from graphflow_numpy import jit
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 3, (2, 9, 8, 3)).astype(np.float32)
+    dy = rng.standard_normal((2, 9, 8, 3)).astype(np.float32)
+    xs = gf.placeholder(x.shape)
+    (gx,) = gf.gradients([gf.nn.max_pool2d(xs, 3, 1, "same")], [xs], [gf.constant(dy)])
+    fast = gf.function([xs], gx)(x)
+    monkeypatch.setattr(jit, "loops", lambda module: None)
+    np.testing.assert_array_equal(gf.function([xs], gx)(x), fast)

@@ -45,7 +45,9 @@ def max_forward(x, ph, pw, sh, sw, pt, pl, n0, n1, y, idx):
 def max_backward(dy, idx, ph, pw, sh, sw, pt, pl, tiling, n0, n1, zero, dx):
     """dx = each window's dy at its winner, 0 elsewhere. ``tiling``: windows neither
     overlap nor leave gaps inside the covered area and there is no padding, so every
-    covered cell is written once (no zeroing pass); otherwise dx is zeroed and added to.
+    covered cell is written once (no zeroing pass); otherwise dx is zeroed and added to,
+    window offset by window offset, so a cell that wins several windows sums their dy in
+    the same order as the ``xp`` path (the results agree bit for bit).
     ``zero`` is a one-element array of dx's dtype."""
     H, W, C = dx.shape[1], dx.shape[2], dx.shape[3]
     OH, OW = dy.shape[1], dy.shape[2]
@@ -75,11 +77,19 @@ def max_backward(dy, idx, ph, pw, sh, sw, pt, pl, tiling, n0, n1, zero, dx):
                 for s in range(W):
                     for q in range(C):
                         dx[n, r, s, q] = z
-            for i in range(OH):
-                for j in range(OW):
-                    for q in range(C):
-                        k = idx[n, i, j, q]
-                        dx[n, i * sh - pt + k // pw, j * sw - pl + k % pw, q] += dy[n, i, j, q]
+            for k in range(ph * pw):  # offsets outer: each cell's sum in the xp path's order
+                a, b = k // pw, k % pw
+                for i in range(OH):
+                    r = i * sh - pt + a
+                    if r < 0 or r >= H:
+                        continue
+                    for j in range(OW):
+                        s = j * sw - pl + b
+                        if s < 0 or s >= W:
+                            continue
+                        for q in range(C):
+                            if idx[n, i, j, q] == k:
+                                dx[n, r, s, q] += dy[n, i, j, q]
 
 
 def max_gather(g, idx, pw, sh, sw, pt, pl, n0, n1, out):
