@@ -17,7 +17,7 @@ import numpy as np
 
 from ..graph import Op, Tensor, TensorType, apply, constant, format_shape
 from ..graph.dtypes import result_type
-from ._util import normalize_axis, operands, user_errors
+from ._util import as_int, as_ints, normalize_axis, operands, user_errors
 from .indexing import getitem
 from .shape import broadcast_like, expand_dims
 
@@ -237,10 +237,10 @@ def split(x, indices_or_sections, axis=0) -> list:
         raise ValueError("split needs a tensor of rank >= 1")
     axis = normalize_axis(axis, x.ndim)
     points = indices_or_sections
-    if isinstance(points, (int, np.integer)) and not isinstance(points, bool):
+    if isinstance(points, (int, np.integer)) and not isinstance(points, (bool, np.bool_)):
         points = int(points)
     else:
-        points = tuple(int(i) for i in points)
+        points = as_ints(points, "split indices")
         dim = x.shape[axis]
         if dim is not None:
             points = tuple(i + dim if i < 0 else i for i in points)
@@ -256,8 +256,7 @@ def split(x, indices_or_sections, axis=0) -> list:
 def tile(x, reps) -> Tensor:
     """Repeat ``x`` along each axis (``np.tile``): ``gf.tile(x, (1, 3))``."""
     (x,) = operands(x)
-    reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
-    reps = tuple(int(r) for r in reps)
+    reps = as_ints(reps, "tile reps")
     if any(r < 0 for r in reps):
         raise ValueError(f"tile: reps must be >= 0, got {reps}")
     for _ in range(len(reps) - x.ndim):
@@ -269,9 +268,9 @@ def tile(x, reps) -> Tensor:
 def _paddings(paddings, ndim) -> tuple:
     def pair(p):
         if isinstance(p, (int, np.integer)):
-            return int(p), int(p)
+            return as_int(p, "a padding"), as_int(p, "a padding")
         lo, hi = p
-        return int(lo), int(hi)
+        return as_int(lo, "a padding"), as_int(hi, "a padding")
     if isinstance(paddings, (int, np.integer)):
         out = (pair(paddings),) * ndim
     else:

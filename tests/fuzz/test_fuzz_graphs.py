@@ -1,0 +1,24 @@
+"""Fuzzed graph building: random programs over the whole op catalog, with hostile
+arguments, either build and compute what NumPy computes or fail with graphflow's own
+error naming the op and the user's line (see fuzz_driver).
+
+``make test`` runs a short derandomised sample; ``GRAPHFLOW_FUZZ_EXAMPLES=20000`` runs a
+deep one with fresh randomness."""
+import os
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fuzz_driver import fuzz_program, time_limit
+
+DEEP = int(os.environ.get("GRAPHFLOW_FUZZ_EXAMPLES", "0"))
+SETTINGS = settings(max_examples=DEEP or 150, derandomize=not DEEP, deadline=None, database=None,
+                    suppress_health_check=list(HealthCheck))
+
+
+@SETTINGS
+@given(st.data())
+def test_random_programs_build_or_fail_clearly(data):
+    with time_limit(30):
+        problems = fuzz_program(data)
+    assert not problems, "\n".join(problems)
