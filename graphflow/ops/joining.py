@@ -22,6 +22,7 @@ from .indexing import getitem
 from .shape import broadcast_like, expand_dims
 
 PAD_MODES = ("constant", "reflect", "symmetric", "edge")
+MAX_PIECES = 2**16  # outputs of one split: each is a node output, built at once
 
 
 def _shapes(types) -> str:
@@ -239,6 +240,8 @@ def split(x, indices_or_sections, axis=0) -> list:
     points = indices_or_sections
     if isinstance(points, (int, np.integer)) and not isinstance(points, (bool, np.bool_)):
         points = int(points)
+        if points > MAX_PIECES:
+            raise ValueError(f"split: {points} sections is more pieces than one node makes (at most {MAX_PIECES})")
     else:
         points = as_ints(points, "split indices")
         dim = x.shape[axis]
@@ -272,18 +275,18 @@ def _paddings(paddings, ndim) -> tuple:
         lo, hi = p
         return as_int(lo, "a padding"), as_int(hi, "a padding")
     if isinstance(paddings, (int, np.integer)):
-        out = (pair(paddings),) * ndim
+        pairs = [pair(paddings)] * max(ndim, 1)
     else:
         paddings = list(paddings)
         if len(paddings) == 2 and all(isinstance(p, (int, np.integer)) for p in paddings):
-            out = (pair(paddings),) * ndim  # one (before, after) pair for every axis
+            pairs = [pair(paddings)] * max(ndim, 1)  # one (before, after) pair for every axis
         else:
             if len(paddings) != ndim:
                 raise ValueError(f"pad: {len(paddings)} (before, after) pairs for a tensor of rank {ndim}")
-            out = tuple(pair(p) for p in paddings)
-    if any(v < 0 for p in out for v in p):
-        raise ValueError(f"pad: paddings must be >= 0, got {out}")
-    return out
+            pairs = [pair(p) for p in paddings]
+    if any(v < 0 for p in pairs for v in p):
+        raise ValueError(f"pad: paddings must be >= 0, got {tuple(pairs)}")
+    return tuple(pairs[:ndim])
 
 
 @user_errors

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from fuzz_driver import fuzz_program, time_limit
 
 DEEP = int(os.environ.get("GRAPHFLOW_FUZZ_EXAMPLES", "0"))
-SETTINGS = settings(max_examples=DEEP or 150, derandomize=not DEEP, deadline=None, database=None,
+SETTINGS = settings(max_examples=DEEP or 100, derandomize=not DEEP, deadline=None, database=None,
                     suppress_health_check=list(HealthCheck))
 
 

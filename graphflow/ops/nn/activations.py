@@ -88,11 +88,18 @@ class Gelu(Elementwise):
 
 
 # ---------------------------------------------------------------- functional API
+def _finite(alpha) -> float:
+    alpha = as_float(alpha, "alpha")
+    if not math.isfinite(alpha):
+        raise ValueError(f"alpha must be a finite number, got {alpha}")
+    return alpha
+
+
 @user_errors
 def elu(x, alpha=1.0) -> Tensor:
     """Exponential linear unit: ``x`` above 0, ``alpha * (e^x - 1)`` below."""
     (x,) = operands(x)
-    return Elu(as_float(alpha, "alpha"))(x)
+    return Elu(_finite(alpha))(x)
 
 
 @user_errors
@@ -106,7 +113,7 @@ def selu(x) -> Tensor:
 def leaky_relu(x, alpha=0.3) -> Tensor:
     """``x`` above 0, ``alpha * x`` below (Keras 2's LeakyReLU default alpha = 0.3)."""
     (x,) = operands(x)
-    return LeakyRelu(as_float(alpha, "alpha"))(x)
+    return LeakyRelu(_finite(alpha))(x)
 
 
 @user_errors

@@ -84,10 +84,11 @@ def softmax_cross_entropy(logits, target) -> Tensor:
     return SoftmaxCrossEntropy()(logits, target)
 
 
-def _operands(target, output):
+def _operands(target, output, epsilon):
     """``(target, output)`` as tensors; the output holds predictions, which are floats
     (as TensorFlow's cross-entropies require: integer logits would be computed in
     integer arithmetic)."""
+    as_float(epsilon, "epsilon")
     target, output = operands(target, output)
     if not is_float(output.dtype):
         raise TypeError(f"the output (predictions) must be a float tensor, got {output.dtype}")
@@ -108,7 +109,7 @@ def categorical_crossentropy(target, output, from_logits=False, epsilon=EPSILON)
 
     >>> gf.nn.categorical_crossentropy(y_true, probs)      # shape (batch,)
     """
-    target, output = _operands(target, output)
+    target, output = _operands(target, output, epsilon)
     if as_bool(from_logits, "from_logits"):
         return SoftmaxCrossEntropy()(output, cast(target, output.dtype))
     output = output / reduce_sum(output, -1, keepdims=True)
@@ -124,7 +125,7 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, epsilon=E
 
     >>> gf.nn.sparse_categorical_crossentropy(labels, probs)   # labels (batch,) ints
     """
-    target, output = _operands(target, output)
+    target, output = _operands(target, output, epsilon)
     classes = output.shape[-1] if output.ndim else None
     if classes is None:
         raise ValueError(f"the class axis of the output "
@@ -151,7 +152,7 @@ def binary_crossentropy(target, output, from_logits=False, epsilon=EPSILON) -> T
 
     >>> gf.nn.binary_crossentropy(y_true, gf.sigmoid(z))
     """
-    target, output = _operands(target, output)
+    target, output = _operands(target, output, epsilon)
     if not as_bool(from_logits, "from_logits"):
         p = _probabilities(output, epsilon)
         output = log(p / (1 - p))
