@@ -83,7 +83,7 @@ def _cast(ph, arr, target) -> np.ndarray:
                         f"[{arr.min()}, {arr.max()}], which {ph.dtype} cannot hold")
     with np.errstate(over="ignore"):
         out = arr.astype(target)
-    if want in "fc" and kind in "iufc" and target.itemsize < 8:
+    if want in "fc" and kind != "b" and not np.can_cast(arr.dtype, target, "safe"):
         _check_range(ph, arr, out)
     return out
 
@@ -96,7 +96,7 @@ def _check_range(ph, arr, out):
         return
     grew = ~finite & np.isfinite(arr)
     if grew.any():
-        worst = arr[grew].flat[0]
+        worst = arr[grew].flat[0].item()
         raise FeedError(f"placeholder `{ph.name}` expects {ph.dtype}; got {arr.dtype} values such as {worst!r} "
                         f"beyond {ph.dtype}'s range (they would become Inf)")
 
