@@ -4,6 +4,7 @@ the digest of the trained weights."""
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 
 import numpy as np
@@ -11,6 +12,8 @@ import numpy as np
 import graphflow as gf
 from graphflow.keras.layers import Dense, Dropout
 from graphflow.keras.models import Sequential
+
+HELPER_PATH = os.path.abspath(__file__)
 
 
 def data(n=64, seed=0):
@@ -52,6 +55,22 @@ def digest(arrays) -> str:
     return h.hexdigest()
 
 
+def step_state(model):
+    """Everything one training step writes: weights, optimizer slots and counters, the
+    dropout mask counters (the train function's update targets), as arrays."""
+    return [v.get_value() for v, _ in model.train_function.updates]
+
+
+def resume_digest(seed, path, initial_epoch, epochs):
+    """A fresh session: seed, load the checkpoint, train on to ``epochs``."""
+    from graphflow.keras.models import load_model
+    seed_everything(seed, "graphflow")
+    model = load_model(path)
+    x, y = data()
+    model.fit(x, y, batch_size=8, epochs=epochs, initial_epoch=initial_epoch, shuffle=True, verbose=0)
+    return digest(state(model))
+
+
 def train_digest(seed, mode="graphflow", epochs=3):
     seed_everything(seed, mode)
     model = build()
@@ -61,4 +80,7 @@ def train_digest(seed, mode="graphflow", epochs=3):
 
 
 if __name__ == "__main__":
-    print(train_digest(int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "graphflow"))
+    if sys.argv[1] == "resume":
+        print(resume_digest(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])))
+    else:
+        print(train_digest(int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "graphflow"))

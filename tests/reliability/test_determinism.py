@@ -10,9 +10,9 @@ import pytest
 
 import graphflow as gf
 from graphflow.keras import initializers
-from reliability_helpers import train_digest
+from reliability_helpers import HELPER_PATH, train_digest
 
-HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reliability_helpers.py")
+HELPER = HELPER_PATH
 
 
 @pytest.fixture(autouse=True)

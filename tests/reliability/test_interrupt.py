@@ -1,0 +1,158 @@
+"""KeyboardInterrupt during fit: the model holds the weights, optimizer state and dropout
+counters of one completed step (never a mix of two), fit can run again, and a run
+resumed from a ModelCheckpoint file ends with the weights of an uninterrupted run."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import graphflow as gf
+from graphflow.graph import Variable
+from graphflow.keras.callbacks import Callback, ModelCheckpoint
+from reliability_helpers import HELPER_PATH, build, data, digest, seed_everything, state, step_state
+
+SEED = 5
+
+
+@pytest.fixture(autouse=True)
+def default_stream():
+    yield
+    gf.set_random_seed(None)
+
+
+class Recorder(Callback):
+    def __init__(self):
+        super().__init__()
+        self.states = []
+
+    def on_batch_begin(self, batch, logs=None):
+        if not self.states:  # the state before the first step
+            self.states.append(step_state(self.model))
+
+    def on_batch_end(self, batch, logs=None):
+        self.states.append(step_state(self.model))
+
+
+def reference(epochs):
+    """States after every whole step of an uninterrupted run, and how long it took."""
+    seed_everything(SEED, "graphflow")
+    model, (x, y), rec = build(), data(), Recorder()
+    model._make_train_function()
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=8, epochs=epochs, shuffle=True, verbose=0, callbacks=[rec])
+    return rec.states, time.perf_counter() - start
+
+
+def interrupted_fit(epochs, delay):
+    """The same run, with a KeyboardInterrupt raised (as by Ctrl-C) after ``delay`` s."""
+    seed_everything(SEED, "graphflow")
+    model, (x, y) = build(), data()
+    model._make_train_function()
+    armed = [True]
+
+    def interrupt(signum, frame):
+        if armed[0]:
+            armed[0] = False
+            raise KeyboardInterrupt
+    old = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, delay)
+    try:
+        model.fit(x, y, batch_size=8, epochs=epochs, shuffle=True, verbose=0)
+        interrupted = False
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    return model, interrupted
+
+
+def same(a, b):
+    return all(np.array_equal(u, v) for u, v in zip(a, b))
+
+
+def whole_step(now, states):
+    """The step whose state ``now`` is, or None. A state that mixes steps k and k + 1 is
+    the non-atomic update commit reported in test_update_commit_is_atomic_under_interrupts."""
+    for k, s in enumerate(states):
+        if same(now, s):
+            return k
+    for k in range(len(states) - 1):
+        if all(np.array_equal(v, a) or np.array_equal(v, b) for v, a, b in zip(now, states[k], states[k + 1])):
+            pytest.xfail(f"a partial update commit between steps {k} and {k + 1} (see the atomicity test)")
+    return None
+
+
+@pytest.mark.slow
+def test_interrupt_at_random_moments_leaves_a_whole_step_and_fit_resumes():
+    states, took = reference(epochs=2)
+    rng = np.random.default_rng()
+    hits = 0
+    for _ in range(6):
+        delay = float(rng.uniform(0.05, 1.0)) * took
+        model, interrupted = interrupted_fit(2, delay)
+        now = step_state(model)
+        k = whole_step(now, states)
+        assert k is not None, f"after an interrupt at {delay:.3f} s the state is no step's"
+        hits += interrupted
+        iterations = model.optimizer.iterations.get_value()
+        assert iterations == k, (iterations, k)  # optimizer state from the same step as the weights
+        model.fit(*data(), batch_size=8, epochs=1, verbose=0)  # fit resumes from there
+        assert model.optimizer.iterations.get_value() == k + 8
+        assert all(np.isfinite(w).all() for w in state(model))
+    assert hits, "no run was interrupted (the timer fired too late every time)"
+
+
+@pytest.mark.xfail(strict=True, reason="runtime/executor.py Executor.run commits updates one variable at a time "
+                   "(`for var, value in zip(self.update_vars, values[n:]): var._write(value, backend)`): a "
+                   "KeyboardInterrupt between two writes leaves a mix of two steps (reported to the lead)")
+def test_update_commit_is_atomic_under_interrupts():
+    """An interrupt that lands between two variable writes of one call (simulated by a
+    trace hook raising KeyboardInterrupt as the second write starts, the way a signal
+    handler would) must leave all of the call's updates or none."""
+    w = gf.variable(np.zeros(3, np.float32), name="atomic_w")
+    b = gf.variable(np.zeros(2, np.float32), name="atomic_b")
+    f = gf.function([], [], updates=[(w, w + 1), (b, b + 1)])
+    writes = [0]
+
+    def tracer(frame, event, arg):
+        if event == "call" and frame.f_code is Variable._write.__code__:
+            writes[0] += 1
+            if writes[0] == 2:
+                raise KeyboardInterrupt
+        return None
+    sys.settrace(tracer)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            f()
+    finally:
+        sys.settrace(None)
+    assert writes[0] >= 2, "the commit no longer writes variables one by one: rewrite this test"
+    assert w.get_value()[0] == b.get_value()[0], (w.get_value(), b.get_value())
+
+
+@pytest.mark.slow
+def test_checkpoint_and_load_model_resume_to_the_uninterrupted_weights(tmp_path):
+    """Train 2 epochs with ModelCheckpoint, 'crash', then resume in a fresh process from
+    the file: the weights after epoch 4 are those of 4 uninterrupted epochs, bit for bit."""
+    x, y = data()
+    seed_everything(SEED, "graphflow")
+    model = build(dropout=False)
+    model.fit(x, y, batch_size=8, epochs=4, shuffle=True, verbose=0)
+    whole = digest(state(model))
+
+    path = str(tmp_path / "ckpt-{epoch}.h5")
+    seed_everything(SEED, "graphflow")
+    model = build(dropout=False)
+    model.fit(x, y, batch_size=8, epochs=2, shuffle=True, verbose=0, callbacks=[ModelCheckpoint(path, monitor="loss")])
+    del model  # the "crash": only the file is left
+    ckpt = path.format(epoch=1)
+    out = subprocess.run([sys.executable, HELPER_PATH, "resume", str(SEED), ckpt, "2", "4"], capture_output=True,
+                         text=True, timeout=300, env=dict(os.environ, PYTHONHASHSEED="7"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == whole
