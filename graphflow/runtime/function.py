@@ -6,6 +6,7 @@ import numpy as np
 from ..graph import FeedError, GraphError, Placeholder, Tensor, Variable, render_svg, sources, user_site
 from ..graph.types import format_shape
 from .backend import get_backend
+from . import retrace
 from .executor import Executor
 from .feeds import check_feed
 
@@ -105,6 +106,7 @@ class Function:
         # updates whose shape is only known at run time are checked after each call
         self._loose = [(v, e) for v, e in self.updates if None in e.shape]
         self._state = [t for t in sources(self.outputs) if isinstance(t, Variable)]
+        retrace.note(self.inputs, self.outputs, self.updates, optimize, self.backend)  # warns on recompile loops
 
     @property
     def graph(self):
