@@ -17,8 +17,9 @@ from .graph import (Constant, DisconnectedError, FeedError, GraphError, NonDiffe
 from .ops import *  # noqa: F401,F403
 from .ops import abs, max, min, pow, sum  # noqa: F401
 from .ops import nn  # noqa: F401
-from .runtime import Function, function, set_default_backend  # noqa: F401
+from .runtime import Function, NumericsError, Profile, function, set_default_backend  # noqa: F401
 from .runtime import backend as backends  # noqa: F401
 from . import viz  # noqa: F401  (after runtime: it installs the notebook SVG renderer)
+from . import distributed  # noqa: F401  (imports mpi4py only when init() is called)
 
 __version__ = "0.1.0"

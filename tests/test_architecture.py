@@ -1,8 +1,8 @@
 """The layer arrows of docs/DESIGN.md, enforced by reading every import with ``ast``.
 
 graph imports nothing of ours; ops -> graph; autodiff -> graph, ops; compiler -> graph,
-ops; runtime -> graph, ops, compiler; viz -> graph (+ runtime.Function); keras -> only
-the public ``graphflow`` package. The core never imports a backend. Imports inside
+ops; runtime -> graph, ops, compiler; viz -> graph (+ runtime.Function); distributed ->
+graph, ops, runtime; keras -> only the public ``graphflow`` package. The core never imports a backend. Imports inside
 functions count too; the one licensed exception is Tensor's lazy import of ops.
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ ALLOWED = {
     "compiler": {"graph", "ops", "utils"},
     "runtime": {"graph", "ops", "compiler", "utils"},
     "viz": {"graph", "utils"},
+    "distributed": {"graph", "ops", "runtime", "utils"},
 }
 BACKENDS = ("graphflow_numpy", "graphflow_cupy", "cupy", "cupyx")
 LICENSED = {("graphflow/graph/tensor.py", "graphflow.ops")}
@@ -101,6 +102,32 @@ def violations_for(path: Path, text: str | None = None) -> list[str]:
 def test_layers_import_only_downwards():
     problems = [v for p in core_files() for v in violations_for(p)]
     assert not problems, "layer arrows broken:\n" + "\n".join(problems)
+
+
+# runtime: its Backend protocol and kernel tables; distributed: the collectives' exchange (MPI)
+BACKEND_ALLOWED = {"graph", "ops", "utils", "runtime", "distributed"}
+
+
+def backend_violations(path: Path, text: str | None = None) -> list[str]:
+    """A backend builds on the IR, the op catalog, utils and the runtime's protocol; it
+    never reaches the compiler, viz or keras (the compiler hands it what it needs)."""
+    found = []
+    for line, target, names in imports(path, path.read_text() if text is None else text):
+        reached = layer_of(target, names) if target.startswith("graphflow") else []
+        for layer in reached:
+            if layer not in BACKEND_ALLOWED:
+                found.append(f"{rel(path)}:{line} imports {target}: a backend may import only "
+                             f"{sorted(BACKEND_ALLOWED)}")
+    return found
+
+
+def test_backends_import_only_the_protocol_and_below():
+    files = sorted(p for p in (ROOT / "backends").rglob("*.py") if "__pycache__" not in p.parts)
+    problems = [v for p in files for v in backend_violations(p)]
+    assert not problems, "backend arrows broken:\n" + "\n".join(problems)
+    planted = backend_violations(ROOT / "backends" / "graphflow_numpy" / "probe.py",
+                                 "from graphflow.compiler import fusion\n")
+    assert len(planted) == 1 and "may import only" in planted[0]
 
 
 def test_tensor_reaches_ops_only_lazily():

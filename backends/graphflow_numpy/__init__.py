@@ -3,24 +3,45 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphflow.runtime import Backend
+from graphflow.ops.fused import Fused
+from graphflow.runtime import Backend, KernelSpec
 
-from . import kernels  # noqa: F401  (registers every kernel in KERNELS)
+from . import jit, kernels  # noqa: F401  (kernels: registers every kernel in KERNELS)
+from .kernels.fused import epilogue_kernel, epilogue_writes_out, fused_inplace, fused_kernel
 from .table import KERNELS
 
 
 class NumpyBackend(Backend):
-    """Runs graphs on the CPU with NumPy. Always available."""
+    """Runs graphs on the CPU with NumPy. Always available.
+
+    Its kernels are written against ``xp`` and live in ``KERNELS``; a backend for another
+    array library subclasses this one and gives a ``KernelTable(parent=KERNELS)`` with
+    only the kernels that differ (the CuPy backend does)."""
 
     name = "numpy"
     xp = np
     kernels = KERNELS
+    fuses = True
 
     def to_device(self, host_array):
         return np.asarray(host_array)
 
     def to_host(self, array):
         return np.asarray(array)
+
+    def jit_stats(self) -> dict:
+        return {name: dict(v) for name, v in jit.STATS.items()}
+
+    def compile_fused(self, node):
+        """Generated Python over this backend's kernels (see kernels/fused.py)."""
+        if isinstance(node.op, Fused):
+            return fused_kernel(node.op, [t.type for t in node.inputs], node, self.kernels, self.xp)
+        return epilogue_kernel(node.op, node, self.kernels, self.xp)
+
+    def fused_spec(self, op) -> KernelSpec:
+        if isinstance(op, Fused):
+            return KernelSpec(None, writes_out=True, inplace=fused_inplace)
+        return KernelSpec(None, writes_out=epilogue_writes_out(op, self.kernels))
 
 
 __all__ = ["NumpyBackend", "KERNELS"]

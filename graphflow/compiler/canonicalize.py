@@ -21,8 +21,9 @@ from ..ops import reductions as red
 from ..ops import shape as sh
 from ..ops.elementwise import abs as abs_, add, neg, sqrt, square, sub
 from .consts import const_like, const_source, is_value, uniform_value
-from .engine import RewriteGroup
+from .rules import RewriteGroup
 from .fold import FOLD_LIMIT
+from .patterns import Pat, Var
 from .sameshape import same_shape
 
 CANONICALIZE = RewriteGroup("canonicalize", "algebraic identities, constants to the right")
@@ -35,21 +36,22 @@ def same_type(candidate, node):
 
 
 # ---------------------------------------------------------------- one-line identities
-P("mul(x, 1)", lambda x: x)                     # x * 1 = x
-P("div(x, 1)", lambda x: x)                     # x / 1 = x
-P("add(x, 0)", lambda x: x)                     # x + 0 = x (up to the sign of a zero)
-P("sub(x, 0)", lambda x: x)                     # x - 0 = x
-P("pow(x, 1)", lambda x: x)                     # x ** 1 = x
-P("mul(x, -1)", lambda x: neg(x))               # x * -1 = -x
-P("sub(0, x)", lambda x: neg(x))                # 0 - x = -x
-P("neg(neg(x))", lambda x: x)                   # --x = x
-P("pow(x, 2)", lambda x: square(x))             # x ** 2 = x²
-P("pow(x, 0.5)", lambda x: sqrt(x))             # x ** 0.5 = √x
-P("mul(x, x)", lambda x: square(x))             # x * x = x²
-P("add(x, neg(y))", lambda x, y: sub(x, y))     # x + -y = x - y
-P("sub(x, neg(y))", lambda x, y: add(x, y))     # x - -y = x + y
-P("abs(neg(x))", lambda x: abs_(x))             # |-x| = |x|
-P("abs(abs(x))", lambda x: abs_(x))             # ||x|| = |x|
+x, y = Var("x"), Var("y")
+P(Pat(ew.Mul, x, 1), lambda x: x)                       # x * 1 = x
+P(Pat(ew.Div, x, 1), lambda x: x)                       # x / 1 = x
+P(Pat(ew.Add, x, 0), lambda x: x)                       # x + 0 = x (up to the sign of a zero)
+P(Pat(ew.Sub, x, 0), lambda x: x)                       # x - 0 = x
+P(Pat(ew.Pow, x, 1), lambda x: x)                       # x ** 1 = x
+P(Pat(ew.Mul, x, -1), lambda x: neg(x))                 # x * -1 = -x
+P(Pat(ew.Sub, 0, x), lambda x: neg(x))                  # 0 - x = -x
+P(Pat(ew.Neg, Pat(ew.Neg, x)), lambda x: x)             # --x = x
+P(Pat(ew.Pow, x, 2), lambda x: square(x))               # x ** 2 = x²
+P(Pat(ew.Pow, x, 0.5), lambda x: sqrt(x))               # x ** 0.5 = √x
+P(Pat(ew.Mul, x, x), lambda x: square(x))               # x * x = x²
+P(Pat(ew.Add, x, Pat(ew.Neg, y)), lambda x, y: sub(x, y))   # x + -y = x - y
+P(Pat(ew.Sub, x, Pat(ew.Neg, y)), lambda x, y: add(x, y))   # x - -y = x + y
+P(Pat(ew.Abs, Pat(ew.Neg, x)), lambda x: abs_(x))       # |-x| = |x|
+P(Pat(ew.Abs, Pat(ew.Abs, x)), lambda x: abs_(x))       # ||x|| = |x|
 
 
 # ---------------------------------------------------------------- constants

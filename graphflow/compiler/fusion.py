@@ -11,14 +11,8 @@ node (no cycles). Broadcasting is fine inside a group: each step broadcasts as b
 from __future__ import annotations
 
 from ..ops.fused import Fused, FusedEpilogue
-from ..ops.linalg import MatMul
-from ..ops.nn.conv import Conv2D
 from .engine import substitute
 from .graph import GraphView
-
-
-#: ops whose result an epilogue may take over: their kernels return a fresh array
-HEADS = (Conv2D, MatMul)
 
 
 class _Fusable:
@@ -26,7 +20,7 @@ class _Fusable:
     backend has a kernel for."""
 
     def __init__(self, backend):
-        self.kernels, self.memo = backend.kernels, {}
+        self.backend, self.memo = backend, {}
 
     def __call__(self, node) -> bool:
         op = node.op
@@ -34,7 +28,7 @@ class _Fusable:
             return False
         t = type(op)
         if t not in self.memo:
-            self.memo[t] = t in self.kernels
+            self.memo[t] = self.backend.can_run(t)
         return self.memo[t]
 
 
@@ -70,13 +64,14 @@ def fused_op(members) -> tuple:
     return Fused(steps, n), ext
 
 
-def _epilogue_head(members, ext, view, heads):
-    """The head node feeding this group, if one can be absorbed (its only user is the
-    group's first step, its value is not returned)."""
+def _epilogue_head(members, ext, view):
+    """The head node feeding this group, if one can be absorbed: an ``epilogue_head`` op
+    (conv2d, matmul) with a fresh result whose only user is the group's first step and
+    whose value is not returned."""
     first = members[0]
     for t in first.inputs:
         h = t.node
-        if (h is not None and isinstance(h.op, heads) and len(h.outputs) == 1
+        if (h is not None and h.op.epilogue_head and h.op.views == () and len(h.outputs) == 1
                 and len(view.clients[h]) == 1 and id(t) not in view.output_ids):
             return h
     return None
@@ -84,15 +79,14 @@ def _epilogue_head(members, ext, view, heads):
 
 def fuse(outputs, ctx, epilogues=True) -> tuple:
     """Fuse element-wise groups (and head + epilogue); returns ``(outputs, stats)``."""
-    if Fused not in ctx.backend.kernels:
+    if not ctx.backend.fuses:
         return list(outputs), {}
     view = GraphView(outputs)
     groups = element_groups(view, _Fusable(ctx.backend))
-    heads = HEADS if epilogues and FusedEpilogue in ctx.backend.kernels else ()
     plans, stats = {}, {"fused groups": 0, "ops fused": 0, "epilogues": 0}
     for root, members in groups.items():
         op, ext = fused_op(members)
-        head = _epilogue_head(members, ext, view, heads) if heads else None
+        head = _epilogue_head(members, ext, view) if epilogues else None
         if head is not None:
             h_out = head.outputs[0]
             rest = [t for t in ext if t is not h_out]

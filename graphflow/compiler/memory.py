@@ -3,11 +3,14 @@
 At compile time (``plan_memory``): each value's producing step and last use, where a
 value that may be a view of another keeps that one alive (``reshape``, ``transpose``
 and broadcasts return views, and so may any op not known to return fresh arrays);
-which values may live in a planned buffer (those of ops whose kernels honour ``out=``
-and return it, see ``graphflow.ops.fused.alias_safe``), and which input buffers each
-may take over in place. Variables, fed inputs, constants and returned values (and
-anything a returned value may view) never live in a planned buffer, so nothing the
+which values may live in a planned buffer (those whose kernel says it ``writes_out``,
+a fact the backend declares where it registers the kernel), and which input buffers each
+may take over in place (the kernel's ``inplace`` fact). Which values are views of which
+is the op's own fact (``Op.views``). Variables, fed inputs, constants and returned values
+(and anything a returned value may view) never live in a planned buffer, so nothing the
 caller or the state holds is ever written.
+
+This is the one liveness computation: the executor frees its slots from ``last``.
 
 Per input-shape signature (``assign_buffers``): concrete sizes are known, and a linear
 scan over the schedule hands buffers out: a value takes over the buffer of an input
@@ -21,25 +24,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ops import reductions as red
-from ..ops import shape as sh
-from ..ops.fused import alias_safe, inplace_ok
-from ..ops.linalg import MatMul
-from ..ops.nn.conv import Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput
-from ..ops.nn.losses import SoftmaxCrossEntropy
-from ..ops.nn.softmax_ops import LogSoftmax, Softmax
 from .shapes import nbytes
 
-#: ops whose kernels return a new array (never a view of an input), checked by reading them
-FRESH = (red.Reduce, red.ArgMax, red.Count, MatMul, Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter,
-         Softmax, LogSoftmax, SoftmaxCrossEntropy)
-#: ops that return views of their input; they allocate nothing
-VIEWS = (sh.Reshape, sh.ReshapeLike, sh.Transpose, sh.ExpandDims, sh.Squeeze, sh.BroadcastTo,
-         sh.BroadcastLike, sh.SumLike)
 
-
-def returns_fresh(op) -> bool:
-    return alias_safe(op) or isinstance(op, FRESH)
+def may_view(op, position: int) -> bool:
+    """Whether an output of ``op`` may share memory with its input ``position``."""
+    return op.views is None or position in op.views
 
 
 @dataclass
@@ -57,8 +47,9 @@ class MemoryPlan:
         return sum(1 for c in self.inplace if c)
 
 
-def plan_memory(schedule, outputs) -> MemoryPlan:
-    """Liveness, aliasing and in-place candidates for ``schedule`` returning ``outputs``."""
+def plan_memory(schedule, outputs, backend=None) -> MemoryPlan:
+    """Liveness, aliasing and in-place candidates for ``schedule`` returning ``outputs``.
+    Without a ``backend`` (O0/O1) only liveness is computed: nothing is planned."""
     p = MemoryPlan(list(schedule))
     for k, node in enumerate(schedule):
         for o in node.outputs:
@@ -74,30 +65,36 @@ def plan_memory(schedule, outputs) -> MemoryPlan:
     for v in escaping:
         last[v] = len(schedule)
     for node in reversed(schedule):  # a view keeps what it views alive (and returned)
-        if returns_fresh(node.op):
+        if node.op.views == ():
             continue
         for o in node.outputs:
             ov = vid[o]
-            for t in node.inputs:
-                if t in vid:
+            for pos, t in enumerate(node.inputs):
+                if t in vid and may_view(node.op, pos):
                     u = vid[t]
                     last[u] = max(last[u], last[ov])
                     if ov in escaping:
                         escaping.add(u)
     p.last = last
-    p.planned = [alias_safe(schedule[p.step[v]].op) and len(schedule[p.step[v]].outputs) == 1
-                 and v not in escaping for v in range(len(p.values))]
-    p.inplace = [_inplace_candidates(p, v) if p.planned[v] else () for v in range(len(p.values))]
+    specs = [backend.kernel_spec(node.op) if backend is not None else None for node in schedule]
+    p.planned = [_plannable(specs[p.step[v]], schedule[p.step[v]]) and v not in escaping
+                 for v in range(len(p.values))]
+    p.inplace = [_inplace_candidates(p, v, specs[p.step[v]]) if p.planned[v] else ()
+                 for v in range(len(p.values))]
     return p
 
 
-def _inplace_candidates(p: MemoryPlan, v: int) -> tuple:
+def _plannable(spec, node) -> bool:
+    return spec is not None and spec.writes_out and len(node.outputs) == 1
+
+
+def _inplace_candidates(p: MemoryPlan, v: int, spec) -> tuple:
     node, k, out = p.schedule[p.step[v]], p.step[v], p.values[v]
     found = []
     for pos, t in enumerate(node.inputs):
         u = p.vid.get(t)
         if (u is None or not p.planned[u] or p.last[u] != k or t.dtype != out.dtype or u in found
-                or not all(inplace_ok(node.op, q) for q, s in enumerate(node.inputs) if s is t)):
+                or not all(spec.inplace(node.op, q) for q, s in enumerate(node.inputs) if s is t)):
             continue
         found.append(u)
     return tuple(found)
@@ -167,7 +164,7 @@ def memory_estimate(p: MemoryPlan, types: dict, assignment: Assignment | None) -
     for v, t in enumerate(p.values):
         node = p.schedule[p.step[v]]
         size = nbytes(types[t]) or 0
-        if isinstance(node.op, VIEWS):
+        if node.op.views:  # a declared view allocates nothing
             continue
         naive += size
         if assignment is not None and assignment.buffer_of[v] is not None:

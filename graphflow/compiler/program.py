@@ -8,13 +8,15 @@ the memory plan (in-place work, buffer reuse).
 from __future__ import annotations
 
 import time
+import traceback
 import warnings
 from dataclasses import dataclass
 
-from ..graph import Placeholder, sources, toposort
+from ..graph import Placeholder, Workspace, sources, toposort
 from .canonicalize import CANONICALIZE
 from .cost import flops_of
-from .engine import Context, RewriteError, graph_rewrite, strict_rewrites
+from .engine import graph_rewrite
+from .rules import CompilerWarning, Context, RewriteError, strict_rewrites
 from .fold import FOLD, PRUNE, merge_constants
 from .fusion import fuse
 from .memory import assign_buffers, memory_estimate, plan_memory
@@ -56,7 +58,8 @@ PLAN_BUFFERS = {"O0": False, "O1": False, "O2": True}
 @dataclass
 class Program:
     """``outputs`` (user outputs then update values), ``schedule`` (nodes in run order),
-    ``report``; ``memory`` is the plan and ``plan_buffers`` whether the executor uses it."""
+    ``report``; ``memory`` is the plan (liveness always; planned buffers at O2) and
+    ``plan_buffers`` whether the executor hands planned buffers to kernels."""
     outputs: list
     schedule: list
     report: CompileReport
@@ -75,30 +78,34 @@ class Program:
         if any(d is None for s in feeds.values() for d in s):
             return feeds, None, None
         types = concrete_types(self.schedule, source_types(sources(self.outputs), feeds))
-        plan = self.memory if self.memory is not None else plan_memory(self.schedule, self.outputs)
-        assignment = assign_buffers(plan, types) if self.plan_buffers else None
-        return feeds, memory_estimate(plan, types, assignment), flops_of(self.schedule, types)
+        assignment = assign_buffers(self.memory, types) if self.plan_buffers else None
+        return feeds, memory_estimate(self.memory, types, assignment), flops_of(self.schedule, types)
 
 
 def _run_pass(name, outputs, ctx, report, n_before):
     t0 = time.perf_counter()
+    failed = None
     try:
         new, fired = PASSES[name](outputs, ctx, n_before)
     except RewriteError:
         raise
-    except Exception as exc:  # a broken pass must not break the user's program
+    except Exception as exc:  # a broken pass must not break the user's program, nor hide
         if ctx.strict:
             raise
-        warnings.warn(f"compiler pass `{name}` failed ({type(exc).__name__}: {exc}); compiling without it",
-                      RuntimeWarning, stacklevel=3)
+        failed = "".join(traceback.format_exception(exc))
+        warnings.warn(f"compiler pass `{name}` failed and was skipped; the program is compiled without "
+                      f"it (please report this):\n{failed}", CompilerWarning, stacklevel=4)
         new, fired = outputs, {}
     n_after = n_before if all(a is b for a, b in zip(new, outputs)) else len(toposort(new))
-    report.passes.append(PassRecord(name, n_before, n_after, time.perf_counter() - t0, fired))
+    report.passes.append(PassRecord(name, n_before, n_after, time.perf_counter() - t0, fired, failed))
+    report.absorb(ctx)
     return new, n_after
 
 
-def compile_program(outputs, backend, level="O2") -> Program:
-    """Rewrite ``outputs`` for ``backend`` at ``level`` (``O0``/``O1``/``O2``) and schedule them.
+def compile_program(outputs, backend, level="O2", skip=()) -> Program:
+    """Rewrite ``outputs`` for ``backend`` at ``level`` (``O0``/``O1``/``O2``) and schedule them;
+    passes named in ``skip`` are left out (``check_numerics`` skips ``fuse`` so that every
+    op is checked on its own and an error names the very op).
 
     >>> prog = compile_program([y], gf.backends.get_backend(), "O2"); print(prog.report.format())
     """
@@ -108,13 +115,14 @@ def compile_program(outputs, backend, level="O2") -> Program:
     outputs = list(outputs)
     strict = strict_rewrites()
     n = len(toposort(outputs))
-    for name in LEVELS[level]:
-        ctx = Context(backend=backend, level=level, strict=strict)
-        outputs, n = _run_pass(name, outputs, ctx, report, n)
+    with Workspace().active():  # the compiler's own nodes: the user's graph stays as it is
+        for name in (p for p in LEVELS[level] if p not in skip):
+            ctx = Context(backend=backend, level=level, strict=strict)
+            outputs, n = _run_pass(name, outputs, ctx, report, n)
     t0 = time.perf_counter()
     schedule = toposort(outputs)
-    memory = plan_memory(schedule, outputs) if PLAN_BUFFERS[level] else None
-    fired = {"in-place candidates": memory.inplace_pairs()} if memory is not None else {}
+    memory = plan_memory(schedule, outputs, backend if PLAN_BUFFERS[level] else None)
+    fired = {"in-place candidates": memory.inplace_pairs()} if PLAN_BUFFERS[level] else {}
     report.passes.append(PassRecord("schedule", len(schedule), len(schedule), time.perf_counter() - t0, fired))
     for node in schedule:
         report.kernels[node.op.op_name()] = report.kernels.get(node.op.op_name(), 0) + 1

@@ -1,6 +1,8 @@
 """What the compiler did, for ``f.report()``: per pass, nodes before -> after, rewrites
-fired and time; then the kernels, and the static peak-memory and FLOP estimates of the
-schedule for the shapes of the last call (or shapes you give)."""
+fired and time; per rule, what it rewrote (before -> after, with the user's line); any
+pass or rule that failed (and was skipped), and rules that declined for a reason; then
+the kernels, and the static peak-memory and FLOP estimates of the schedule for the
+shapes of the last call (or shapes you give)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ class PassRecord:
     nodes_after: int
     seconds: float
     fired: dict = field(default_factory=dict)
+    failed: str | None = None   # the traceback, when the pass raised and was skipped
 
 
 def human_bytes(n: float) -> str:
@@ -38,8 +41,22 @@ class CompileReport:
     backend: str = ""
     passes: list = field(default_factory=list)
     kernels: dict = field(default_factory=dict)   # op name -> count in the schedule
+    examples: dict = field(default_factory=dict)  # rule -> [(before, after, user line)]
+    failures: list = field(default_factory=list)  # rules.Failure, for rules that failed
+    declines: dict = field(default_factory=dict)  # rule -> [(where, reason)]
     estimator: object = None   # fn({placeholder: shape} | None) -> (shapes, memory dict, flops)
-    last_shapes: object = None  # fn() -> {placeholder: shape} of the last call, set by the executor
+
+    def absorb(self, ctx) -> None:
+        """Take over what one pass's rewrite context recorded."""
+        for rule, kept in ctx.examples.items():
+            self.examples.setdefault(rule, []).extend(kept)
+        self.failures.extend(ctx.failures)
+        for rule, items in ctx.declines.items():
+            self.declines.setdefault(rule, []).extend(items)
+
+    @property
+    def failed_passes(self) -> list:
+        return [p.name for p in self.passes if p.failed]
 
     @property
     def seconds(self) -> float:
@@ -55,24 +72,38 @@ class CompileReport:
 
     def format(self, shapes=None) -> str:
         """The report as text; ``shapes``: ``{placeholder or its name: shape}`` for the
-        estimates (default: the shapes of the last call)."""
+        estimates (``Function.report`` passes the shapes of its last call)."""
         lines = [f"compile report: optimize={self.level}, backend {self.backend}, "
                  f"{1e3 * self.seconds:.1f} ms",
                  f"  {'pass':<13}{'nodes':>15} {'time':>10}   rewrites fired"]
         for p in self.passes:
             fired = ", ".join(f"{k}×{v}" for k, v in sorted(p.fired.items(), key=lambda kv: -kv[1]))
+            status = "FAILED (skipped; see the warning's traceback)  " if p.failed else ""
             lines.append(f"  {p.name:<13}{p.nodes_before:>6} -> {p.nodes_after:<6}"
-                         f"{1e3 * p.seconds:>8.2f} ms   {fired}")
+                         f"{1e3 * p.seconds:>8.2f} ms   {status}{fired}")
+        lines.extend(self._rules())
         kernels = ", ".join(f"{k}×{v}" for k, v in sorted(self.kernels.items(), key=lambda kv: (-kv[1], kv[0])))
         lines.append(f"  kernels ({sum(self.kernels.values())}): {kernels}")
         lines.extend(self._estimates(shapes))
         return "\n".join(lines)
 
+    def _rules(self) -> list:
+        lines = []
+        if self.examples:
+            lines.append("  what the rules rewrote (first examples):")
+            for rule, kept in sorted(self.examples.items()):
+                for before, after, site in kept:
+                    lines.append(f"    {rule}: {before} -> {after}   ({site})")
+        for f in self.failures:
+            lines.append(f"  FAILED rule `{f.rule}` (declared at {f.declared or '?'}) on {f.where}: {f.problem}")
+        for rule, items in sorted(self.declines.items()):
+            for where, reason in items[:3]:
+                lines.append(f"  {rule} declined on {where}: {reason}")
+        return lines
+
     def _estimates(self, shapes) -> list:
         if self.estimator is None:
             return []
-        if shapes is None and self.last_shapes is not None:
-            shapes = self.last_shapes()
         feeds, mem, total = self.estimator(shapes)
         if mem is None:
             return ["  estimates: call the function once (or pass shapes=) to know its shapes"]

@@ -8,13 +8,6 @@ canonicalisation can drop those no-op nodes (and fusion can then join what they 
 """
 from __future__ import annotations
 
-from ..ops import shape as sh
-from ..ops.nn import conv, pool
-
-#: ops whose output surely has the run-time shape of one input: op type -> that input
-SHAPE_OF_INPUT = {sh.BroadcastLike: 1, sh.SumLike: 1, sh.ReshapeLike: 1,
-                  pool.MaxPool2DGrad: 0, pool.AvgPool2DGrad: 0,
-                  conv.Conv2DBackpropInput: 0, conv.Conv2DBackpropFilter: 1}
 MAX_DEPTH = 64  # proofs deeper than this are not attempted (the answer is then "unknown")
 
 
@@ -30,7 +23,7 @@ def shape_key(t, memo: dict, depth: int = 0):
         key = t
     else:
         node = t.node
-        source = SHAPE_OF_INPUT.get(type(node.op))
+        source = node.op.shape_of_input  # declared on the op (Op.shape_of_input)
         if source is not None:
             key = shape_key(node.inputs[source], memo, depth + 1)
         elif node.op.elementwise and len(node.outputs) == 1:

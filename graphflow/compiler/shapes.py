@@ -21,7 +21,7 @@ def concrete_types(schedule, known: dict) -> dict:
         ins = [types.get(t) or t.type for t in node.inputs]
         try:
             out = node.op.infer(*ins)
-        except Exception:  # the kernel will report it, with the user's line
+        except (ValueError, TypeError):  # the kernel will report it, with the user's line
             out = [o.type for o in node.outputs]
         outs = [out] if isinstance(out, TensorType) else list(out)
         for t, ty in zip(node.outputs, outs):

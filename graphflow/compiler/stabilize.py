@@ -5,6 +5,8 @@ formula loses precision or produces inf/nan.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..graph.dtypes import is_float
 from ..ops import elementwise as ew
 from ..ops import reductions as red
@@ -15,24 +17,20 @@ from ..ops.special import LogSumExp
 from ..ops.shape import broadcast_like
 from .canonicalize import same_type
 from .sameshape import same_shape
-from .engine import RewriteGroup
+from .patterns import Pat, Var, floating
+from .rules import RewriteGroup
 
 STABILIZE = RewriteGroup("stabilize", "numerically stable forms of unstable formulas")
 P = STABILIZE.pattern
+x, xf = Var("x"), Var("x", where=floating)
 
-
-
-def _float(fn):
-    return lambda x: fn(x) if is_float(x.dtype) else None
-
-
-P("log(add(x, 1))", _float(log1p))                            # log(x + 1) = log1p(x)
-P("log(sub(1, x))", _float(lambda x: log1p(neg(x))))          # log(1 - x) = log1p(-x)
-P("log1p(exp(x))", lambda x: softplus(x))                     # log(1 + e^x) = softplus(x)
-P("log(sigmoid(x))", lambda x: neg(softplus(neg(x))))         # log σ(x) = -softplus(-x)
-P("log1p(neg(sigmoid(x)))", lambda x: neg(softplus(x)))       # log(1 - σ(x)) = -softplus(x)
-P("log(exp(x))", lambda x: x)                                 # log(e^x) = x
-P("add(exp(x), -1)", lambda x: expm1(x))                      # e^x + -1 = expm1(x) (e^x - 1, canonical)
+P(Pat(ew.Log, Pat(ew.Add, xf, 1)), lambda x: log1p(x))                     # log(x + 1) = log1p(x)
+P(Pat(ew.Log, Pat(ew.Sub, 1, xf)), lambda x: log1p(neg(x)))                # log(1 - x) = log1p(-x)
+P(Pat(ew.Log1p, Pat(ew.Exp, x)), lambda x: softplus(x))                    # log(1 + e^x) = softplus(x)
+P(Pat(ew.Log, Pat(ew.Sigmoid, x)), lambda x: neg(softplus(neg(x))))        # log σ(x) = -softplus(-x)
+P(Pat(ew.Log1p, Pat(ew.Neg, Pat(ew.Sigmoid, x))), lambda x: neg(softplus(x)))  # log(1 - σ(x)) = -softplus(x)
+P(Pat(ew.Log, Pat(ew.Exp, x)), lambda x: x)                                # log(e^x) = x
+P(Pat(ew.Add, Pat(ew.Exp, x), -1), lambda x: expm1(x))                     # e^x + -1 = expm1(x)
 
 
 def _op(t, op_type):
@@ -71,31 +69,45 @@ def log_sum_exp(node, ctx):
     return same_type(LogSumExp(s.op.axes, s.op.keepdims)(e.inputs[0]), node)
 
 
-def _log_softmax_input(t):
-    """x if t is log_softmax(x) along the last axis, or Keras's clipped
-    log(clip(p / sum(p), lo, hi)) of p = softmax(x) along the last axis; else None."""
-    lsm = _op(t, LogSoftmax)
-    if lsm is not None:
-        return lsm.inputs[0] if lsm.op.axis == t.ndim - 1 else None
-    log = _op(t, ew.Log)
-    clip = _op(log.inputs[0], ew.Clip) if log is not None else None
-    inner = clip.inputs[0] if clip is not None else None
-    div = _op(inner, ew.Div) if inner is not None else None
+def _softmax_probabilities(t):
+    """x if t is softmax(x) along the last axis, or Keras's renormalised p / sum(p, -1) of
+    p = softmax(x); else None."""
+    div = _op(t, ew.Div)
     if div is not None:  # Keras renormalises: p / sum(p, -1, keepdims=True)
         p, s = div.inputs
         s_node = _op(s, red.Sum)
         if s_node is None or s_node.inputs[0] is not p or s_node.op.axes != (p.ndim - 1,):
             return None
-        inner = p
-    sm = _op(inner, Softmax) if inner is not None else None
+        t = p
+    sm = _op(t, Softmax)
     return sm.inputs[0] if sm is not None and sm.op.axis == t.ndim - 1 else None
+
+
+@STABILIZE.rewrite(ew.Log)
+def log_of_clipped_softmax(node, ctx):
+    """log(clip(softmax(x), lo, hi)) = clip(log_softmax(x), log lo, log hi) (Keras's
+    clipped cross-entropy; also through its renormalisation p / sum(p)): the same values
+    and, clip kept, the same gradient, without log of probabilities that underflow"""
+    clip = _op(node.inputs[0], ew.Clip)
+    x = _softmax_probabilities(clip.inputs[0]) if clip is not None else None
+    if x is None or not is_float(x.dtype) or not (0 < clip.op.lo < clip.op.hi):
+        return None
+    with np.errstate(divide="ignore"):
+        lo, hi = (float(np.log(np.asarray(v, x.dtype))) for v in (clip.op.lo, clip.op.hi))
+    return same_type(ew.clip(LogSoftmax(x.ndim - 1)(x), lo, hi), node)
+
+
+def _log_softmax_input(t):
+    """x if t is log_softmax(x) along the last axis, else None."""
+    lsm = _op(t, LogSoftmax)
+    return lsm.inputs[0] if lsm is not None and lsm.op.axis == t.ndim - 1 else None
 
 
 @STABILIZE.rewrite(ew.Neg)
 def softmax_cross_entropy(node, ctx):
     """-sum(t * log(softmax(x)), -1) = softmax_cross_entropy(x, t), whose gradient is
-    softmax(x) - t: one stable op (also through Keras's clip of the probabilities, as
-    TensorFlow's Keras does, so saturated predictions still learn)"""
+    softmax(x) - t: one stable op (an unclipped formula only: a clip changes the values
+    where it bites, so Keras's clipped form keeps its clip, see log_of_clipped_softmax)"""
     s = _op(node.inputs[0], red.Sum)
     m = _op(s.inputs[0], ew.Mul) if s is not None else None
     if m is None or s.op.keepdims or s.op.axes != (m.outputs[0].ndim - 1,):
@@ -110,8 +122,7 @@ def softmax_cross_entropy(node, ctx):
 
 @STABILIZE.rewrite(SoftmaxCrossEntropy)
 def cross_entropy_of_log_probabilities(node, ctx):
-    """softmax_cross_entropy(log_softmax(x), t) = softmax_cross_entropy(x, t) (also for
-    Keras's log(clip(softmax(x))), as TensorFlow's Keras does)"""
+    """softmax_cross_entropy(log_softmax(x), t) = softmax_cross_entropy(x, t)"""
     logits, t = node.inputs
     x = _log_softmax_input(logits)
     return SoftmaxCrossEntropy()(x, t) if x is not None and x.type == logits.type else None

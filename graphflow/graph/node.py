@@ -1,12 +1,22 @@
 """Node: one op applied to input tensors, made once (hash-consed) with its user-code site.
 
 Identical nodes (same op, same inputs) are merged as they are built, so common
-subexpressions cost nothing and ``structural_hash`` can key compile caches. Random ops are
-never merged.
+subexpressions cost nothing and ``structural_hash`` can key compile caches. Random and
+collective ops are never merged.
+
+The user's graph is read-only to the compiler: while a ``Workspace`` is active (the
+compiler activates one per compilation) every node made goes into the workspace's own
+merge table and takes its name, site and scope from the node being rewritten, never from
+the user's tables or name counters. A user who later builds the same expression gets a
+node of their own.
+
+Lifetimes: the merge table holds nodes weakly, and a name's counter is forgotten once no
+live node or source carries that name, so building graphs in a loop does not grow them.
 """
 from __future__ import annotations
 
-import itertools
+import contextlib
+import contextvars
 import os
 import sys
 import threading
@@ -22,8 +32,6 @@ _INTERNAL = (_PKG_DIR + os.sep,
              os.path.dirname(os.__file__) + os.sep)  # graphflow, its backends, the stdlib
 _interned: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
 _lock = threading.Lock()
-_ids = itertools.count()
-_name_counts: dict = {}
 
 
 def user_site() -> str:
@@ -37,11 +45,39 @@ def user_site() -> str:
     return "<unknown>"
 
 
-def unique_name(base: str) -> str:
-    with _lock:
-        n = _name_counts.get(base, 0)
-        _name_counts[base] = n + 1
-    return base if n == 0 else f"{base}_{n}"
+class Names:
+    """Unique names among the live objects that carry them: ``base``, ``base_1``, ...
+
+    Counters of bases no live object carries any more are dropped from time to time, so
+    the table stays as large as the live graphs, not as the process's history."""
+
+    def __init__(self):
+        self.counts: dict = {}
+        self.holders: "weakref.WeakSet" = weakref.WeakSet()
+        self._prune_at = 1024
+
+    def unique(self, base: str, holder=None) -> str:
+        with _lock:
+            n = self.counts.get(base, 0)
+            self.counts[base] = n + 1
+            if holder is not None:
+                self.holders.add(holder)
+            if len(self.counts) > self._prune_at:
+                self._prune()
+        return base if n == 0 else f"{base}_{n}"
+
+    def _prune(self):
+        alive = {h.base for h in self.holders}
+        self.counts = {b: n for b, n in self.counts.items() if b in alive}
+        self._prune_at = max(1024, 2 * len(self.counts))
+
+
+_names = Names()
+
+
+def unique_name(base: str, holder=None) -> str:
+    """A name no live node or source has: ``base`` itself, else ``base_N``."""
+    return _names.unique(base, holder)
 
 
 def scoped(name: str) -> str:
@@ -50,18 +86,21 @@ def scoped(name: str) -> str:
 
 
 class Node:
-    """``outputs = op(*inputs)``, plus where and in which scope it was made."""
+    """``outputs = op(*inputs)``, plus where and in which scope it was made.
 
-    __slots__ = ("op", "inputs", "outputs", "site", "scope", "name", "id", "tags", "__weakref__")
+    ``name`` is unique among live nodes; ``base`` is the name as asked for (scope path
+    plus the given name or the op's), which is what pictures show."""
 
-    def __init__(self, op, inputs, out_types, site, scope, name, tags=None):
+    __slots__ = ("op", "inputs", "outputs", "site", "scope", "base", "name", "tags", "__weakref__")
+
+    def __init__(self, op, inputs, out_types, site, scope, base, name, tags=None):
         from .tensor import Tensor
         self.op = op
         self.inputs = tuple(inputs)
         self.site = site
         self.scope = scope
+        self.base = base
         self.name = name
-        self.id = next(_ids)
         self.tags = dict(tags or {})
         self.outputs = tuple(Tensor(t, self, i) for i, t in enumerate(out_types))
 
@@ -71,6 +110,65 @@ class Node:
 
     def __repr__(self):
         return f"<Node {self.name}: {self.op.label()}>"
+
+
+# ---------------------------------------------------------------- the compiler's workspace
+class Workspace:
+    """A compilation's private graph: its merge table, its names, and the node whose
+    replacement is being built (``origin``), whose site, scope and tags new nodes take.
+
+    >>> with Workspace().active() as ws, ws.building_for(node):
+    ...     y = x * 2          # a workspace node, named and placed like ``node``
+    """
+
+    def __init__(self):
+        self.table: dict = {}          # (op, inputs) -> node; lives as long as the compilation
+        self.constants: dict = {}      # (dtype, shape, bytes) -> Constant
+        self.counts: dict = {}
+        self.origin = None
+
+    def unique(self, base: str) -> str:
+        n = self.counts.get(base, 0)
+        self.counts[base] = n + 1
+        return base if n == 0 else f"{base}_{n}"
+
+    @contextlib.contextmanager
+    def active(self):
+        token = _workspace.set(self)
+        try:
+            yield self
+        finally:
+            _workspace.reset(token)
+
+    @contextlib.contextmanager
+    def building_for(self, origin):
+        """Nodes made inside come from ``origin``: its site, scope and tags; a node of the
+        same op keeps its name (a rebuilt node is the same node to a reader)."""
+        saved, self.origin = self.origin, origin
+        try:
+            yield self
+        finally:
+            self.origin = saved
+
+    def make(self, op, inputs, out_types, name, tags):
+        origin = self.origin
+        if origin is not None:
+            site, scope = origin.site, origin.scope
+            tags = tags or origin.tags
+            same = getattr(origin, "op", None) is not None and type(origin.op) is type(op)
+            base = origin.base if same else (f"{scope}/{name or op.op_name()}" if scope else name or op.op_name())
+        else:
+            site, scope = user_site(), current_scope()
+            base = scoped(name or op.op_name())
+        return Node(op, inputs, out_types, site, scope, base, self.unique(base), tags)
+
+
+_workspace: contextvars.ContextVar = contextvars.ContextVar("graphflow_workspace", default=None)
+
+
+def active_workspace() -> Workspace | None:
+    """The workspace of the compilation running in this context, if any."""
+    return _workspace.get()
 
 
 def _describe(inputs) -> str:
@@ -94,9 +192,13 @@ def apply(op, inputs, name=None, tags=None):
             raise GraphError(f"{op.op_name()}: input {i} must be a graphflow Tensor, got {type(t).__name__}"
                              f" (made at {user_site()})")
     inputs = tuple(inputs)
-    key = None if op.random else (op, inputs)
+    ws = _workspace.get()
+    # inputs by identity: a live entry's node keeps its inputs alive (so an id cannot be
+    # reused while it is in the table), and the table holds no tensor strongly, so a dead
+    # graph is freed by one garbage collection instead of one layer per collection
+    key = None if op.random or op.collective else (op, tuple([id(t) for t in inputs]))
     if key is not None:
-        found = _interned.get(key)
+        found = (ws.table.get(key) if ws is not None else None) or _interned.get(key)
         if found is not None:
             return found.outputs
     try:
@@ -104,8 +206,14 @@ def apply(op, inputs, name=None, tags=None):
     except (ValueError, TypeError) as exc:
         raise build_error(op.label(), exc, inputs) from None
     out_types = [out] if isinstance(out, TensorType) else list(out)
-    node = Node(op, inputs, out_types, user_site(), current_scope(),
-                unique_name(scoped(name or op.op_name())), tags)
+    if ws is not None:
+        node = ws.make(op, inputs, out_types, name, tags)
+        if key is not None:
+            ws.table[key] = node
+        return node.outputs
+    base = scoped(name or op.op_name())
+    node = Node(op, inputs, out_types, user_site(), current_scope(), base, None, tags)
+    node.name = unique_name(base, node)
     if key is not None:
         _interned[key] = node
     return node.outputs

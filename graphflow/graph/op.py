@@ -34,11 +34,26 @@ def _snake(name: str) -> str:
 class Op:
     """Base class of every op; see the module docstring for the contract."""
 
+    # -- facts every compiler pass and backend reads from here (declared once, per op) --
     #: element-wise ops map each output element from the same-index input elements
     #: (after broadcasting); the compiler fuses chains of them.
     elementwise: ClassVar[bool] = False
-    #: random ops draw fresh numbers; equal random nodes are never merged.
+    #: random ops draw fresh numbers; equal random nodes are never merged or folded.
     random: ClassVar[bool] = False
+    #: collective ops exchange data with the other processes (graphflow.distributed): two
+    #: equal calls are two exchanges and the result depends on the other ranks, so they
+    #: are never merged or constant-folded.
+    collective: ClassVar[bool] = False
+    #: input positions an output may share memory with (a view, or the input itself):
+    #: ``()`` for ops whose kernels always return fresh arrays, ``(0,)`` for reshape-like
+    #: views. ``None`` (not declared) means any input: the safe assumption.
+    views: ClassVar[tuple | None] = None
+    #: the input whose run-time shape the output surely has (``sum_like(g, x)`` -> 1), or
+    #: None; lets the compiler prove shapes equal through unknown (``None``) dims.
+    shape_of_input: ClassVar[int | None] = None
+    #: the op returns a fresh array that an element-wise tail (bias add, activation) may
+    #: work on in place: the fusion pass folds such tails into it (conv2d, matmul).
+    epilogue_head: ClassVar[bool] = False
 
     @classmethod
     def op_name(cls) -> str:
@@ -53,6 +68,12 @@ class Op:
 
     def grad(self, inputs, outputs, output_grads):
         raise NonDifferentiableError(f"{self.op_name()} has no gradient")
+
+    def flops(self, in_types, out_types) -> int:
+        """Floating-point operations for inputs and outputs of these concrete types (one
+        multiply-add = 2). The default, one per output element, fits element-wise ops;
+        ops with more (or no) arithmetic override it."""
+        return sum(t.size or 0 for t in out_types)
 
     def label(self) -> str:
         """A short human label with key parameters, for pictures and text dumps."""

@@ -1,7 +1,6 @@
-"""Walking graphs: iterative topological order, ancestors, export to networkx."""
+"""Walking graphs: iterative topological order, ancestors, export to networkx (imported
+when ``to_networkx`` is called: it is most of ``import graphflow``'s time otherwise)."""
 from __future__ import annotations
-
-import networkx as nx
 
 
 def toposort(outputs) -> list:
@@ -37,7 +36,7 @@ def sources(outputs) -> list:
     return found
 
 
-def to_networkx(outputs) -> nx.DiGraph:
+def to_networkx(outputs) -> "nx.DiGraph":
     """The graph behind ``outputs`` as a ``networkx.DiGraph`` for analysis.
 
     Vertices are node names (ops) and source names (placeholders, variables, constants),
@@ -46,6 +45,8 @@ def to_networkx(outputs) -> nx.DiGraph:
 
     >>> g = gf.to_networkx([y]); nx.dag_longest_path_length(g)
     """
+    import networkx as nx
+
     from .sources import Constant, Placeholder, Variable
     outputs = [outputs] if not isinstance(outputs, (list, tuple)) else list(outputs)
     g = nx.DiGraph()

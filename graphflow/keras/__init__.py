@@ -18,7 +18,7 @@ from .engine import Input, Model  # noqa: F401
 from .models import Sequential  # noqa: F401
 
 __version__ = "2.0.6"
-_LAZY = ("utils", "datasets", "preprocessing", "saving")
+_LAZY = ("utils", "datasets", "preprocessing", "saving", "distributed")
 
 
 def __getattr__(name):

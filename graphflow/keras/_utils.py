@@ -2,6 +2,14 @@
 import inspect
 import re
 
+from graphflow import distributed
+
+
+def is_chief() -> bool:
+    """False on ranks other than 0 of a data-parallel job (graphflow.distributed): they
+    neither print progress bars nor write checkpoints, saved models or CSV logs."""
+    return not distributed.is_initialized() or distributed.rank() == 0
+
 
 def to_snake_case(name):
     """'MaxPooling2D' -> 'max_pooling2d', as Keras 2 names layers."""
@@ -101,10 +109,11 @@ def normalize_data_format(value):
     return fmt
 
 
-def normalize_padding(value):
+def normalize_padding(value, allowed=("valid", "same")):
     padding = str(value).lower()
-    if padding not in ("valid", "same"):
-        raise ValueError(f"The `padding` argument must be 'valid' or 'same'. Received: {value!r}")
+    if padding not in allowed:
+        raise ValueError(f"The `padding` argument must be one of {', '.join(map(repr, allowed))}. "
+                         f"Received: {value!r}")
     return padding
 
 

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from . import backend as K
+from ._utils import is_chief
 from .engine.progbar import Progbar
 
 
@@ -122,7 +123,7 @@ class ProgbarLogger(Callback):
         self.use_steps = count_mode == "steps"
 
     def on_train_begin(self, logs=None):
-        self.verbose = self.params["verbose"]
+        self.verbose = self.params["verbose"] if is_chief() else 0
         self.epochs = self.params["epochs"]
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -231,6 +232,8 @@ class ModelCheckpoint(Callback):
         (self.model.save_weights if self.save_weights_only else self.model.save)(filepath, overwrite=True)
 
     def on_epoch_end(self, epoch, logs=None):
+        if not is_chief():  # in a data-parallel job only rank 0 writes
+            return
         logs = logs or {}
         self.epochs_since_last_save += 1
         if self.epochs_since_last_save < self.period:
@@ -334,12 +337,16 @@ class CSVLogger(Callback):
         self.csv_file = None
 
     def on_train_begin(self, logs=None):
+        if not is_chief():  # in a data-parallel job only rank 0 writes
+            return
         exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
         self.append_header = not exists
         self.csv_file = open(self.filename, "a" if self.append else "w", newline="")
         self.writer = None
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.csv_file is None:
+            return
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)
@@ -359,13 +366,63 @@ class CSVLogger(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training as soon as a batch loss is NaN or infinite."""
+    """Stop training as soon as a batch loss is NaN or infinite.
+
+    ``check_numerics=True`` (graphflow) checks every op of the training step instead, and
+    stops at the first one whose output is not finite, printing which op, in which layer,
+    made at which line of your code (the step is then compiled without fusion, so it runs
+    slower: use it to find a NaN, not in every run)."""
+
+    def __init__(self, check_numerics=False):
+        super().__init__()
+        self.check_numerics = bool(check_numerics)
+
+    def on_train_begin(self, logs=None):
+        if self.check_numerics:
+            self.model._check_numerics = True
+            self.model._terminate_on_numerics = True
+
+    def on_train_end(self, logs=None):
+        if self.check_numerics:
+            self.model._check_numerics = self.model._terminate_on_numerics = False
 
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and (np.isnan(loss) or np.isinf(loss)):
             print("Batch %d: Invalid loss, terminating training" % batch)
+            if not self.check_numerics:
+                print("(TerminateOnNaN(check_numerics=True) or fit(..., check_numerics=True) names the op "
+                      "that made it)")
             self.model.stop_training = True
+
+
+class _Diagnostics(Callback):
+    """What ``fit(check_numerics=..., profile=...)`` asks for: numerics checks for the whole
+    run; a profile of the training step over the first epoch, printed at its end."""
+
+    def __init__(self, check_numerics, profile):
+        super().__init__()
+        self.check_numerics, self.profile = check_numerics, profile
+        self._function = None
+
+    def on_train_begin(self, logs=None):
+        if self.check_numerics:
+            self.model._check_numerics = True
+        if self.profile:
+            self._function = self.model._train_step()
+            self._function.start_profile()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._function is not None:
+            print(self._function.stop_profile())
+            self._function = None
+
+    def on_train_end(self, logs=None):
+        if self.check_numerics:
+            self.model._check_numerics = False
+        if self._function is not None:
+            print(self._function.stop_profile())
+            self._function = None
 
 
 class LambdaCallback(Callback):

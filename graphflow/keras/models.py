@@ -5,8 +5,7 @@
     >>> model.add(Activation("relu"))
     >>> model.compile(optimizer="rmsprop", loss="mse")
 """
-import json
-
+from ._utils import is_chief
 from .engine.base_layer import Layer
 from .engine.input_layer import Input
 from .engine.network import Network
@@ -102,6 +101,11 @@ class Sequential(Model):
     def build(self, input_shape=None):
         self.built = True
 
+    def fit(self, x=None, y=None, batch_size=32, epochs=10, *args, **kwargs):
+        """``Model.fit``, except that ``epochs`` defaults to 10 here, as in Keras 2.0.6
+        (``Model.fit`` defaults to 1)."""
+        return super().fit(x, y, batch_size, epochs, *args, **kwargs)
+
     # ------------------------------------------------------------ Sequential-only API
     def predict_proba(self, x, batch_size=32, verbose=0):
         """``predict``, warning if the outputs are not probabilities."""
@@ -138,27 +142,32 @@ class Sequential(Model):
 
 
 def model_from_config(config, custom_objects=None):
-    """A model from ``{class_name, config}`` (what ``save_model`` stores)."""
+    """A model from ``{class_name, config}`` (what ``save_model`` stores), written by
+    graphflow or by any Keras from 2.0 to 3 (see ``graphflow.keras.saving.configs``)."""
     if isinstance(config, list):
         raise TypeError("`model_from_config` expects a dictionary, not a list. Maybe you meant to use "
                         "`Sequential.from_config(config)`?")
-    from .layers import deserialize
-    return deserialize(config, custom_objects=custom_objects)
+    from .saving.configs import build_model
+    return build_model(config, custom_objects=custom_objects)
 
 
 def model_from_json(json_string, custom_objects=None):
-    """A model from ``model.to_json()`` text."""
-    return model_from_config(json.loads(json_string), custom_objects=custom_objects)
+    """A model from ``model.to_json()`` text (graphflow's or any Keras's)."""
+    from .saving.configs import parse_text
+    return model_from_config(parse_text(json_string, "JSON"), custom_objects=custom_objects)
 
 
 def model_from_yaml(yaml_string, custom_objects=None):
-    """A model from YAML text (needs PyYAML)."""
-    import yaml
-    return model_from_config(yaml.safe_load(yaml_string), custom_objects=custom_objects)
+    """A model from YAML text (needs PyYAML; read with ``yaml.safe_load``, never as objects)."""
+    from .saving.configs import parse_text
+    return model_from_config(parse_text(yaml_string, "YAML"), custom_objects=custom_objects)
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
-    """Save to Keras 2 HDF5 (see ``graphflow.keras.saving``)."""
+    """Save to Keras 2 HDF5 (see ``graphflow.keras.saving``); only rank 0 of a
+    data-parallel job writes."""
+    if not is_chief():
+        return
     from . import saving
     saving.save_model(model, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 

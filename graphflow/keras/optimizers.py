@@ -59,7 +59,11 @@ class Optimizer:
     # -------------------------------------------------------------- gradients
     def get_gradients(self, loss, params):
         """d loss / d params, clipped by global norm (``clipnorm``) and value (``clipvalue``)."""
-        grads = gf.grad(loss, list(params))
+        return self._clipped(gf.grad(loss, list(params)))
+
+    def _clipped(self, grads):
+        """``grads`` clipped as ``clipnorm`` / ``clipvalue`` say (the data-parallel
+        optimizer clips after averaging, so the norm is the whole batch's)."""
         clipnorm = getattr(self, "clipnorm", 0) or 0
         if clipnorm > 0:
             norm = gf.sqrt(sum(gf.sum(gf.square(g)) for g in grads))
@@ -110,7 +114,9 @@ class Optimizer:
     # -------------------------------------------------------------- state
     @property
     def weights(self):
-        return getattr(self, "_weights", [self.iterations] if self._iterations_in_weights else [])
+        """The state variables in Keras 2.0.6 order; empty until ``get_updates`` has made
+        them (as in 2.0.6: a compiled, untrained model saves no optimizer state)."""
+        return getattr(self, "_weights", [])
 
     @weights.setter
     def weights(self, value):
@@ -275,15 +281,63 @@ class Adamax(Adam):
         return p - lr * m_t / (u_t + self.epsilon), [m_t, u_t]
 
 
+class Nadam(Optimizer):
+    """Adam with Nesterov momentum (Dozat 2015), Keras 2.0.6's rule: a momentum schedule
+    ``mu_t = b1 (1 - 0.5 * 0.96**(t * schedule_decay))`` with ``t = iterations + 1``; its
+    running product ``m_schedule`` (a variable, from 1) gives
+    ``g' = g / (1 - m_schedule_t)``, ``m' = m_t / (1 - m_schedule_t * mu_{t+1})``,
+    ``v' = v_t / (1 - b2**t)``, ``p <- p - lr ((1 - mu_t) g' + mu_{t+1} m') / (sqrt(v') + eps)``.
+    There is no ``decay`` (as in 2.0.6)."""
+
+    _slots = ("m", "v")
+
+    def __init__(self, lr=None, beta_1=0.9, beta_2=0.999, epsilon=1e-8, schedule_decay=0.004,
+                 learning_rate=None, **kwargs):
+        super().__init__(lr, 0.002, learning_rate, 0.0, **kwargs)
+        self._hyper("beta_1", beta_1)
+        self._hyper("beta_2", beta_2)
+        self.epsilon = float(epsilon)
+        self.schedule_decay = float(schedule_decay)
+        self.m_schedule = K.variable(1.0, name="Nadam/m_schedule")
+
+    def _lr_for_step(self):
+        t = self.iterations + 1.0
+        self._mu_t = self.beta_1 * (1.0 - 0.5 * gf.pow(0.96, t * self.schedule_decay))
+        self._mu_next = self.beta_1 * (1.0 - 0.5 * gf.pow(0.96, (t + 1.0) * self.schedule_decay))
+        self._schedule_new = self.m_schedule * self._mu_t
+        self._bias_v = 1.0 - gf.pow(self.beta_2, t)
+        return self.lr
+
+    def get_updates(self, loss, params, constraints=None):
+        updates = super().get_updates(loss, params, constraints)
+        updates.insert(1, (self.m_schedule, self._schedule_new))
+        return updates
+
+    def _step(self, p, g, state, lr):
+        m, v = state
+        g_prime = g / (1.0 - self._schedule_new)
+        m_t = self.beta_1 * m + (1.0 - self.beta_1) * g
+        m_prime = m_t / (1.0 - self._schedule_new * self._mu_next)
+        v_t = self.beta_2 * v + (1.0 - self.beta_2) * gf.square(g)
+        m_bar = (1.0 - self._mu_t) * g_prime + self._mu_next * m_prime
+        return p - lr * m_bar / (gf.sqrt(v_t / self._bias_v) + self.epsilon), [m_t, v_t]
+
+    def get_config(self):
+        return {"lr": self._value("lr"), "beta_1": self._value("beta_1"), "beta_2": self._value("beta_2"),
+                "epsilon": self.epsilon, "schedule_decay": self.schedule_decay, **super().get_config()}
+
+
 sgd = SGD
 rmsprop = RMSprop
 adagrad = Adagrad
 adadelta = Adadelta
 adam = Adam
 adamax = Adamax
+nadam = Nadam
 
-_ALL = {c.__name__: c for c in (SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax)}
-_ALL.update({c.__name__.lower(): c for c in (SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax)})
+_CLASSES = (SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax, Nadam)
+_ALL = {c.__name__: c for c in _CLASSES}
+_ALL.update({c.__name__.lower(): c for c in _CLASSES})
 
 
 def serialize(optimizer):
@@ -291,11 +345,13 @@ def serialize(optimizer):
 
 
 def deserialize(config, custom_objects=None):
-    """An optimizer from ``{class_name, config}`` (class names match case-insensitively)."""
+    """An optimizer from ``{class_name, config}``; built-in class names match in any case.
+    As in Keras 2.0.6, a built-in's ``class_name`` in the given dict is lowercased in
+    place ('SGD' -> 'sgd'); Keras 2.0.6's own tests rely on it."""
     if isinstance(config, dict) and isinstance(config.get("class_name"), str):
         name = config["class_name"]
-        if not (custom_objects and name in custom_objects):
-            config = dict(config, class_name=name if name in _ALL else name.lower())
+        if not (custom_objects and name in custom_objects) and name.lower() in _ALL:
+            config["class_name"] = name.lower()
     return deserialize_object(config, _ALL, custom_objects, "optimizer")
 
 

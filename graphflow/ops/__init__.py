@@ -8,11 +8,12 @@ from .elementwise import (abs, add, cast, clip, div, divide, equal, exp, expm1, 
                           multiply, neg, negative, not_equal, pow, relu, rsqrt, sigmoid, sign,
                           softplus, sqrt, square, stop_gradient, sub, subtract, tanh, where)
 from .reductions import argmax, argmin, count, max, mean, min, prod, std, sum, var  # noqa: F401
-from .shape import (broadcast_like, broadcast_to, expand_dims, reshape, reshape_like,  # noqa: F401
-                    squeeze, sum_like, transpose)
+from .shape import (broadcast_like, broadcast_to, expand_dims, full_like, ones_like, reshape,  # noqa: F401
+                    reshape_like, squeeze, sum_like, transpose, zeros_like)
 from . import nn  # noqa: F401  (gf.nn: conv, pooling, softmax, losses, dropout...)
 from .nn import draw_seed, set_random_seed  # noqa: F401
 from .special import logsumexp  # noqa: F401  (numerically careful special functions)
+from .random import random_normal, random_uniform  # noqa: F401  (counter-based Philox draws)
 from .linalg import dot, matmul, outer, tensordot  # noqa: F401
 from .indexing import gather, getitem, take  # noqa: F401
 from .joining import concatenate, pad, split, stack, tile  # noqa: F401

@@ -36,6 +36,11 @@ def _brief(x) -> str:
     return f"{type(x).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
+def no_arithmetic(op, in_types, out_types) -> int:
+    """``Op.flops`` of ops that only move or view data: ``flops = no_arithmetic``."""
+    return 0
+
+
 _OURS = (GraphError, NonDifferentiableError, DisconnectedError, FeedError)  # already say where
 _depth = threading.local()  # how many builders are running on this thread (composites nest)
 

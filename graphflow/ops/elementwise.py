@@ -21,6 +21,7 @@ from ._util import as_float, operands, unbroadcast, user_errors
 @dataclass(frozen=True)
 class Elementwise(Op):
     """Base of element-wise ops: broadcast the input shapes, take NumPy's result dtype."""
+    views = ()  # kernels return fresh arrays
 
     elementwise = True
     like: ClassVar[str] = ""  # NumPy ufunc whose dtype rule applies

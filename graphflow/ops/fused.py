@@ -17,32 +17,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..graph import Op, Tensor, apply
-from . import elementwise as _ew
-
-#: Core element-wise ops whose kernels must be alias-safe (correct when ``out`` is one of
-#: their inputs of the same shape and dtype) and fresh (they return ``out`` or a new
-#: array, never a view of an input). The NumPy kernels are written so; a backend that
-#: reuses or replaces them keeps that contract. The memory planner relies on it.
-CORE_ELEMENTWISE = frozenset(
-    v for v in vars(_ew).values()
-    if isinstance(v, type) and issubclass(v, _ew.Elementwise) and v is not _ew.Elementwise)
-
-
-def alias_safe(op: Op) -> bool:
-    """Whether ``op``'s kernel returns ``out`` (or a fresh array) and may be given an
-    ``out`` that is also one of its inputs (see ``inplace_ok`` for which)."""
-    return type(op) in CORE_ELEMENTWISE or isinstance(op, (Fused, FusedEpilogue))
-
 
 @lru_cache(maxsize=8192)
 def step_type(op: Op, *types):
     """``op.infer(*types)``, memoised: fused groups repeat the same few steps."""
     return op.infer(*types)
-
-
-def inplace_ok(op: Op, position: int) -> bool:
-    """Whether ``op``'s output may share a buffer with its input ``position``."""
-    return op.inplace_ok(position) if isinstance(op, (Fused, FusedEpilogue)) else alias_safe(op)
 
 
 @dataclass(frozen=True)
@@ -53,6 +32,11 @@ class Fused(Op):
     an input, ``n_inputs + j`` the result of step ``j``. The last step is the output.
     Broadcasting is NumPy's, step by step, exactly as in the unfused graph.
     """
+
+    def flops(self, in_types, out_types):
+        return (out_types[0].size or 0) * len(self.steps)
+
+    views = ()  # kernels return fresh arrays
 
     steps: tuple
     n_inputs: int
@@ -94,12 +78,6 @@ class Fused(Op):
             vals.append(apply(op, [vals[r] for r in refs])[0])
         return vals[-1]
 
-    def inplace_ok(self, position: int) -> bool:
-        """Whether the output may share a buffer with input ``position``: only when the
-        first step is that input's one reader, so the kernel is done with it before it
-        writes anything else into the output."""
-        return all(position not in refs for _, refs in self.steps[1:])
-
 
 @dataclass(frozen=True)
 class FusedEpilogue(Op):
@@ -108,6 +86,12 @@ class FusedEpilogue(Op):
     is the head's result), e.g. ``relu(conv2d(x, k) + b)``. The kernel runs the head,
     then the epilogue in place on its result.
     """
+
+    def flops(self, in_types, out_types):  # the head's result has the output's size
+        head = self.head.flops(in_types[:self.n_head_inputs], out_types)
+        return head + self.epilogue.flops(None, out_types)
+
+    views = ()  # kernels return fresh arrays
 
     head: Op
     n_head_inputs: int
@@ -126,13 +110,6 @@ class FusedEpilogue(Op):
         head = f"h = {self.head.label()}({', '.join(f'x{i}' for i in range(n))})"
         names = ["h"] + [f"x{n - 1 + i}" for i in range(1, self.epilogue.n_inputs)]
         return [head] + self.epilogue.describe(names)
-
-    def inplace_ok(self, position: int) -> bool:
-        """The head reads its inputs before anything is written; the epilogue's rule
-        applies to the rest."""
-        if position < self.n_head_inputs:
-            return True
-        return self.epilogue.inplace_ok(position - self.n_head_inputs + 1)
 
     def expand(self, inputs) -> Tensor:
         h = apply(self.head, list(inputs[:self.n_head_inputs]))[0]

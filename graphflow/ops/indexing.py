@@ -24,7 +24,7 @@ import numpy as np
 
 from ..graph import Constant, Op, Tensor, TensorType, constant, format_shape
 from ..graph.dtypes import is_bool, is_integer
-from ._util import as_tensor, normalize_axis, operands, user_errors
+from ._util import as_tensor, no_arithmetic, normalize_axis, operands, user_errors
 
 _FULL = (None, None, 1)  # the key entry of a plain ``:``
 
@@ -37,6 +37,8 @@ def _slice_len(entry: tuple, dim):
 class GetItem(Op):
     """y = x[key] (NumPy basic indexing); ``key`` entries: int, ``None`` (new axis) or a
     ``(start, stop, step)`` slice, one per axis of x plus the new axes"""
+    flops = no_arithmetic
+    views = (0,)  # may return a view of (or the very) input 0
 
     name: ClassVar[str] = "getitem"
     key: tuple
@@ -69,6 +71,7 @@ class GetItem(Op):
 class GetItemGrad(Op):
     """y = zeros shaped as ``like`` (at run time), with y[key] = g: the adjoint of
     ``GetItem(key)``"""
+    views = ()  # kernels return fresh arrays
 
     name: ClassVar[str] = "getitem_grad"
     key: tuple
@@ -104,6 +107,7 @@ def format_key(key) -> str:
 class Gather(Op):
     """y = take(x, indices, axis): y[..., i..., ...] = x[..., indices[i...], ...]; shape
     x.shape[:axis] + indices.shape + x.shape[axis+1:]"""
+    views = ()  # kernels return fresh arrays
 
     axis: int
 
@@ -123,6 +127,7 @@ class Gather(Op):
 class GatherGrad(Op):
     """y = zeros shaped as ``like`` (at run time), then y[..., indices[i...], ...] +=
     g[..., i..., ...]: the adjoint of ``Gather(axis)`` (a scatter-add)"""
+    views = ()  # kernels return fresh arrays
 
     axis: int
 

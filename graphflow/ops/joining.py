@@ -17,7 +17,7 @@ import numpy as np
 
 from ..graph import Op, Tensor, TensorType, apply, constant, format_shape
 from ..graph.dtypes import result_type
-from ._util import as_int, as_ints, normalize_axis, operands, user_errors
+from ._util import as_int, as_ints, no_arithmetic, normalize_axis, operands, user_errors
 from .indexing import getitem
 from .shape import broadcast_like, expand_dims
 
@@ -32,6 +32,8 @@ def _shapes(types) -> str:
 @dataclass(frozen=True)
 class Concatenate(Op):
     """y = the inputs joined along ``axis`` (all other axes equal; dtypes promote)"""
+    flops = no_arithmetic
+    views = ()  # kernels return fresh arrays
 
     axis: int
 
@@ -68,6 +70,8 @@ class Concatenate(Op):
 class Split(Op):
     """ys = x cut along ``axis``: into ``points`` equal sections (an int), or at the sorted
     indices ``points`` (a tuple), as ``np.split``"""
+    flops = no_arithmetic
+    views = (0,)  # may return a view of (or the very) input 0
 
     axis: int
     points: object  # int | tuple[int, ...]
@@ -96,6 +100,8 @@ class Split(Op):
 class SplitLike(Op):
     """ys = x cut along ``axis`` into pieces as long as each ``like`` input is along that
     axis at run time (the gradient of a concatenation with unknown lengths)"""
+    flops = no_arithmetic
+    views = (0,)  # may return a view of (or the very) input 0
 
     axis: int
 
@@ -113,6 +119,8 @@ class SplitLike(Op):
 @dataclass(frozen=True)
 class Tile(Op):
     """y = x repeated ``reps[i]`` times along each axis i (``np.tile``; one rep per axis)"""
+    flops = no_arithmetic
+    views = ()  # kernels return fresh arrays
 
     reps: tuple
 
@@ -131,6 +139,7 @@ class Tile(Op):
 @dataclass(frozen=True)
 class TileGrad(Op):
     """y = the sum of the ``reps`` tiles of g (the adjoint of ``Tile(reps)``; reps >= 1)"""
+    views = ()  # kernels return fresh arrays
 
     reps: tuple
 
@@ -150,6 +159,8 @@ class TileGrad(Op):
 class Pad(Op):
     """y = x with ``paddings[i] = (before, after)`` entries added around axis i: the value
     ``constant_values``, or reflected / symmetric / edge copies (``np.pad`` modes)"""
+    flops = no_arithmetic
+    views = ()  # kernels return fresh arrays
 
     paddings: tuple
     mode: str = "constant"
@@ -177,6 +188,7 @@ class Pad(Op):
 class PadGrad(Op):
     """y = g with the padded borders added back onto the entries they copy (the adjoint of
     ``Pad(paddings, mode)`` for the modes that copy entries)"""
+    views = (0,)  # may return a view of (or the very) input 0
 
     paddings: tuple
     mode: str

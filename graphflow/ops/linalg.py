@@ -34,6 +34,13 @@ class MatMul(Op):
     """z = x @ y (``np.matmul``): z[..., i, j] = sum_k x[..., i, k] y[..., k, j]; batch axes
     broadcast; a 1-D x is a row (its axis dropped from z), a 1-D y a column"""
 
+    def flops(self, in_types, out_types):  # (..., m, k) @ (..., k, n): 2 m n k per batch
+        k = in_types[0].shape[-1] if in_types[0].ndim else 1
+        return 2 * (out_types[0].size or 0) * (k or 0)
+
+    epilogue_head = True  # a fresh result an element-wise tail may work on in place
+    views = ()  # kernels return fresh arrays
+
     name: ClassVar[str] = "matmul"
 
     def infer(self, x, y):
@@ -78,6 +85,7 @@ def _swap(t: Tensor) -> Tensor:
 class TensorDot(Op):
     """z = sum over paired axes: z[free_x..., free_y...] = sum_k x[..., k, ...] y[..., k, ...]
     with x's axes ``x_axes`` paired with y's ``y_axes`` (``np.tensordot``)"""
+    views = ()  # kernels return fresh arrays
 
     name: ClassVar[str] = "tensordot"
     x_axes: tuple

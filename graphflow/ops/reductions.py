@@ -25,6 +25,11 @@ from .shape import broadcast_like, expand_dims
 class Reduce(Op):
     """Base of reductions: ``axes`` sorted and non-negative, ``keepdims``."""
 
+    def flops(self, in_types, out_types):  # one operation per input element
+        return in_types[0].size or 0
+
+    views = ()  # kernels return fresh arrays
+
     axes: tuple
     keepdims: bool = False
     like: ClassVar[str] = ""  # NumPy function whose result dtype applies
@@ -116,6 +121,7 @@ class Prod(Reduce):
 @dataclass(frozen=True)
 class ArgMax(Op):
     """index (int64) of the largest value along ``axis`` (first one at ties); no gradient"""
+    views = ()  # kernels return fresh arrays
     name: ClassVar[str] = "argmax"
     axis: int
     keepdims: bool = False
@@ -140,6 +146,7 @@ class ArgMin(ArgMax):
 @dataclass(frozen=True)
 class Count(Op):
     """the number of elements of x over ``axes`` at run time, as a scalar of ``dtype``"""
+    views = ()  # kernels return fresh arrays
     axes: tuple
     dtype: str
 

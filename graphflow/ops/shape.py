@@ -11,13 +11,15 @@ import math
 
 import numpy as np
 
-from ..graph import Op, Tensor, TensorType, broadcast_shapes, format_shape
-from ._util import as_ints, normalize_axis, operands, user_errors
+from ..graph import Op, Tensor, TensorType, broadcast_shapes, constant, format_shape
+from ._util import as_ints, no_arithmetic, normalize_axis, operands, user_errors
 
 
 @dataclass(frozen=True)
 class Reshape(Op):
     """y = x with a new shape (same elements, C order); one entry may be -1"""
+    flops = no_arithmetic
+    views = (0,)  # may return a view of (or the very) input 0
     shape: tuple
 
     def infer(self, x):
@@ -60,6 +62,9 @@ def _impossible(shape, total) -> bool:
 @dataclass(frozen=True)
 class ReshapeLike(Op):
     """y = x reshaped to the run-time shape of ``like``"""
+    flops = no_arithmetic
+    shape_of_input = 1  # the output has input 1's run-time shape
+    views = (0,)  # may return a view of (or the very) input 0
 
     def infer(self, x, like):
         if x.size is not None and like.size is not None and x.size != like.size:
@@ -73,6 +78,8 @@ class ReshapeLike(Op):
 @dataclass(frozen=True)
 class Transpose(Op):
     """y = x with its axes permuted: y.shape[i] = x.shape[axes[i]]"""
+    flops = no_arithmetic
+    views = (0,)  # may return a view of (or the very) input 0
     axes: tuple
 
     def infer(self, x):
@@ -87,6 +94,8 @@ class Transpose(Op):
 @dataclass(frozen=True)
 class ExpandDims(Op):
     """y = x with a new axis of length 1 at ``axis``"""
+    flops = no_arithmetic
+    views = (0,)  # may return a view of (or the very) input 0
     axis: int
 
     def infer(self, x):
@@ -101,6 +110,8 @@ class ExpandDims(Op):
 @dataclass(frozen=True)
 class Squeeze(Op):
     """y = x without the length-1 axes ``axes``"""
+    flops = no_arithmetic
+    views = (0,)  # may return a view of (or the very) input 0
     axes: tuple
 
     def infer(self, x):
@@ -116,6 +127,8 @@ class Squeeze(Op):
 @dataclass(frozen=True)
 class BroadcastTo(Op):
     """y = x broadcast to ``shape`` (NumPy rules)"""
+    flops = no_arithmetic
+    views = (0,)  # may return a view of (or the very) input 0
     shape: tuple
 
     def infer(self, x):
@@ -131,6 +144,9 @@ class BroadcastTo(Op):
 @dataclass(frozen=True)
 class BroadcastLike(Op):
     """y = x broadcast to the run-time shape of ``like``"""
+    flops = no_arithmetic
+    shape_of_input = 1  # the output has input 1's run-time shape
+    views = (0,)  # may return a view of (or the very) input 0
 
     def infer(self, x, like):
         shape = broadcast_shapes(x.shape, like.shape)
@@ -145,6 +161,8 @@ class BroadcastLike(Op):
 @dataclass(frozen=True)
 class SumLike(Op):
     """y = x summed over the axes along which ``like`` (run-time shape) was broadcast"""
+    shape_of_input = 1  # the output has input 1's run-time shape
+    views = (0,)  # may return a view of (or the very) input 0
 
     def infer(self, x, like):
         lead = x.ndim - like.ndim
@@ -161,6 +179,8 @@ class SumLike(Op):
 class Flatten(Op):
     """y = x reshaped to (x.shape[0], everything else) when neither is known until run time
     (``flatten`` uses ``Reshape`` whenever it can)"""
+    flops = no_arithmetic
+    views = (0,)  # may return a view of (or the very) input 0
 
     def infer(self, x):
         if x.ndim == 0:
@@ -229,6 +249,31 @@ def broadcast_like(x, like) -> Tensor:
     """``x`` broadcast to the run-time shape of ``like``."""
     x, like = operands(x, like)
     return BroadcastLike()(x, like)
+
+
+@user_errors
+def full_like(x, value, dtype=None) -> Tensor:
+    """A tensor of ``x``'s run-time shape filled with ``value`` (dtype: ``x``'s unless
+    given). ``x``'s values are never read, so NaN or inf in ``x`` do not leak in (as
+    ``x * 0 + value`` would let them).
+
+    >>> gf.full_like(gf.placeholder((None, 3)), 7.0).shape
+    (None, 3)
+    """
+    (x,) = operands(x)
+    return broadcast_like(constant(np.asarray(value, dtype or x.dtype)), x)
+
+
+@user_errors
+def ones_like(x, dtype=None) -> Tensor:
+    """Ones of ``x``'s run-time shape (see ``full_like``): ``gf.ones_like(x)``."""
+    return full_like(x, 1, dtype)
+
+
+@user_errors
+def zeros_like(x, dtype=None) -> Tensor:
+    """Zeros of ``x``'s run-time shape (see ``full_like``): ``gf.zeros_like(x)``."""
+    return full_like(x, 0, dtype)
 
 
 @user_errors

@@ -21,6 +21,10 @@ from .shape import broadcast_like
 class LogSumExp(Reduce):
     """y = log(sum(exp(x))) over axes, computed as m + log(sum(exp(x - m))) with
     m = max(x); dy/dx = exp(x - y) (the softmax of x over the axes)"""
+
+    def flops(self, in_types, out_types):  # max, subtract, exp, add per element
+        return 4 * (in_types[0].size or 0)
+
     name: ClassVar[str] = "logsumexp"
 
     def infer(self, x):

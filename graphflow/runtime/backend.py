@@ -16,72 +16,163 @@ from importlib.metadata import entry_points
 ENTRY_POINT_GROUP = "graphflow.backends"
 
 
-class KernelTable:
-    """Maps op types to kernel factories.
+def _never(op, position) -> bool:
+    return False
 
-    A factory is ``factory(op, node, xp) -> run`` and is called once at compile time;
-    ``run(*arrays, out=None)`` is called in the hot loop and returns the output array (a
-    tuple for several outputs). A kernel that can write into ``out`` (a buffer of the
-    output's shape and dtype planned by the compiler) does so and returns it; one that
-    cannot ignores it. Kernels are written against the array namespace ``xp`` so the same
-    table serves NumPy and CuPy.
+
+def _always(op, position) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """A registered kernel and the facts about it that only its backend knows.
+
+    - ``factory(op, node, xp) -> run``: called once at compile time; ``run(*arrays,
+      out=None)`` runs in the hot loop.
+    - ``writes_out``: ``run`` computes straight into a planned ``out=`` buffer and returns
+      it (so the memory plan may give its value a buffer). A kernel that would only copy a
+      finished result into ``out`` says False: planning it would add a pass, not save one.
+    - ``inplace(op, position) -> bool``: ``out`` may be the very array of input
+      ``position`` (same shape and dtype) and the result is still right.
+    """
+    factory: object
+    writes_out: bool = False
+    inplace: object = _never
+
+
+class KernelTable:
+    """Maps op types to kernels (``KernelSpec``); inherits what it lacks from ``parent``.
+
+    A backend that differs from another only in a few kernels makes
+    ``KernelTable(parent=other.kernels)`` and registers just those. Lookup walks the op
+    type's MRO; for each class the table itself is asked first, then its parent chain, so
+    the most specific op class wins and, for the same class, the child's kernel wins.
+
+    >>> TABLE = KernelTable(parent=NumpyBackend.kernels)
+    >>> @TABLE.register(ops.Tanh, writes_out=True, inplace=True)
+    ... def tanh(op, node, xp):
+    ...     return lambda x, out=None: xp.tanh(x, out=out)
     """
 
-    def __init__(self):
-        self._factories: dict = {}
+    def __init__(self, parent: "KernelTable | None" = None, name: str = ""):
+        self.parent, self.name = parent, name
+        self._specs: dict = {}
 
-    def register(self, *op_types):
-        """Decorator: ``@KERNELS.register(ops.Add)`` on a factory."""
+    def register(self, *op_types, writes_out: bool = False, inplace=False):
+        """Decorator on a factory: ``@KERNELS.register(ops.Add, writes_out=True, inplace=True)``.
+        ``inplace`` is a bool or ``fn(op, position) -> bool``."""
+        if not op_types:
+            raise TypeError("register() needs at least one op type")
+        rule = inplace if callable(inplace) else (_always if inplace else _never)
+
         def deco(factory):
             for t in op_types:
-                self._factories[t] = factory
+                self._specs[t] = KernelSpec(factory, bool(writes_out), rule)
             return factory
         return deco
 
-    def lookup(self, op_type):
-        for t in op_type.__mro__:
-            if t in self._factories:
-                return self._factories[t]
+    def _own(self, cls):
+        table = self
+        while table is not None:
+            spec = table._specs.get(cls)
+            if spec is not None:
+                return spec
+            table = table.parent
         return None
 
+    def spec(self, op_type) -> KernelSpec | None:
+        """The kernel registered for ``op_type`` (or an ancestor class), or None."""
+        for cls in op_type.__mro__:
+            found = self._own(cls)
+            if found is not None:
+                return found
+        return None
+
+    def lookup(self, op_type):
+        """The factory for ``op_type``, or None."""
+        spec = self.spec(op_type)
+        return None if spec is None else spec.factory
+
     def __contains__(self, op_type):
-        return self.lookup(op_type) is not None
+        return self.spec(op_type) is not None
 
 
 class Backend:
     """What a backend provides. Subclass it and register the class under the
     ``graphflow.backends`` entry-point group.
 
-    - ``name``; ``xp``, the array namespace its kernels use; ``kernels``, a KernelTable;
-    - ``available()`` -> ``(ok, reason)``; ``to_device`` / ``to_host``; ``synchronize()``;
-    - ``kernel(node)`` -> run function, from the table (a fused op's factory generates code).
+    A subclass must give ``name``, ``xp`` (the array namespace its kernels use),
+    ``kernels`` (its own ``KernelTable``, usually with a parent) and the two transfers
+    ``to_device``/``to_host``: every crossing between the host and the backend goes through
+    them, so there is no default that could hand a device array to NumPy by mistake.
+    It may override ``available()``, ``empty``, ``synchronize`` and ``compile_fused``.
     """
 
     name = "abstract"
     xp = None
-    kernels: KernelTable = KernelTable()
+    kernels: KernelTable | None = None
 
     def available(self) -> tuple[bool, str]:
         return True, ""
 
     def to_device(self, host_array):
-        return self.xp.asarray(host_array)
+        """A backend array holding ``host_array`` (a NumPy array)."""
+        raise NotImplementedError(f"backend `{self.name}` must implement to_device(host_array)")
 
     def to_host(self, array):
-        return array
+        """A NumPy array holding ``array`` (a backend array); waits for it to be ready."""
+        raise NotImplementedError(f"backend `{self.name}` must implement to_host(array)")
 
     def empty(self, shape, dtype):
         return self.xp.empty(shape, dtype)
 
     def synchronize(self):
-        pass
+        """Wait until all queued work is done (a GPU stream); nothing to wait for on a CPU."""
+
+    def jit_stats(self) -> dict:
+        """What the backend's compiled loops cost on first use: ``{name: {"seconds": s,
+        "cache": "hit" | "miss"}}`` (shown by ``f.profile()``)."""
+        return {}
+
+    # ------------------------------------------------------------ kernels
+    def kernel_spec(self, op) -> KernelSpec | None:
+        """The kernel facts for ``op`` (None if it cannot be lowered here)."""
+        from ..ops.fused import Fused, FusedEpilogue
+        if isinstance(op, (Fused, FusedEpilogue)):
+            return self.fused_spec(op) if self.fuses else None
+        return self.kernels.spec(type(op)) if self.kernels is not None else None
+
+    def can_run(self, op_type) -> bool:
+        """Whether a node of ``op_type`` can be lowered (a kernel or the fused-op hook)."""
+        return self.kernels is not None and op_type in self.kernels
 
     def kernel(self, node):
-        factory = self.kernels.lookup(type(node.op))
-        if factory is None:
+        """The run function for ``node``: the fused-op hook for compiler-made fused ops,
+        else the registered kernel's factory."""
+        from ..ops.fused import Fused, FusedEpilogue
+        if isinstance(node.op, (Fused, FusedEpilogue)):
+            return self.compile_fused(node)
+        spec = self.kernel_spec(node.op)
+        if spec is None:
             raise NotImplementedError(f"backend `{self.name}` has no kernel for {type(node.op).__name__} "
                                       f"({node.where()})")
-        return factory(node.op, node, self.xp)
+        return spec.factory(node.op, node, self.xp)
+
+    def compile_fused(self, node):
+        """Lower a ``Fused`` / ``FusedEpilogue`` node (an element-wise group, or a conv /
+        matmul with its element-wise tail) to one run function. A backend that fuses
+        overrides this (NumPy: a generated Python function over its kernels; CuPy: one
+        generated CUDA kernel) and says so with ``fuses = True``."""
+        raise NotImplementedError(f"backend `{self.name}` does not compile fused ops ({node.where()})")
+
+    def fused_spec(self, op) -> KernelSpec:
+        """What ``compile_fused``'s kernel for ``op`` can do with ``out=`` (the memory
+        planner's question); by default nothing is planned for fused ops."""
+        return KernelSpec(None)
+
+    #: whether ``compile_fused`` is implemented; the compiler fuses only for such backends
+    fuses = False
 
     def __repr__(self):
         return f"<graphflow backend {self.name}>"
@@ -160,11 +251,9 @@ def get_backend(name=None) -> Backend:
     return backend
 
 
-def set_default_backend(name: str) -> None:
-    """Use ``name`` when ``gf.function`` is given no ``backend=``."""
-    get_backend(name)  # validate now, with the helpful message
+def set_default_backend(name) -> None:
+    """Use ``name`` when ``gf.function`` is given no ``backend=`` (``None``: back to
+    ``GRAPHFLOW_BACKEND`` or ``numpy``)."""
+    if name is not None:
+        get_backend(name)  # validate now, with the helpful message
     _default[0] = name
-
-
-def default_backend_name() -> str:
-    return get_backend().name

@@ -1,15 +1,24 @@
 """The hot loop: a flat list of (kernel, input slots, output slot, out buffer).
 
-Slots are shared by values whose lifetimes do not overlap, so writing a new value drops
-the last reference to a dead one (no per-step frees). At ``O2`` the program carries a
-memory plan; buffers for it are allocated once per input-shape signature and handed to
-kernels as ``out=``; the steps for each signature are built once and cached.
+Slots are shared by values whose lifetimes do not overlap (the compiler's liveness,
+``program.memory.last``: computed once, there), so writing a new value drops the last
+reference to a dead one. At ``O2`` the memory plan gives some values planned buffers,
+handed to kernels as ``out=``. Buffers belong to one call at a time: each input-shape
+signature keeps a small pool of buffer sets, and a call takes one set (or makes one when
+another thread holds the others) and gives it back, so a ``Function`` may be called from
+several threads at once. A call reads the variables' values at its start and commits its
+updates together at its end (``variables.snapshot`` / ``commit``).
 """
 from __future__ import annotations
 
-from ..graph import Constant, GraphError, Placeholder, Source, TensorType, Variable
+import threading
+from collections import OrderedDict
 
-MAX_SIGNATURES = 8  # planned buffer sets kept (one per distinct set of fed shapes)
+from ..graph import Constant, GraphError, Placeholder, Source, TensorType, Variable
+from ..utils import checks
+from . import variables
+
+MAX_SIGNATURES = 8  # input-shape signatures whose buffer sets are kept
 
 
 def _pick(i):
@@ -18,14 +27,23 @@ def _pick(i):
     return pick
 
 
+class _Signature:
+    """Buffer sets (each a list of steps bound to its own buffers) for one signature."""
+
+    __slots__ = ("free", "made")
+
+    def __init__(self):
+        self.free, self.made = [], 0
+
+
 class Executor:
     """Binds a compiled program to a backend: slots, kernels, constants on the device."""
 
-    def __init__(self, program, backend, inputs, n_outputs, updates):
+    def __init__(self, program, backend, inputs, n_outputs, update_vars):
         self.backend, self.program = backend, program
         self.inputs = list(inputs)
         self.n_outputs = n_outputs
-        self.update_vars = [v for v, _ in updates]
+        self.update_vars = list(update_vars)
         slots = self._fixed_slots(program)
         self.template = [None] * self._n_fixed
         self.variables = []
@@ -37,17 +55,14 @@ class Executor:
                 self.template[i] = backend.to_device(t.value)
             elif isinstance(t, Variable):
                 self.variables.append((t, i))
-        self.input_slots = list(range(len(self.inputs)))
         self._steps, self.nodes, n_slots = self._build_steps(program, slots)
         self.template += [None] * (n_slots - len(self.template))
         self.output_slots = [slots[t] for t in program.outputs]
-        # an output that is a source itself is copied, so callers never hold state arrays
-        self.copy_out = [isinstance(t, Source) for t in program.outputs]
         self._static_types = {t: t.type for t in slots if isinstance(t, Source)}
-        self._signatures: dict = {}
+        self._signatures: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
         self.last_key = None
         self.steps = [(run, ins, o, None) for run, ins, o, _ in self._steps]
-        program.report.last_shapes = self.last_shapes
 
     # ------------------------------------------------------------ building
     def _fixed_slots(self, program) -> dict:
@@ -64,18 +79,13 @@ class Executor:
         return slots
 
     def _build_steps(self, program, slots):
-        """Steps ``(kernel, input slots, output slot, value id or None)`` with slot reuse."""
-        schedule, outputs = program.schedule, set(program.outputs)
-        last = {}
-        for k, node in enumerate(schedule):
-            for t in node.inputs:
-                last[t] = k
-        vid = program.memory.vid if program.memory is not None else {}
-        planned = program.memory.planned if program.memory is not None else ()
+        """Steps ``(kernel, input slots, output slot, value id or None)`` with slot reuse;
+        a slot is free again after the last step that reads its value (the plan's liveness)."""
+        plan = program.memory
         free, n_slots, dying = [], len(slots), {}
-        for t, k in last.items():
-            if t not in outputs and not isinstance(t, Source):
-                dying.setdefault(k, []).append(t)
+        for v, t in enumerate(plan.values):
+            if plan.last[v] < len(plan.schedule):
+                dying.setdefault(plan.last[v], []).append(t)
 
         def new_slot():
             nonlocal n_slots
@@ -85,30 +95,29 @@ class Executor:
             return n_slots - 1
 
         steps, nodes = [], []
-        for k, node in enumerate(schedule):
+        for k, node in enumerate(program.schedule):
             ins = tuple(slots[t] for t in node.inputs)
             kernel = self.backend.kernel(node)
-            free.extend(slots[t] for t in dying.get(k, ()))  # read by this step, then dead
             if len(node.outputs) == 1:
                 o = node.outputs[0]
                 slots[o] = new_slot()
-                v = vid.get(o)
-                steps.append((kernel, ins, slots[o], v if v is not None and planned[v] else None))
+                v = plan.vid[o]
+                steps.append((kernel, ins, slots[o], v if program.plan_buffers and plan.planned[v] else None))
                 nodes.append(node)
-                continue
-            tup = new_slot()
-            steps.append((kernel, ins, tup, None))
-            nodes.append(node)
-            for i, o in enumerate(node.outputs):
-                if o in last or o in outputs:
+            else:
+                tup = new_slot()
+                steps.append((kernel, ins, tup, None))
+                nodes.append(node)
+                for i, o in enumerate(node.outputs):
                     slots[o] = new_slot()
                     steps.append((_pick(i), (tup,), slots[o], None))
                     nodes.append(node)
-            free.append(tup)
+                free.append(tup)
+            free.extend(slots[t] for t in dying.get(k, ()))  # read here for the last time
         return steps, nodes, n_slots
 
-    def _signature_steps(self, key, feeds):
-        """Steps with planned ``out=`` buffers for these fed shapes (made once, cached)."""
+    def _bound_steps(self, key, feeds):
+        """Steps with planned ``out=`` buffers for these fed shapes: a fresh buffer set."""
         from ..compiler.memory import assign_buffers
         from ..compiler.shapes import concrete_types
         plan = self.program.memory
@@ -122,46 +131,91 @@ class Executor:
             if b is not None:
                 ty = types[plan.values[v]]
                 views[v] = buffers[b][:assignment.nbytes[v]].view(ty.dtype).reshape(ty.shape)
-        steps = [(run, ins, o, None if v is None else views.get(v)) for run, ins, o, v in self._steps]
-        if len(self._signatures) >= MAX_SIGNATURES:
-            self._signatures.pop(next(iter(self._signatures)))
-        self._signatures[key] = steps
-        return steps
+        return [(run, ins, o, None if v is None else views.get(v)) for run, ins, o, v in self._steps]
+
+    def _take(self, key, feeds):
+        """A buffer set for this signature that no other call is using."""
+        with self._lock:
+            sig = self._signatures.get(key)
+            if sig is None:
+                if len(self._signatures) >= MAX_SIGNATURES:
+                    self._signatures.popitem(last=False)
+                sig = self._signatures[key] = _Signature()
+            else:
+                self._signatures.move_to_end(key)
+            if sig.free:
+                return sig, sig.free.pop()
+            sig.made += 1
+        return sig, self._bound_steps(key, feeds)
+
+    def _give_back(self, sig, steps):
+        with self._lock:
+            sig.free.append(steps)
 
     def last_shapes(self) -> dict | None:
         """``{placeholder: shape}`` of the last call (None before the first)."""
         return None if self.last_key is None else dict(zip(self.inputs, self.last_key))
 
     # ------------------------------------------------------------ running
-    def run(self, feeds):
+    def run(self, feeds, loose=(), watch=None):
+        """Run one call: returns the user outputs (backend arrays); updates are committed.
+
+        ``loose``: ``[(update index, variable, error(shape) -> exception)]`` whose run-time
+        shape must be checked before committing. ``watch(k, node, value, args, buf)``:
+        called after every step (numerics checking, profiling); None in the fast path."""
+        if self.update_vars:
+            with variables.STEP_LOCK:
+                return self._run(feeds, loose, watch)
+        return self._run(feeds, loose, watch)
+
+    def _run(self, feeds, loose, watch):
         self.last_key = key = tuple([f.shape for f in feeds])
+        sig = None
         if self.program.plan_buffers:
-            steps = self._signatures.get(key) or self._signature_steps(key, feeds)
+            sig, steps = self._take(key, feeds)
         else:
             steps = self.steps
-        env = list(self.template)
-        for i, v in zip(self.input_slots, feeds):
-            env[i] = v
-        backend = self.backend
-        for var, i in self.variables:
-            env[i] = var._read(backend)
         try:
-            for run, ins, o, buf in steps:
-                env[o] = run(*[env[i] for i in ins], out=buf)
-        except Exception as exc:
-            self._locate(exc, steps, ins, o)
-            raise
-        values = [env[i] for i in self.output_slots]
+            values = self._execute(steps, feeds, watch)
+        finally:
+            if sig is not None:
+                self._give_back(sig, steps)
         n = self.n_outputs
-        outs = [v.copy() if c else v for v, c in zip(values[:n], self.copy_out[:n])]
-        for var, value in zip(self.update_vars, values[n:]):
-            var._write(value, backend)
-        return outs
+        updates = values[n:]
+        for i, var, error in loose:
+            got = tuple(updates[i].shape)
+            if got != var.shape:
+                raise error(got)
+        variables.commit(self.update_vars, updates, self.backend)
+        return values[:n]
 
-    def _locate(self, exc, steps, ins, o):
-        """Say which node of the user's graph failed (the note names its file:line)."""
-        for k, step in enumerate(steps):
-            if step[1] is ins and step[2] == o:
-                node = self.nodes[k]
-                exc.add_note(f"while running {node.op.label()}: {node.where()}")
-                return
+    def _execute(self, steps, feeds, watch):
+        env = list(self.template)
+        for i, v in enumerate(feeds):
+            env[i] = v
+        state = variables.snapshot([var for var, _ in self.variables], self.backend)
+        for (_, i), array in zip(self.variables, state):
+            env[i] = array
+        pending = checks.start()
+        k = 0
+        try:
+            if watch is None:
+                for run, ins, o, buf in steps:
+                    env[o] = run(*[env[i] for i in ins], out=buf)
+                    k += 1
+            else:
+                for run, ins, o, buf in steps:
+                    args = [env[i] for i in ins]
+                    env[o] = run(*args, out=buf)
+                    watch(k, self.nodes[k], env[o], args, buf)
+                    k += 1
+        except Exception as exc:
+            checks.abandon()
+            node = self.nodes[k]
+            exc.add_note(f"while running {node.op.label()}: {node.where()}")
+            raise
+        except BaseException:
+            checks.abandon()
+            raise
+        checks.finish(pending, self.backend.to_host)
+        return [env[i] for i in self.output_slots]

@@ -46,7 +46,7 @@ def check_feed(ph, value, backend):
         arr = _cast(ph, arr, target)
     elif arr is value or arr.base is value:
         arr = arr.view()
-        arr.setflags(write=False)  # (not flags.writeable = False: that leaks a little in NumPy 2.4)
+        arr.setflags(write=False)  # (flags.writeable = False would fill a NumPy-internal cache)
     return backend.to_device(arr)
 
 

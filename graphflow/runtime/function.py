@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import FeedError, GraphError, Placeholder, Tensor, Variable, render_svg, sources, user_site
+from ..graph import FeedError, GraphError, Placeholder, Tensor, Variable, render_svg, user_site
 from ..graph.types import format_shape
 from .backend import get_backend
 from . import retrace
 from .executor import Executor
 from .feeds import check_feed
+from .numerics import numerics_default as _numerics_default, numerics_watch
+from .profile import Profile, print_at_exit, profiling_by_default
 
 LEVELS = ("O0", "O1", "O2")
 
 
-def function(inputs, outputs, updates=None, backend=None, optimize="O2", name=None):
+def function(inputs, outputs, updates=None, backend=None, optimize="O2", name=None, check_numerics=None):
     """Compile a graph into a callable.
 
     ``inputs``: placeholders (a list); ``outputs``: a tensor or a list of tensors;
@@ -24,8 +26,13 @@ def function(inputs, outputs, updates=None, backend=None, optimize="O2", name=No
     >>> f = gf.function([x], x.sum(axis=1))
     >>> f(np.ones((2, 3)))
     array([3., 3.], dtype=float32)
+
+    ``check_numerics=True`` (or ``GRAPHFLOW_CHECK_NUMERICS=1``) raises at the first node
+    whose output holds NaN or Inf, naming the op, its scope and your line (see
+    docs/reliability.md); the program is then compiled without fusion, so each op is
+    checked on its own. It costs nothing when off.
     """
-    return Function(inputs, outputs, updates, backend, optimize, name)
+    return Function(inputs, outputs, updates, backend, optimize, name, check_numerics)
 
 
 def _as_update_pairs(updates):
@@ -69,18 +76,45 @@ def _random_state_updates(targets, updates):
     return extra
 
 
-def _owned(arr, feeds, state):
-    """``arr``, copied if it is a view or one of the arrays the caller or a variable owns,
-    so that writing into a returned array never changes a variable or a feed."""
-    if not arr.flags.owndata or any(arr is a for a in feeds) or any(arr is a for a in state):
-        return arr.copy()
-    return arr
+def _shared_outputs(program, n_outputs) -> list:
+    """For each user output, whether it may share memory with something the caller must
+    not be able to change through it: a variable, constant or feed, an update's new value
+    (which becomes a variable), or an earlier output (the same array returned twice).
+    Those outputs are copied; the rest are fresh arrays nobody else holds."""
+    from ..compiler.memory import may_view
+
+    def roots(t, memo):
+        """The values and sources ``t`` may share memory with (itself included)."""
+        found = memo.get(t)
+        if found is None:
+            found = {t}
+            node = t.node
+            if node is not None and node.op.views != ():
+                for pos, x in enumerate(node.inputs):
+                    if may_view(node.op, pos):
+                        found |= roots(x, memo)
+            memo[t] = found
+        return found
+
+    memo, taken, shared = {}, set(), []
+    for t in program.outputs[n_outputs:]:
+        taken |= roots(t, memo)
+    for t in program.outputs[:n_outputs]:
+        r = roots(t, memo)
+        shared.append(bool(r & taken) or any(x.node is None for x in r))
+        taken |= r
+    return shared
 
 
 class Function:
-    """A compiled graph. Call it with arrays (positionally, or by placeholder name)."""
+    """A compiled graph. Call it with arrays (positionally, or by placeholder name).
 
-    def __init__(self, inputs, outputs, updates=None, backend=None, optimize="O2", name=None):
+    Safe to call from several threads at once: each call has its own buffers, reads the
+    variables as they are when it starts, and commits its updates together when it ends
+    (so two concurrent training steps are each applied whole, one after the other)."""
+
+    def __init__(self, inputs, outputs, updates=None, backend=None, optimize="O2", name=None,
+                 check_numerics=None):
         from ..compiler import compile_program
         if optimize not in LEVELS:
             raise ValueError(f"optimize must be one of {LEVELS}, got {optimize!r}")
@@ -99,13 +133,21 @@ class Function:
         self.backend = get_backend(backend)
         self.optimize = optimize
         self.name = name or "function"
+        self.check_numerics = _numerics_default() if check_numerics is None else bool(check_numerics)
         self.updates += _random_state_updates(self.outputs + [e for _, e in self.updates], self.updates)
-        self.program = compile_program(self.outputs + [e for _, e in self.updates], self.backend, optimize)
-        self.executor = Executor(self.program, self.backend, self.inputs, len(self.outputs), self.updates)
+        self.program = compile_program(self.outputs + [e for _, e in self.updates], self.backend, optimize,
+                                       skip=("fuse",) if self.check_numerics else ())
+        self.executor = Executor(self.program, self.backend, self.inputs, len(self.outputs),
+                                 [v for v, _ in self.updates])
         self._by_name = {x.name: x for x in self.inputs}
-        # updates whose shape is only known at run time are checked after each call
-        self._loose = [(v, e) for v, e in self.updates if None in e.shape]
-        self._state = [t for t in sources(self.outputs) if isinstance(t, Variable)]
+        # updates whose shape is only known at run time are checked before each commit
+        self._loose = [(i, v, _loose_message(self.name, v, e)) for i, (v, e) in enumerate(self.updates)
+                       if None in e.shape]
+        self._copy_out = _shared_outputs(self.program, len(self.outputs))
+        self._profile = None
+        if profiling_by_default():  # GRAPHFLOW_PROFILE=1: every call, printed at exit
+            self._profile = Profile(self.name)
+            print_at_exit(self._profile)
         retrace.note(self.inputs, self.outputs, self.updates, optimize, self.backend)  # warns on recompile loops
 
     @property
@@ -131,38 +173,69 @@ class Function:
         return [check_feed(ph, v, self.backend) for ph, v in zip(self.inputs, args)]
 
     def __call__(self, *args, **kwargs):
-        feeds = self._feeds(args, kwargs)
-        state = [v._read(self.backend) for v in self._state]
-        outs = self._run(feeds)
-        outs = [_owned(np.asarray(self.backend.to_host(o)), feeds, state) for o in outs]
-        return outs[0] if self.single else outs
+        outs = self._run(self._feeds(args, kwargs))
+        hosts = []
+        for arr, copy in zip(outs, self._copy_out):
+            host = np.asarray(self.backend.to_host(arr))
+            hosts.append(host.copy() if copy and host is arr or not host.flags.writeable else host)
+        return hosts[0] if self.single else hosts
 
     def call_on_device(self, *args, **kwargs):
         """Like calling, but outputs stay backend arrays (no copy to the host)."""
         outs = self._run(self._feeds(args, kwargs))
+        outs = [o.copy() if copy else o for o, copy in zip(outs, self._copy_out)]
         return outs[0] if self.single else outs
 
-    def _run(self, feeds):
-        """Run; an update whose run-time shape differs from its variable's is undone
-        (with every other update of the call) rather than silently reshaping the state."""
-        if not self._loose:
-            return self.executor.run(feeds)
-        old = [(v, v._read(self.backend)) for v, _ in self.updates]
-        outs = self.executor.run(feeds)
-        for v, expr in self._loose:
-            got = tuple(v._read(self.backend).shape)
-            if got != v.shape:
-                for var, arr in old:
-                    var._write(arr, self.backend)
-                raise FeedError(f"{self.name}: the update of variable `{v.name}` {format_shape(v.shape)} "
-                                f"computed shape {format_shape(got)} for these inputs (update made at "
-                                f"{expr.node.site if expr.node else user_site()}); no update was applied")
-        return outs
+    def _run(self, feeds, profile=None):
+        watch = numerics_watch(self.backend) if self.check_numerics else None
+        profile = profile or self._profile
+        if profile is not None:
+            watch = profile.watch(self, watch)
+            profile.jit = self.backend.jit_stats()
+        return self.executor.run(feeds, self._loose, watch)
+
+    def checked(self) -> "Function":
+        """This function compiled with ``check_numerics=True`` (made once): the same
+        inputs, outputs and updates, raising ``NumericsError`` at the first non-finite op."""
+        if self.check_numerics:
+            return self
+        if getattr(self, "_checked", None) is None:
+            self._checked = Function(self.inputs, self.outputs[0] if self.single else self.outputs,
+                                     self.updates, self.backend, self.optimize, self.name, check_numerics=True)
+        return self._checked
+
+    def start_profile(self) -> Profile:
+        """Profile every call from now on (until ``stop_profile``); returns the profile."""
+        self._profile = Profile(self.name, compile_seconds=self.program.report.seconds)
+        return self._profile
+
+    def stop_profile(self) -> Profile | None:
+        """Stop profiling; returns what was collected since ``start_profile``."""
+        prof, self._profile = self._profile, None
+        if prof is not None:
+            self.last_profile = prof
+        return prof
+
+    def profile(self, *args, repeat: int = 1, **kwargs) -> Profile:
+        """Call the function ``repeat`` times on these inputs (real calls: updates apply)
+        and return where the time went: per op type and per node of the schedule, share
+        of the step, achieved GFLOP/s for matmul and conv, bytes allocated per call.
+
+        >>> print(train.profile(xb, yb, repeat=5))
+        """
+        prof = Profile(self.name, compile_seconds=self.program.report.seconds)
+        feeds = self._feeds(args, kwargs)
+        for _ in range(int(repeat)):
+            self._run(feeds, prof)
+        self.last_profile = prof
+        return prof
 
     def report(self, shapes=None, file=None):
         """Print what the compiler did (per pass), then the static peak memory and FLOP
         estimates of the schedule for the last call's input shapes, or for ``shapes``
         (``{placeholder_or_name: shape}``)."""
+        if shapes is None:
+            shapes = self.executor.last_shapes()
         print(self.program.report.format(shapes=shapes), file=file)
 
     def _repr_svg_(self):
@@ -171,3 +244,13 @@ class Function:
     def __repr__(self):
         return (f"<graphflow Function {self.name}: {len(self.inputs)} inputs, {len(self.outputs)} outputs, "
                 f"{len(self.updates)} updates, {len(self.program.schedule)} kernels on {self.backend.name}>")
+
+
+def _loose_message(name, var, expr):
+    site = expr.node.site if expr.node is not None else user_site()
+
+    def error(got):
+        return FeedError(f"{name}: the update of variable `{var.name}` {format_shape(var.shape)} computed "
+                         f"shape {format_shape(got)} for these inputs (update made at {site}); no update "
+                         f"was applied")
+    return error

@@ -2,10 +2,11 @@
 
 Both renderers (DOT and text) read a ``Picture``. It is deterministic by construction:
 ops are numbered by their position in topological (or, for a compiled function, run)
-order and sources by first use, never by ``id()``; and the process-wide ``_N`` suffix
-that makes node names unique (a second ``placeholder(name="x")`` in the same process is
-``x_1``) is replaced by a suffix local to the picture, so equal graphs built twice give
-byte-identical output.
+order and sources by first use, never by ``id()``; and names are drawn from each node's
+``base`` (the name as asked for, before the process made it unique: a second
+``placeholder(name="x")`` is named ``x_1`` but based ``x``), numbered again within the
+picture, so equal graphs built twice give byte-identical output and a name the user chose,
+such as ``x_1``, is shown as it is.
 
     >>> pic = build_picture(loss)                  # a tensor, a list, or a gf.function
     >>> [it.label for it in pic.items.values()][:2]
@@ -13,16 +14,13 @@ byte-identical output.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from ..graph import Constant, Placeholder, Source, Tensor, Variable, sources, toposort
-from ..graph import node as _node_module
 from .labels import FUSED_LINES_SHOWN, edge_label, fused_lines, op_label, site_text, value_text
 
 GRAD_MARK = "grad"  # the scope graphflow.autodiff makes gradient nodes in
 LITERAL_MAX = 1     # constants this small are written on the arrow's tail, once per use
-_SUFFIX = re.compile(r"^(.*)_(\d+)$")
 
 
 @dataclass
@@ -65,24 +63,13 @@ class Picture:
         return self.key_of[id(t.node if t.node is not None else t)]
 
 
-def _process_base(name: str) -> str:
-    """``name`` without the suffixes ``unique_name`` added in this process (a rewrite may
-    have renamed a renamed node: ``add_4_1``)."""
-    m = _SUFFIX.match(name)
-    while m and _node_module._name_counts.get(m.group(1), 0) > int(m.group(2)):
-        name = m.group(1)
-        m = _SUFFIX.match(name)
-    return name
-
-
 class _LocalNames:
     """Re-number names within one picture: the first ``x`` is ``x``, the next ``x_1``."""
 
     def __init__(self):
         self.counts: dict = {}
 
-    def __call__(self, name: str) -> str:
-        base = _process_base(name)
+    def __call__(self, base: str) -> str:
         n = self.counts.get(base, 0)
         self.counts[base] = n + 1
         return base if n == 0 else f"{base}_{n}"
@@ -117,7 +104,7 @@ def is_grad(node) -> bool:
 def _source_item(key, s: Source, names) -> Item:
     kind = "placeholder" if isinstance(s, Placeholder) else "variable" if isinstance(s, Variable) else "constant"
     scope, _, _ = s.name.rpartition("/")
-    local = names(s.name).rpartition("/")[2]
+    local = names(s.base).rpartition("/")[2]
     label = local
     if isinstance(s, Constant):
         label = value_text(s.value) or local
@@ -127,10 +114,10 @@ def _source_item(key, s: Source, names) -> Item:
 
 
 def _op_item(key, node, names) -> Item:
-    local = names(node.name).rpartition("/")[2]
+    local = names(node.base).rpartition("/")[2]
     label = op_label(node)
     lines = fused_lines(node.op)
-    base = _process_base(node.name).rpartition("/")[2]
+    base = node.base.rpartition("/")[2]
     title = [local] if base != node.op.op_name() else []  # a name the user gave
     cut = FUSED_LINES_SHOWN - 1
     shown = lines if len(lines) <= FUSED_LINES_SHOWN else lines[:cut] + [f"… {len(lines) - cut} more"]

@@ -40,13 +40,13 @@ def test_chain_runs_without_temporaries_and_a_diamond_with_one():
     f(np.ones((3, 5)))
     run = f.executor.steps[0][0]
     (plan,) = run.plans.values()
-    assert plan.temps == []
+    assert plan.temps_spec == []
     e = gf.exp(x)
     g = gf.function([x], gf.tanh(e) * gf.sigmoid(e) + e)  # e lives while tanh and sigmoid are computed
     g(np.ones((2, 5)))
     assert len(g.program.schedule) == 1
     (plan,) = g.executor.steps[0][0].plans.values()
-    assert len(plan.temps) <= 2
+    assert len(plan.temps_spec) <= 2
     np.testing.assert_allclose(g(np.zeros((2, 5))), np.full((2, 5), np.tanh(1) / (1 + np.exp(-1)) + 1))
 
 
@@ -125,7 +125,7 @@ def test_training_step_kernel_count_is_pinned():
     f2 = gf.function(inputs, loss, updates=updates, optimize="O2")
     counts = f2.program.report.kernels
     assert counts["fused"] == 8 and counts["fused_epilogue"] == 1, counts
-    assert len(f2.program.schedule) <= 46 < len(f0.program.schedule), counts
+    assert len(f2.program.schedule) <= 47 < len(f0.program.schedule), counts  # the loss keeps its clip
     rng = np.random.default_rng(5)
     a, lab = rng.normal(size=(4, 8, 8, 1)).astype("float32"), np.eye(3, dtype="float32")[[0, 1, 2, 0]]
     for _ in range(3):

@@ -141,3 +141,15 @@ def test_gradients_through_run_time_shape_ops(rng):
         gx, gw = f(a, b)
         np.testing.assert_allclose(gx, 2 * a * b * b + 1)
         np.testing.assert_allclose(gw, (2 * a * a * b).sum(0, keepdims=True))
+
+
+def test_ones_like_and_zeros_like_ignore_the_values():
+    x = gf.placeholder((None, 3))
+    f = gf.function([x], [gf.ones_like(x), gf.zeros_like(x, "int32"), gf.full_like(x, 2.5)])
+    ones, zeros, full = f(np.array([[np.nan, np.inf, -1.0]] * 2, "float32"))
+    np.testing.assert_array_equal(ones, np.ones((2, 3), "float32"))
+    assert zeros.dtype == np.int32 and not zeros.any() and zeros.shape == (2, 3)
+    np.testing.assert_array_equal(full, np.full((2, 3), 2.5, "float32"))
+    assert gf.ones_like(x).shape == (None, 3) and gf.ones_like(x).dtype == "float32"
+    g = gf.function([x], gf.grad(gf.sum(gf.ones_like(x) * x), [x]))(np.array([[np.nan, 1, 2]], "float32"))
+    np.testing.assert_array_equal(g[0], np.ones((1, 3), "float32"))

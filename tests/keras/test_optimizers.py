@@ -74,6 +74,17 @@ def adamax_ref(w, g, s, t, lr=0.002, b1=0.9, b2=0.999, eps=1e-8):
     return w - lr_t * s["m"] / (s["u"] + eps)
 
 
+def nadam_ref(w, g, s, t, lr=0.002, b1=0.9, b2=0.999, eps=1e-8, sd=0.004):
+    step = t + 1
+    mu_t = b1 * (1 - 0.5 * 0.96 ** (step * sd))
+    mu_next = b1 * (1 - 0.5 * 0.96 ** ((step + 1) * sd))
+    s["sched"] = s.get("sched", 1.0) * mu_t
+    s["m"] = b1 * s.get("m", 0) + (1 - b1) * g
+    s["v"] = b2 * s.get("v", 0) + (1 - b2) * g ** 2
+    m_bar = (1 - mu_t) * g / (1 - s["sched"]) + mu_next * s["m"] / (1 - s["sched"] * mu_next)
+    return w - lr * m_bar / (np.sqrt(s["v"] / (1 - b2 ** step)) + eps)
+
+
 @pytest.mark.parametrize("opt, rule, hyper", [
     (lambda: optimizers.SGD(lr=0.1), sgd_ref, {"lr": 0.1}),
     (lambda: optimizers.SGD(lr=0.1, momentum=0.9), sgd_ref, {"lr": 0.1, "momentum": 0.9}),
@@ -84,7 +95,9 @@ def adamax_ref(w, g, s, t, lr=0.002, b1=0.9, b2=0.999, eps=1e-8):
     (lambda: optimizers.Adadelta(), adadelta_ref, {}),
     (lambda: optimizers.Adam(lr=0.01, decay=0.1), adam_ref, {"lr": 0.01, "decay": 0.1}),
     (lambda: optimizers.Adamax(), adamax_ref, {}),
-], ids=["sgd", "momentum", "nesterov_decay", "rmsprop_decay", "adagrad", "adadelta", "adam_decay", "adamax"])
+    (lambda: optimizers.Nadam(), nadam_ref, {}),
+], ids=["sgd", "momentum", "nesterov_decay", "rmsprop_decay", "adagrad", "adadelta", "adam_decay", "adamax",
+        "nadam"])
 def test_update_rules_match_keras2(opt, rule, hyper):
     got = steps(opt())
     want = reference(rule, **hyper)

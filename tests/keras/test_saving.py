@@ -1,12 +1,14 @@
 """graphflow.keras.saving: Keras 2 HDF5 files, round trips, refusal of bad files."""
 import json
 import os
+from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
 from graphflow.keras import saving
+from graphflow.keras.saving import writing
 from graphflow.keras.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D
 from graphflow.keras.models import Model, Sequential, load_model
 from graphflow.keras.optimizers import SGD, Adam
@@ -63,19 +65,25 @@ def test_save_load_model_keeps_predictions_and_optimizer_state(trained, data, tm
     assert_same(again.get_weights(), trained.get_weights())
 
 
-def test_file_has_the_keras2_layout(trained, tmp_path):
+def test_file_has_the_layout_every_keras_from_2_2_to_3_reads(trained, tmp_path):
     path = tmp_path / "model.h5"
     saving.save_model(trained, path)
     with h5py.File(path, "r") as f:
         for key in ("keras_version", "backend", "model_config", "training_config"):
             assert isinstance(f.attrs[key], np.bytes_)
-        assert f.attrs["keras_version"] == b"2.0.6" and f.attrs["backend"] == b"tensorflow"
+        assert f.attrs["keras_version"] == b"2.2.0" and f.attrs["backend"] == b"tensorflow"
         config = json.loads(f.attrs["model_config"])
-        assert config["class_name"] == "Sequential" and config["config"][0]["class_name"] == "Conv2D"
+        assert config["class_name"] == "Sequential" and config["config"]["name"] == trained.name
+        layers = config["config"]["layers"]
+        assert layers[0]["class_name"] == "InputLayer" and layers[0]["config"]["batch_input_shape"] == [None, 6, 6, 1]
+        assert layers[1]["class_name"] == "Conv2D" and "batch_input_shape" not in layers[1]["config"]
         training = json.loads(f.attrs["training_config"])
-        assert training["optimizer_config"]["class_name"] == "SGD"
+        optimizer = training["optimizer_config"]
+        assert optimizer["class_name"] == "SGD" and optimizer["config"]["nesterov"] is True
+        schedule = optimizer["config"]["learning_rate"]  # Keras 2's decay, as Keras 3 spells it
+        assert schedule["class_name"] == "InverseTimeDecay" and schedule["config"]["decay_rate"] == pytest.approx(0.01)
         assert training["loss"] == "categorical_crossentropy" and training["metrics"] == ["accuracy"]
-        assert {"sample_weight_mode", "loss_weights"} <= set(training)
+        assert {"sample_weight_mode", "loss_weights", "weighted_metrics"} <= set(training)
         group = f["model_weights"]
         names = [n.decode() for n in group.attrs["layer_names"]]
         assert names == [layer.name for layer in trained.layers]
@@ -83,7 +91,23 @@ def test_file_has_the_keras2_layout(trained, tmp_path):
         assert [n.decode() for n in group[conv.name].attrs["weight_names"]] == conv.weight_names
         np.testing.assert_array_equal(group[conv.name][conv.weight_names[0]][()], conv.get_weights()[0])
         assert len(group[names[1]].attrs["weight_names"]) == 0          # pooling: no weights
-        assert len(f["optimizer_weights"].attrs["weight_names"]) == len(trained.optimizer.weights)
+        slots = [n.decode() for n in f["optimizer_weights"].attrs["weight_names"]]
+        assert slots[0] == "sgd/iteration" and len(slots) == 1 + len(trained.trainable_weights)
+        assert slots[1] == f"sgd/{conv.name}_kernel_momentum"        # Keras 3's names and order
+
+
+def test_old_graphflow_and_keras_2_0_files_still_load(tmp_path):
+    """A file graphflow wrote before it used the 2.2 layout (list-shaped Sequential config,
+    Keras 2.0.6 optimizer order): predictions and optimizer state come back."""
+    path = Path(__file__).resolve().parent / "fixtures" / "graphflow_0_1_keras2_0_6.h5"
+    e = np.load(path.with_suffix(".npz"))
+    with h5py.File(path, "r") as f:
+        assert isinstance(json.loads(f.attrs["model_config"])["config"], list)
+    model = load_model(str(path))
+    np.testing.assert_allclose(model.predict(e["x"]), e["predict"], atol=1e-6)
+    saved = [e[f"optimizer_{i}"] for i in range(sum(k.startswith("optimizer_") for k in e.files))]
+    assert len(saved) == 9  # Adam: iterations, then m and v of four weights
+    assert_same(model.optimizer.get_weights(), saved)
 
 
 def test_save_and_load_weights_in_order_and_by_name(trained, tmp_path):
@@ -192,7 +216,7 @@ def test_a_crash_while_writing_keeps_the_old_file(trained, tmp_path, monkeypatch
     def crash(group, layers):
         group.attrs["layer_names"] = [b"half"]
         raise KeyboardInterrupt("power cut")
-    monkeypatch.setattr(saving, "_write_layers", crash)
+    monkeypatch.setattr(writing, "write_layers", crash)
     with pytest.raises(KeyboardInterrupt):
         trained.save_weights(str(path))
     assert path.read_bytes() == original
@@ -282,7 +306,7 @@ def test_theano_conv_kernels_are_flipped_and_old_or_unknown_files_refused(tmp_pa
     model.load_weights(str(tmp_path / "tf.h5"))
     np.testing.assert_array_equal(model.get_weights()[0], kernel)
     write(tmp_path / "k1.h5", "theano", version="1.2.2")
-    with pytest.raises(ValueError, match="Keras 1.2.2"):
+    with pytest.raises(ValueError, match="Keras 1.2.2.*not read"):
         model.load_weights(str(tmp_path / "k1.h5"))
     write(tmp_path / "mx.h5", "mxnet")
     with pytest.raises(ValueError, match="mxnet"):

@@ -2,6 +2,7 @@
 from graphflow.ops import elementwise as ew
 
 from ..table import KERNELS
+from ._out import to_declared_float
 
 _UFUNCS = {
     ew.Add: "add", ew.Sub: "subtract", ew.Mul: "multiply", ew.Div: "true_divide",
@@ -21,8 +22,9 @@ def _ufunc_factory(name):
     return factory
 
 
+# ufuncs write straight into ``out`` and may be given one of their inputs as ``out``
 for _op, _name in _UFUNCS.items():
-    KERNELS.register(_op)(_ufunc_factory(_name))
+    KERNELS.register(_op, writes_out=True, inplace=True)(_ufunc_factory(_name))
 
 
 def _buffer(node, xp):
@@ -35,7 +37,7 @@ def _buffer(node, xp):
     return get
 
 
-@KERNELS.register(ew.Rsqrt)
+@KERNELS.register(ew.Rsqrt, writes_out=True, inplace=True)
 def rsqrt(op, node, xp):
     buffer = _buffer(node, xp)
 
@@ -45,16 +47,9 @@ def rsqrt(op, node, xp):
     return run
 
 
-def _as_float(node, xp):
-    """Integer inputs of float-valued ops are converted first, so the result has exactly
-    the declared dtype (NumPy's: int8 -> float16, int32 -> float64)."""
-    src, dst = node.inputs[0].dtype, node.outputs[0].dtype
-    return (lambda x: x) if src == dst else (lambda x: x.astype(dst))
-
-
-@KERNELS.register(ew.Sigmoid)
+@KERNELS.register(ew.Sigmoid, writes_out=True, inplace=True)
 def sigmoid(op, node, xp):
-    to_float, buffer = _as_float(node, xp), _buffer(node, xp)
+    to_float, buffer = to_declared_float(node), _buffer(node, xp)
 
     def run(x, out=None):  # 1/(1+e^-x) = (1 + tanh(x/2)) / 2, with no overflow
         out = xp.multiply(to_float(x), 0.5, out=buffer(x, out))
@@ -64,16 +59,16 @@ def sigmoid(op, node, xp):
     return run
 
 
-@KERNELS.register(ew.Relu)
+@KERNELS.register(ew.Relu, writes_out=True, inplace=True)
 def relu(op, node, xp):
     def run(x, out=None):
         return xp.maximum(x, 0, out=out)
     return run
 
 
-@KERNELS.register(ew.Softplus)
+@KERNELS.register(ew.Softplus, writes_out=True, inplace=True)
 def softplus(op, node, xp):
-    to_float, buffer = _as_float(node, xp), _buffer(node, xp)
+    to_float, buffer = to_declared_float(node), _buffer(node, xp)
 
     def run(x, out=None):  # log(1 + e^x) = max(x, 0) + log1p(e^-|x|)
         x = to_float(x)
@@ -99,7 +94,7 @@ def where(op, node, xp):
     return run
 
 
-@KERNELS.register(ew.Clip)
+@KERNELS.register(ew.Clip, writes_out=True, inplace=True)
 def clip(op, node, xp):
     dtype = node.outputs[0].dtype
     lo, hi = xp.asarray(op.lo, dtype), xp.asarray(op.hi, dtype)
@@ -109,7 +104,7 @@ def clip(op, node, xp):
     return run
 
 
-@KERNELS.register(ew.StopGradient)
+@KERNELS.register(ew.StopGradient, writes_out=True, inplace=True)
 def identity(op, node, xp):
     def run(x, out=None):  # a copy (kernels return fresh arrays), for every dtype
         if out is None:
@@ -119,7 +114,7 @@ def identity(op, node, xp):
     return run
 
 
-@KERNELS.register(ew.Cast)
+@KERNELS.register(ew.Cast, writes_out=True, inplace=True)
 def cast(op, node, xp):
     def run(x, out=None):
         if out is not None:

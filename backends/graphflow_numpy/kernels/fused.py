@@ -1,31 +1,51 @@
-"""Kernels for fused ops: generated Python that calls each step's kernel with ``out=``.
+"""Compiling fused ops: generated Python that calls each step's kernel with ``out=``.
+
+This is the NumPy backend's ``compile_fused`` hook (``NumpyBackend.compile_fused``); the
+step kernels come from the backend's own kernel table, so a backend that inherits this
+hook and overrides a kernel gets its override inside fused groups too.
 
 For each input-shape signature the kernel plans registers once: ``out`` (the result
 buffer) and as few temporaries as the steps' shapes allow. A chain of N same-shaped
 element-wise ops runs entirely in ``out`` (no temporary); a value that is needed while
-another is computed takes one. A step whose kernel is alias-safe (``alias_safe``) may
-write over an input that dies there; any other kernel gets a register none of its inputs
-occupy, and its result is copied there if it returned a different array. Everything is
-written against ``xp``, so the CuPy backend reuses it unchanged.
+another is computed takes one. A step whose kernel writes into ``out`` and may be given
+its input as ``out`` (``KernelSpec.writes_out`` and ``inplace``) may write over an input
+that dies there; any other kernel gets a register none of its inputs occupy, and its
+result is copied there if it returned a different array. Everything is written against
+``xp``.
 
-    def fused(x0, x1, out):          # tanh(x0 * x1 + x1), generated
+    def fused(x0, x1, out, t0):          # tanh(x0 * x1 + x1), generated
         k0(x0, x1, out=out)
         k1(out, x1, out=out)
         k2(out, out=out)
         return out
 
-A kernel is not re-entrant: its temporaries are shared by the calls of one Function.
+Temporaries are per thread, so one compiled function may run in several threads at once.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
-from graphflow.graph import Tensor
-from graphflow.ops.fused import Fused, FusedEpilogue, alias_safe, step_type
+from graphflow.graph import Tensor, TensorType
+from graphflow.ops.fused import Fused, FusedEpilogue, step_type
 
-from ..table import KERNELS
+MAX_PLANS = 8  # signatures whose generated code is kept
 
-MAX_PLANS = 8  # signatures whose generated code and temporaries are kept
+
+def fused_inplace(op: Fused, position: int) -> bool:
+    """Whether the generated kernel's ``out`` may be input ``position``: only when the
+    first step is that input's one reader, so the kernel is done with it before it
+    writes anything else into ``out``."""
+    return all(position not in refs for _, refs in op.steps[1:])
+
+
+def epilogue_inplace(op: FusedEpilogue, position: int) -> bool:
+    """The head reads its inputs before anything is written; the epilogue's rule applies
+    to the rest."""
+    if position < op.n_head_inputs:
+        return True
+    return fused_inplace(op.epilogue, position - op.n_head_inputs + 1)
 
 
 class _Step:
@@ -53,6 +73,16 @@ def _sub_nodes(ops_and_refs, input_types, origin):
     return nodes
 
 
+def _specs(table, nodes, origin):
+    specs = []
+    for node in nodes:
+        spec = table.spec(type(node.op))
+        if spec is None:
+            raise NotImplementedError(f"no kernel for {type(node.op).__name__} inside {origin.where()}")
+        specs.append(spec)
+    return specs
+
+
 class _Plan:
     """Registers for one signature: where each step writes, and the code that does it."""
 
@@ -68,7 +98,7 @@ class _Plan:
                 last[r] = j
         where = {}                      # value -> register name
         holder = {}                     # register -> value it holds
-        if any(op.inplace_ok(p) for p in range(n)):
+        if any(fused_inplace(op, p) for p in range(n)):
             holder["out"] = "inputs"    # ``out`` may be one of those inputs until step 0 reads it
             last["inputs"] = 0
         temps, lines = [], []
@@ -91,7 +121,8 @@ class _Plan:
         if names[-1] != "out":
             lines.append(f"out[...] = {names[-1]}")
         self.temps_spec = temps
-        self.source = "\n".join([f"def fused({', '.join(f'x{i}' for i in range(n))}, out):"]
+        params = [f"x{i}" for i in range(n)] + ["out"] + [f"t{i}" for i in range(len(temps))]
+        self.source = "\n".join([f"def fused({', '.join(params)}):"]
                                 + [f"    {line}" for line in lines] + ["    return out"])
 
     def _choose(self, final, shape, dtype, holder, temps):
@@ -112,69 +143,93 @@ class _Plan:
 
     def compile(self, kernels, xp):
         ns = {f"k{j}": k for j, k in enumerate(kernels)}
-        self.temps = [xp.empty(s, d) for s, d in self.temps_spec]
-        ns.update({f"t{i}": t for i, t in enumerate(self.temps)})
         exec(compile(self.source, "<graphflow fused kernel>", "exec"), ns)
-        self.fn = ns["fused"]
+        self.fn, self.xp, self.local = ns["fused"], xp, threading.local()
         return self
 
+    def temps(self) -> list:
+        """This thread's temporaries (made on its first call, then reused)."""
+        temps = getattr(self.local, "temps", None)
+        if temps is None:
+            temps = self.local.temps = [self.xp.empty(s, d) for s, d in self.temps_spec]
+        return temps
 
-def fused_kernel(op: Fused, input_types, origin, xp):
-    """``run(*inputs, out=None)`` for ``op``; ``run.plans`` maps signatures to plans."""
+
+def fused_kernel(op: Fused, input_types, origin, table, xp):
+    """``run(*inputs, out=None)`` for ``op`` with step kernels from ``table``;
+    ``run.plan_for(shapes)`` gives the plan of one input-shape signature."""
     subs = _sub_nodes(op.steps, input_types, origin)
-    kernels = []
-    for node in subs:
-        factory = KERNELS.lookup(type(node.op))
-        if factory is None:
-            raise NotImplementedError(f"no kernel for {type(node.op).__name__} inside {origin.where()}")
-        kernels.append(factory(node.op, node, xp))
-    safe = [alias_safe(node.op) for node in subs]
+    specs = _specs(table, subs, origin)
+    kernels = [spec.factory(node.op, node, xp) for spec, node in zip(specs, subs)]
+    safe = [spec.writes_out and all(spec.inplace(node.op, p) for p in range(len(node.inputs)))
+            for spec, node in zip(specs, subs)]
     dtypes = [node.outputs[0].dtype for node in subs]
     plans: dict = {}
+    lock = threading.Lock()
 
-    def plan_for(args):
-        key = tuple([a.shape for a in args])
+    def plan_for(key):
         plan = plans.get(key)
         if plan is None:
-            if len(plans) >= MAX_PLANS:
-                plans.pop(next(iter(plans)))
-            plan = plans[key] = _Plan(op, safe, dtypes, key).compile(kernels, xp)
+            with lock:
+                plan = plans.get(key)
+                if plan is None:
+                    if len(plans) >= MAX_PLANS:
+                        plans.pop(next(iter(plans)))
+                    plan = plans[key] = _Plan(op, safe, dtypes, key).compile(kernels, xp)
         return plan
 
     def run(*args, out=None):
-        plan = plan_for(args)
+        plan = plan_for(tuple([a.shape for a in args]))
         if out is None:
             out = xp.empty(plan.shape, plan.dtype)
-        return plan.fn(*args, out)
+        return plan.fn(*args, out, *plan.temps())
 
     run.plans, run.plan_for = plans, plan_for
     return run
 
 
-@KERNELS.register(Fused)
-def fused(op, node, xp):
-    return fused_kernel(op, [t.type for t in node.inputs], node, xp)
-
-
-@KERNELS.register(FusedEpilogue)
-def fused_epilogue(op, node, xp):
-    """The head (conv2d, matmul) returns a fresh array; the epilogue runs in place on it
-    when it may (its first step is the head result's one reader, same shape and dtype)."""
+def epilogue_kernel(op: FusedEpilogue, node, table, xp):
+    """The head (conv2d, matmul) computes into ``out`` when its kernel can, else into a
+    fresh array; the epilogue then runs in place on that result when it may (its first
+    step is the head result's one reader, and its result has the head's shape and dtype:
+    nothing broadcasts it wider)."""
     k = op.n_head_inputs
     (head_node,) = _sub_nodes([(op.head, tuple(range(k)))], [t.type for t in node.inputs[:k]], node)
-    head = KERNELS.lookup(type(op.head))(op.head, head_node, xp)
+    (head_spec,) = _specs(table, [head_node], node)
+    head = head_spec.factory(op.head, head_node, xp)
     epi_types = [head_node.outputs[0].type] + [t.type for t in node.inputs[k:]]
-    epilogue = fused_kernel(op.epilogue, epi_types, node, xp)
-    inplace = op.epilogue.inplace_ok(0)
+    epilogue = fused_kernel(op.epilogue, epi_types, node, table, xp)
+    inplace = fused_inplace(op.epilogue, 0)
+    into_out = head_spec.writes_out and inplace
+    fits: dict = {}  # input shapes -> whether the epilogue's result is shaped like the head's
+
+    def fits_head(args):
+        key = tuple([a.shape for a in args])
+        found = fits.get(key)
+        if found is None:
+            h = op.head.infer(*[TensorType(a.dtype.name, a.shape) for a in args[:k]])
+            plan = epilogue.plan_for((h.shape,) + key[k:])
+            found = fits[key] = plan.shape == h.shape and plan.dtype == h.dtype
+        return found
 
     def run(*args, out=None):
-        h = head(*args[:k])
         rest = args[k:]
-        if out is None and inplace:
-            plan = epilogue.plan_for((h,) + rest)
-            if plan.shape == h.shape and plan.dtype == h.dtype:
-                out = h
-        return epilogue(h, *rest, out=out)
+        if inplace and fits_head(args):
+            if out is None:
+                out = head(*args[:k])
+            elif into_out:
+                head(*args[:k], out=out)
+            else:
+                return epilogue(head(*args[:k]), *rest, out=out)
+            return epilogue(out, *rest, out=out)
+        return epilogue(head(*args[:k]), *rest, out=out)
 
     run.plans = epilogue.plans
     return run
+
+
+def epilogue_writes_out(op: FusedEpilogue, table) -> bool:
+    """Whether the epilogue kernel computes straight into a planned buffer: the head
+    writes into ``out`` and the epilogue works in place on it."""
+    spec = table.spec(type(op.head))
+    return bool(spec is not None and spec.writes_out and fused_inplace(op.epilogue, 0))

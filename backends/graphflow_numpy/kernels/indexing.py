@@ -17,7 +17,7 @@ def getitem(op, node, xp):
     return lambda x, out=None: x[key]
 
 
-@KERNELS.register(ix.GetItemGrad)
+@KERNELS.register(ix.GetItemGrad, writes_out=True)
 def getitem_grad(op, node, xp):
     key, dtype = python_key(op.key), node.outputs[0].dtype
 
@@ -31,7 +31,7 @@ def getitem_grad(op, node, xp):
     return run
 
 
-@KERNELS.register(ix.Gather)
+@KERNELS.register(ix.Gather, writes_out=True)
 def gather(op, node, xp):
     axis = op.axis
 
@@ -40,7 +40,7 @@ def gather(op, node, xp):
     return run
 
 
-@KERNELS.register(ix.GatherGrad)
+@KERNELS.register(ix.GatherGrad, writes_out=True)
 def gather_grad(op, node, xp):
     axis, dtype = op.axis, node.outputs[0].dtype
 

@@ -12,7 +12,7 @@ def _outputs(pieces):
     return tuple(pieces) if len(pieces) != 1 else pieces[0]
 
 
-@KERNELS.register(jn.Concatenate)
+@KERNELS.register(jn.Concatenate, writes_out=True)
 def concatenate(op, node, xp):
     axis, dtype = op.axis, node.outputs[0].dtype
 
@@ -47,7 +47,7 @@ def tile(op, node, xp):
     return lambda x, out=None: xp.tile(x, op.reps)
 
 
-@KERNELS.register(jn.TileGrad)
+@KERNELS.register(jn.TileGrad, writes_out=True)
 def tile_grad(op, node, xp):
     reps, dtype = op.reps, node.outputs[0].dtype
     rep_axes = tuple(range(0, 2 * len(reps), 2))
@@ -68,16 +68,21 @@ def pad(op, node, xp):
 @KERNELS.register(jn.PadGrad)
 def pad_grad(op, node, xp):
     dtype = node.outputs[0].dtype
+    sources = {}  # (axis, length) -> where each padded position copies from, on the device
+
+    def source(axis, n, lo, hi):
+        key = (axis, n)
+        if key not in sources:  # once per shape: the pad of 0..n-1 by the same rule
+            sources[key] = xp.asarray(np.pad(np.arange(n), (lo, hi), mode=op.mode))
+        return sources[key]
 
     def run(g, out=None):
         for axis, (lo, hi) in enumerate(op.paddings):
             if not (lo or hi):
                 continue
             n = g.shape[axis] - lo - hi
-            # where each padded position copies from: the pad of 0..n-1 by the same rule
-            source = xp.asarray(np.pad(np.arange(n), (lo, hi), mode=op.mode))
             folded = xp.zeros(g.shape[:axis] + (n,) + g.shape[axis + 1:], dtype)
-            xp.add.at(xp.moveaxis(folded, axis, 0), source, xp.moveaxis(g, axis, 0))
+            xp.add.at(xp.moveaxis(folded, axis, 0), source(axis, n, lo, hi), xp.moveaxis(g, axis, 0))
             g = folded
         return g
     return run

@@ -5,7 +5,7 @@ from graphflow.ops import linalg as la
 from ..table import KERNELS
 
 
-@KERNELS.register(la.MatMul)
+@KERNELS.register(la.MatMul, writes_out=True)
 def matmul(op, node, xp):
     fn = xp.matmul
     if node.outputs[0].ndim == 0:  # vector @ vector: NumPy returns a scalar, not an array

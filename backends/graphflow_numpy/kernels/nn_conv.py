@@ -150,19 +150,23 @@ def conv2d_backprop_filter(op, node, xp):
     return run
 
 
+def input_gradient(xp, g: Geometry, k, dy, data_format):
+    """d<conv2d(x, k), dy>/dx for an ``x`` of geometry ``g`` (also conv2d_transpose)."""
+    dy2 = to_nhwc(xp, dy, data_format).reshape(-1, g.o)
+    # per tap: (m, o) @ (o, c); a (m, c) block at a time keeps the scratch memory small
+    k_t = xp.transpose(k.reshape(g.kh * g.kw, g.c, g.o), (0, 2, 1))
+    dxp = xp.zeros(g.padded, dy2.dtype)
+    part = scratch(xp, "cols", (dy2.shape[0], g.c), dy2.dtype)
+    for tap, rows, cs in g.taps():
+        xp.matmul(dy2, k_t[tap], out=part)
+        dxp[:, rows, cs, :] += part.reshape(g.n, g.oh, g.ow, g.c)
+    t, _, l, _ = g.pad
+    return from_nhwc(xp, dxp[:, t:t + g.h, l:l + g.w, :], data_format)
+
+
 @KERNELS.register(conv.Conv2DBackpropInput)
 def conv2d_backprop_input(op, node, xp):
     def run(x, k, dy, out=None):
         g = geometry_at(node, x.shape, k.shape)
-        dy2 = to_nhwc(xp, dy, op.data_format).reshape(-1, g.o)
-        # per tap: (m, o) @ (o, c); a (m, c) block at a time keeps the scratch memory small
-        k_t = xp.transpose(k.reshape(g.kh * g.kw, g.c, g.o), (0, 2, 1))
-        dxp = xp.zeros(g.padded, dy2.dtype)
-        part = scratch(xp, "cols", (dy2.shape[0], g.c), dy2.dtype)
-        for tap, rows, cs in g.taps():
-            xp.matmul(dy2, k_t[tap], out=part)
-            dxp[:, rows, cs, :] += part.reshape(g.n, g.oh, g.ow, g.c)
-        t, _, l, _ = g.pad
-        dx = dxp[:, t:t + g.h, l:l + g.w, :]
-        return deliver(from_nhwc(xp, dx, op.data_format), out)
+        return deliver(input_gradient(xp, g, k, dy, op.data_format), out)
     return run

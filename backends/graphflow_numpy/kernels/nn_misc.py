@@ -1,49 +1,17 @@
-"""Dropout and the activation functions of ``gf.nn``.
-
-The dropout mask is drawn on the host with NumPy's Philox keyed by (seed, counter), a
-counter-based generator: any call's mask can be regenerated from two integers, on any
-backend, without carrying generator state around.
-"""
+"""The activation functions of ``gf.nn`` (dropout lives with the random ops, random.py)."""
 from __future__ import annotations
 
-import numpy as np
-
 from graphflow.ops.nn import activations as act
-from graphflow.ops.nn import noise
 
 from ..table import KERNELS
-from ._out import deliver
-
-
-
-def host_mask(seed: int, counter: int, shape, rate: float, dtype) -> np.ndarray:
-    """Inverted-dropout mask: 1/(1 - rate) with probability 1 - rate, else 0."""
-    rng = np.random.Generator(np.random.Philox(key=np.array([seed, counter % 2**64], dtype=np.uint64)))
-    keep = rng.random(shape, dtype=np.float32) >= np.float32(rate)
-    return keep.astype(dtype) * np.asarray(1.0 / (1.0 - rate), dtype)
-
-
-@KERNELS.register(noise.Dropout)
-def dropout(op, node, xp):
-    dtype = node.outputs[0].dtype
-
-    def run(x, counter, out=None):
-        shape = op.mask_shape(x.shape)
-        mask = xp.asarray(host_mask(op.seed, int(counter), shape, op.rate, dtype))
-        return x * mask, mask
-    return run
-
-
-def _float_in(xp, dtype):
-    """Activations of integer inputs compute in the declared float dtype (as NumPy's exp)."""
-    return lambda x: x if x.dtype == dtype else x.astype(dtype)
+from ._out import deliver, to_declared_float
 
 
 def _activation(fn):
     """Register-ready factory for ``fn(op, xp, x)``; the result is always an array (a
     ufunc of a 0-d input gives a NumPy scalar)."""
     def factory(op, node, xp):
-        as_float = _float_in(xp, node.outputs[0].dtype)
+        as_float = to_declared_float(node)
         return lambda x, out=None: deliver(xp.asarray(fn(op, xp, as_float(x))), out)
     return factory
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from graphflow.ops.nn import losses, softmax_ops
 
+from graphflow.utils import checks
+
 from ..table import KERNELS
 from ._out import deliver
 
@@ -45,10 +47,13 @@ def softmax_cross_entropy(op, node, xp):
 
 @KERNELS.register(losses.OneHot)
 def one_hot(op, node, xp):
+    message = f"one_hot: index {{}} is outside [0, {op.depth}) ({node.where()})"
+
     def run(indices, out=None):
-        if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= op.depth):
-            bad = int(indices.min()) if int(indices.min()) < 0 else int(indices.max())
-            raise IndexError(f"one_hot: index {bad} is outside [0, {op.depth}) ({node.where()})")
+        if indices.size:  # checked after the call's last kernel, without waiting here
+            flat = indices.reshape(-1)
+            bad = (flat < 0) | (flat >= op.depth)
+            checks.defer(xp.any(bad), message, detail=flat[xp.argmax(bad)], error=IndexError)
         hot = indices[..., None] == xp.arange(op.depth)
         return deliver(hot.astype(op.dtype), out)
     return run

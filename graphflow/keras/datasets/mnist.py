@@ -10,13 +10,16 @@ ever downloaded. It says once per process which of the two it used.
     ((4000, 28, 28), dtype('uint8'), dtype('uint8'))
 
 To use the full data set, put Keras's ``mnist.npz`` (keys ``x_train, y_train, x_test,
-y_test``) at ``~/.graphflow/datasets/mnist.npz`` or pass its path.
+y_test``) at ``~/.graphflow/datasets/mnist.npz`` or pass its path. A truncated, damaged
+or foreign file raises ``graphflow.keras.saving.LoadError`` (a ``ValueError``) saying so;
+nothing is unpickled.
 """
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from ..saving.errors import LoadError
 
 BUNDLED = Path(__file__).resolve().parent / "data" / "mnist_5k.npz"
 FILE_NAME = "mnist.npz"
@@ -72,21 +75,31 @@ def _locate(path):
 
 
 def _read_npz(source: Path) -> dict:
-    """Read the four arrays, refusing pickled objects and files of another layout."""
+    """Read the four arrays, refusing pickled objects, damaged archives (every member's
+    CRC is checked as it is read) and files of another layout with ``LoadError``."""
+    where = f"mnist.load_data: {str(source)!r}"
     try:
         with np.load(source, allow_pickle=False) as npz:
             missing = [k for k in KEYS if k not in npz.files]
             if missing:
-                raise ValueError(f"it has keys {sorted(npz.files)} but lacks {missing}")
+                raise LoadError(f"{where} has keys {sorted(npz.files)} but lacks {missing}")
             arrays = {k: npz[k] for k in KEYS}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise ValueError(
-            f"mnist.load_data: {str(source)!r} is not a Keras-format mnist.npz "
-            f"(an .npz with arrays {', '.join(KEYS)}): {err}") from None
+    except LoadError:
+        raise
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as err:  # zipfile, zlib, the .npy header parser and numpy raise many kinds
+        raise LoadError(f"{where} is not a Keras-format mnist.npz, or is truncated or damaged (expected an "
+                        f".npz with uint8 arrays {', '.join(KEYS)}): "
+                        f"{type(err).__name__}: {err}") from None
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.ndim != 3 or len(x) != len(y):
-            raise ValueError(
-                f"mnist.load_data: {str(source)!r} has x_{split} of shape {x.shape} and "
-                f"y_{split} of shape {y.shape}; expected (n, rows, cols) images and n labels")
+        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+            raise LoadError(f"{where} has x_{split} of shape {x.shape} and y_{split} of shape {y.shape}; "
+                            f"expected (n, rows, cols) images and n labels")
+        if x.dtype != np.uint8 or y.dtype.kind not in "iu":
+            raise LoadError(f"{where} has x_{split} of dtype {x.dtype} and y_{split} of dtype {y.dtype}; "
+                            "expected uint8 images and integer labels")
+        if y.size and (y.min() < 0 or y.max() > 9):
+            raise LoadError(f"{where} has y_{split} labels from {y.min()} to {y.max()}; expected digits 0..9")
     return arrays

@@ -98,11 +98,34 @@ class KerasTensor:
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __matmul__ = _no_math
 
 
-class Node:
-    """One call of ``outbound_layer`` on ``input_tensors`` giving ``output_tensors``."""
+class InputSpec(dict):
+    """Keras 2's input constraints of a layer (``ndim``, ``min_ndim``, ``axes``...): a
+    dict of the keys given, which is what ``Layer.input_spec`` holds in graphflow.
 
-    def __init__(self, outbound_layer, input_tensors, output_tensors, arguments=None):
+    >>> self.input_spec = InputSpec(min_ndim=2, axes={-1: 16})
+    """
+
+    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None):
+        super().__init__((k, v) for k, v in (("dtype", dtype), ("shape", shape), ("ndim", ndim),
+                                             ("max_ndim", max_ndim), ("min_ndim", min_ndim), ("axes", axes))
+                         if v is not None)
+        if shape is not None and ndim is None:
+            self["ndim"] = len(shape)
+
+    def __getattr__(self, name):
+        if name in ("dtype", "shape", "ndim", "max_ndim", "min_ndim", "axes"):
+            return self.get(name)
+        raise AttributeError(name)
+
+
+class Node:
+    """One call of ``outbound_layer`` on ``input_tensors`` giving ``output_tensors``;
+    ``losses`` and ``updates`` are what that call added (activity penalties, moving
+    averages), tied to this call's graph (Keras 2's ``get_losses_for(inputs)``)."""
+
+    def __init__(self, outbound_layer, input_tensors, output_tensors, arguments=None, losses=(), updates=()):
         self.outbound_layer = outbound_layer
+        self.losses, self.updates = list(losses), list(updates)
         self.input_tensors = list(input_tensors)
         self.output_tensors = list(output_tensors)
         self.arguments = dict(arguments or {})
@@ -203,8 +226,33 @@ class Layer:
 
     @property
     def losses(self):
-        """Regularisation penalties of this layer's weights (scalar tensors)."""
-        return list(self._losses)
+        """Every penalty of this layer (scalar tensors): those of its weights (and any added
+        outside ``call``) plus those each call on Keras tensors added (activity penalties).
+        A model's training loss does not read this list: it takes the weight penalties
+        (``get_losses_for(None)``) and rebuilds the activity ones in its own graph."""
+        return list(self._losses) + [loss for node in self.inbound_nodes for loss in node.losses]
+
+    def get_losses_for(self, inputs):
+        """The penalties of the call on ``inputs`` (Keras tensors); ``None``: the ones that
+        belong to no call (weight regularisers)."""
+        if inputs is None:
+            return list(self._losses)
+        return [loss for node in self._nodes_for(inputs) for loss in node.losses]
+
+    def get_updates_for(self, inputs):
+        """The ``(variable, value)`` updates the call on ``inputs`` added (``None``: none
+        belong to no call in graphflow: updates exist only inside a call)."""
+        if inputs is None:
+            return []
+        return [u for node in self._nodes_for(inputs) for u in node.updates]
+
+    @property
+    def updates(self):
+        return [u for node in self.inbound_nodes for u in node.updates]
+
+    def _nodes_for(self, inputs):
+        wanted = [id(t) for t in to_list(inputs)]
+        return [node for node in self.inbound_nodes if [id(t) for t in node.input_tensors] == wanted]
 
     def get_weights(self):
         return [w.get_value() for w in self.weights]
@@ -238,9 +286,13 @@ class Layer:
         (current[1] if current is not None else self._losses).extend(to_list(losses))
 
     def _check_inputs(self, shapes):
-        spec = self.input_spec or {}
-        for i, shape in enumerate(shapes):
+        specs = self.input_spec if isinstance(self.input_spec, list) else [self.input_spec] * len(shapes)
+        for i, (shape, spec) in enumerate(zip(shapes, specs)):
+            spec = spec or {}
             where = f"Input {i} is incompatible with layer {self.name}"
+            if spec.get("max_ndim") is not None and len(shape) > spec["max_ndim"]:
+                raise ValueError(f"{where}: expected max_ndim={spec['max_ndim']}, found ndim={len(shape)} "
+                                 f"(shape {shape})")
             if "ndim" in spec and len(shape) != spec["ndim"]:
                 raise ValueError(f"{where}: expected ndim={spec['ndim']}, found ndim={len(shape)} "
                                  f"(shape {shape})")
@@ -279,7 +331,8 @@ class Layer:
                 self.set_weights(self._initial_weights)
                 self._initial_weights = None
         try:
-            outputs = to_list(self._call_graph(unpack([x.tensor for x in inputs_list]), **kwargs))
+            with collecting() as (updates, losses):  # this call's own, not the layer's forever
+                outputs = to_list(self._call_graph(unpack([x.tensor for x in inputs_list]), **kwargs))
         except gf.GraphError as err:
             raise gf.GraphError(f"{err}\n  in layer {self.name} ({type(self).__name__}) called on input shape(s) "
                                 f"{', '.join(map(str, shapes))}{self._format_hint(shapes)}") from None
@@ -287,7 +340,7 @@ class Layer:
         declared = self._declared_output_shapes(shapes)
         keras_outputs = [KerasTensor(t, (self, node_index, i), declared[i] if declared else None)
                          for i, t in enumerate(outputs)]
-        Node(self, inputs_list, keras_outputs, kwargs)
+        Node(self, inputs_list, keras_outputs, kwargs, losses, updates)
         return unpack(keras_outputs)
 
     def _format_hint(self, shapes):
@@ -317,7 +370,8 @@ class Layer:
         if not self.built:
             self.build(input_shape)
             self.built = True
-        outputs = to_list(self._call_graph(phs if multi else phs[0]))
+        with collecting():  # a probe: the losses and updates it makes are dropped with it
+            outputs = to_list(self._call_graph(phs if multi else phs[0]))
         shapes = [tuple(o.shape) for o in outputs]
         return unpack(shapes) if len(shapes) == 1 else shapes
 

@@ -14,6 +14,7 @@ import numpy as np
 import graphflow as gf
 
 from .. import callbacks as cbks
+from .._utils import is_chief
 from . import arrays
 from .progbar import Progbar
 
@@ -66,17 +67,17 @@ def fit_arrays(model, x, y, batch_size, epochs, verbose, callbacks, validation_s
         x, y, w = train[:n_in], train[n_in:n_in + n_out], train[n_in + n_out:]
         val_ins = val
     ins = x + y + w
-    train_f = model._make_train_function()
+    model._make_train_function()  # compile now, before the first epoch starts
     test_f = model._make_test_function() if val_ins is not None else None
-    return _fit_loop(model, train_f, ins, batch_size, epochs, verbose, callbacks, test_f, val_ins, shuffle,
+    return _fit_loop(model, ins, batch_size, epochs, verbose, callbacks, test_f, val_ins, shuffle,
                      initial_epoch)
 
 
-def _fit_loop(model, f, ins, batch_size, epochs, verbose, callbacks, val_f, val_ins, shuffle, initial_epoch):
+def _fit_loop(model, ins, batch_size, epochs, verbose, callbacks, val_f, val_ins, shuffle, initial_epoch):
     labels = list(model.metrics_names)
     do_validation = val_f is not None and val_ins is not None and len(val_ins[0]) > 0
     samples = len(ins[0])
-    if do_validation and verbose:
+    if do_validation and verbose and is_chief():
         print("Train on %d samples, validate on %d samples" % (samples, len(val_ins[0])))
     metrics = labels + (["val_" + n for n in labels] if do_validation else [])
     cbl = _callback_list(model, callbacks, verbose, "samples",
@@ -97,7 +98,8 @@ def _fit_loop(model, f, ins, batch_size, epochs, verbose, callbacks, val_f, val_
         batches = arrays.make_batches(samples, batch_size)
         for batch_index, (start, end) in enumerate(batches):
             ids = index_array[start:end]
-            _run_batch(cbl, labels, batch_index, len(ids), lambda ids=ids: f(*arrays.slice_arrays(ins, ids)))
+            _run_batch(cbl, labels, batch_index, len(ids),
+                       lambda ids=ids: model._train_step()(*arrays.slice_arrays(ins, ids)), model)
             if model.stop_training:
                 return
         if do_validation:
@@ -105,11 +107,21 @@ def _fit_loop(model, f, ins, batch_size, epochs, verbose, callbacks, val_f, val_
     return _run_epochs(model, cbl, initial_epoch, epochs, run_epoch)
 
 
-def _run_batch(cbl, labels, index, size, step):
-    """One training step between the batch hooks; its outputs go into the batch logs."""
+def _run_batch(cbl, labels, index, size, step, model):
+    """One training step between the batch hooks; its outputs go into the batch logs. A
+    ``NumericsError`` stops training when a ``TerminateOnNaN(check_numerics=True)`` asked
+    for that (the step was not applied); otherwise it propagates."""
     logs = {"batch": index, "size": size}
     cbl.on_batch_begin(index, logs)
-    _labelled(labels, scalars(step()), logs)
+    try:
+        outs = step()
+    except gf.NumericsError as exc:
+        if not getattr(model, "_terminate_on_numerics", False):
+            raise
+        print("Batch %d: %s; terminating training" % (index, exc))
+        model.stop_training = True
+        return
+    _labelled(labels, scalars(outs), logs)
     cbl.on_batch_end(index, logs)
 
 
@@ -200,7 +212,7 @@ def _steps(generator, steps, what):
 def fit_generator(model, generator, steps_per_epoch, epochs, verbose, callbacks, validation_data,
                   validation_steps, class_weight, initial_epoch):
     steps_per_epoch = _steps(generator, steps_per_epoch, "steps_per_epoch")
-    f = model._make_train_function()
+    model._make_train_function()  # compile now, before the first epoch starts
     labels = list(model.metrics_names)
     do_validation = validation_data is not None
     val_gen = do_validation and is_generator(validation_data)
@@ -211,6 +223,11 @@ def fit_generator(model, generator, steps_per_epoch, epochs, verbose, callbacks,
                          {"epochs": epochs, "steps": steps_per_epoch, "verbose": verbose,
                           "do_validation": do_validation, "metrics": metrics})
     iterator, val_iterator = _iterate(generator), _iterate(validation_data) if val_gen else None
+    if do_validation and not val_gen:  # arrays: callbacks see them, as with fit
+        vx, vy, vw = model._standardize_user_data(*validation_data[:2], validation_data[2] if
+                                                  len(validation_data) == 3 else None)
+        for c in cbl:
+            c.validation_data = vx + vy + vw
 
     def run_epoch(epoch, epoch_logs):
         batch_size = 32
@@ -218,7 +235,7 @@ def fit_generator(model, generator, steps_per_epoch, epochs, verbose, callbacks,
             x, y, *sw = _next_batch(iterator, "training")
             x, y, w = model._standardize_user_data(x, y, sw[0] if sw else None, class_weight)
             batch_size = len(x[0])
-            _run_batch(cbl, labels, step, batch_size, lambda feeds=x + y + w: f(*feeds))
+            _run_batch(cbl, labels, step, batch_size, lambda feeds=x + y + w: model._train_step()(*feeds), model)
             if model.stop_training:
                 return
         if do_validation:

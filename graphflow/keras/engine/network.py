@@ -9,7 +9,7 @@ nest it in a bigger model.
 import json
 
 from .. import backend as K
-from .._utils import assign_values, json_default
+from .._utils import assign_values, is_chief, json_default
 from .base_layer import KerasTensor, Layer, collecting, to_list, unpack
 from .input_layer import InputLayer
 
@@ -161,7 +161,15 @@ class Network(Layer):
 
     @property
     def losses(self):
-        return [loss for layer in self.layers for loss in layer.losses] + list(self._losses)
+        """The weight penalties of all layers plus the penalties of the layer calls that
+        make up this network (as Keras 2's Container.losses)."""
+        calls = [loss for layer in self.layers for node in self.network_nodes(layer) for loss in node.losses]
+        return self.get_losses_for(None) + calls
+
+    def get_losses_for(self, inputs):
+        if inputs is not None:
+            return super().get_losses_for(inputs)
+        return [loss for layer in self.layers for loss in layer.get_losses_for(None)] + list(self._losses)
 
     @property
     def constraints(self):
@@ -267,11 +275,17 @@ class Network(Layer):
 
     # ------------------------------------------------------------ saving (graphflow.keras.saving)
     def save(self, filepath, overwrite=True, include_optimizer=True):
-        """Architecture + weights + training config + optimizer state, in Keras 2 HDF5."""
+        """Architecture + weights + training config + optimizer state, in Keras 2 HDF5.
+        In a data-parallel job only rank 0 writes (the others hold the same weights)."""
+        if not is_chief():
+            return
         from ..saving import save_model
         save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
     def save_weights(self, filepath, overwrite=True):
+        """The weights alone, in Keras 2 HDF5 (only rank 0 writes in a data-parallel job)."""
+        if not is_chief():
+            return
         from ..saving import save_weights
         save_weights(self, filepath, overwrite=overwrite)
 

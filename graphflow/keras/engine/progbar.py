@@ -20,6 +20,8 @@ import time
 
 import numpy as np
 
+from .._utils import is_chief
+
 
 class Progbar:
     """A text progress bar counting up to ``target`` (samples or steps)."""
@@ -27,7 +29,7 @@ class Progbar:
     def __init__(self, target, width=30, verbose=1, interval=0.05, file=None):
         self.target = target
         self.width = width
-        self.verbose = verbose
+        self.verbose = verbose if is_chief() else 0  # one bar per data-parallel job
         self.interval = interval
         self.file = file
         self.sum_values = {}

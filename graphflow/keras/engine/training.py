@@ -1,6 +1,8 @@
 """Model: a Network that can be compiled and trained (Keras 2's ``engine.training``).
 
-``compile()`` builds three symbolic graphs and compiles each with ``gf.function``:
+``compile()`` configures the loss and builds the test graph (so a loss that does not fit
+fails at once); three functions are compiled with ``gf.function`` when first used, as
+Keras 2 did (``model.train_function`` & co are lazily built properties):
 
 * train: the training-phase graph (dropout on, batch statistics) -> [loss, metrics...],
   with the optimizer's updates (weights, slots, ``iterations``) and the layers' own
@@ -70,8 +72,10 @@ class Model(Network):
     # ------------------------------------------------------------ compile
     def compile(self, optimizer, loss, metrics=None, loss_weights=None, sample_weight_mode=None, **kwargs):
         """Configure training: ``optimizer`` (name or instance), ``loss`` (name or function,
-        or a list/dict with one per output), ``metrics`` (e.g. ['accuracy']), and build
-        and compile the train, test and predict functions."""
+        or a list/dict with one per output), ``metrics`` (e.g. ['accuracy']). The train,
+        test and predict functions are compiled when first used (``fit``, ``evaluate``,
+        ``predict``; or ``model.train_function``...), so a model only used to predict
+        never compiles the other two."""
         if kwargs:
             raise TypeError(f"Invalid keyword argument(s) for compile(): {sorted(kwargs)}")
         if not hasattr(self, "outputs"):
@@ -102,9 +106,9 @@ class Model(Network):
             prefix = f"{names[i]}_" if len(names) > 1 else ""
             self.metrics_names += [prefix + label for label, _ in metric_list]
         self._functions = {}
-        self._make_train_function()
-        self._make_test_function()
-        self._make_predict_function()
+        # the test graph now, so a loss that does not fit the outputs fails here; compiling
+        # it (and the train and predict functions) waits for first use, as in Keras 2
+        self._test_graph = self._phase_function(training=False)
 
     def _resolve_metrics(self, metrics, names):
         per_output = metrics if isinstance(metrics, dict) else {n: metrics or [] for n in names}
@@ -147,7 +151,8 @@ class Model(Network):
         outputs, updates, activity_losses = self.build_phase(training)
         total, output_losses, metric_values = self._loss_and_metrics(outputs)
         with gf.name_scope("regularization"):
-            for penalty in self.losses + activity_losses:
+            # weight penalties once, activity penalties as this phase's graph made them
+            for penalty in self.get_losses_for(None) + activity_losses:
                 total = total + penalty
         results = [total] + (output_losses if len(output_losses) > 1 else []) + metric_values
         return results, updates
@@ -171,7 +176,7 @@ class Model(Network):
         if "test" not in self._functions:
             if self.optimizer is None:
                 raise RuntimeError("You must compile your model before using it.")
-            results, _ = self._phase_function(training=False)
+            results, _ = self.__dict__.pop("_test_graph", None) or self._phase_function(training=False)
             self._functions["test"] = gf.function(self._feeds(), results, name="test_function")
         return self._functions["test"]
 
@@ -181,6 +186,13 @@ class Model(Network):
             self._functions["predict"] = gf.function([t.tensor for t in self.inputs], outputs,
                                                      name="predict_function")
         return self._functions["predict"]
+
+    def _train_step(self):
+        """The training function to call now: the compiled step, or its sibling that checks
+        every op's output for NaN/Inf while ``fit(check_numerics=True)`` (or a
+        ``TerminateOnNaN(check_numerics=True)``) asks for it."""
+        f = self._make_train_function()
+        return f.checked() if getattr(self, "_check_numerics", False) else f
 
     @property
     def train_function(self):
@@ -227,20 +239,31 @@ class Model(Network):
     # ------------------------------------------------------------ public training API
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, **kwargs):
+            steps_per_epoch=None, validation_steps=None, check_numerics=False, profile=False, **kwargs):
         """Train for ``epochs`` epochs; returns a ``History``. ``x`` may also be a
-        generator (or Sequence) of batches, as in Keras 3."""
+        generator (or Sequence) of batches, as in Keras 3.
+
+        graphflow's additions: ``check_numerics=True`` raises ``gf.NumericsError`` at the
+        first op of a training step whose output holds NaN or Inf (naming the op, its
+        layer and your line); ``profile=True`` prints where the training step's time went
+        (``gf.Function.profile``) after the first epoch."""
         if "nb_epoch" in kwargs:
             warnings.warn("The `nb_epoch` argument in `fit` has been renamed `epochs`.", stacklevel=2)
             epochs = kwargs.pop("nb_epoch")
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments: {kwargs}")
-        if loops.is_generator(x):
-            return self.fit_generator(x, steps_per_epoch, epochs=epochs, verbose=verbose, callbacks=callbacks,
-                                      validation_data=validation_data, validation_steps=validation_steps,
-                                      class_weight=class_weight, initial_epoch=initial_epoch)
-        return loops.fit_arrays(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
-                                validation_data, shuffle, class_weight, sample_weight, initial_epoch)
+        if check_numerics or profile:
+            from ..callbacks import _Diagnostics
+            callbacks = list(callbacks or []) + [_Diagnostics(check_numerics, profile)]
+        try:
+            if loops.is_generator(x):
+                return self.fit_generator(x, steps_per_epoch, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                                          validation_data=validation_data, validation_steps=validation_steps,
+                                          class_weight=class_weight, initial_epoch=initial_epoch)
+            return loops.fit_arrays(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                                    validation_data, shuffle, class_weight, sample_weight, initial_epoch)
+        finally:  # a fit that raised never reached on_train_end: the next one runs unchecked
+            self._check_numerics = self._terminate_on_numerics = False
 
     def evaluate(self, x, y, batch_size=32, verbose=1, sample_weight=None):
         """The loss (a float), or ``[loss, metric...]`` when metrics were compiled."""

@@ -5,13 +5,20 @@ name (``deserialize({'class_name': 'Dense', 'config': {...}})``).
 """
 from ..engine.base_layer import Layer  # noqa: F401
 from ..engine.input_layer import Input, InputLayer  # noqa: F401
-from .convolutional import Conv2D, Convolution2D, ZeroPadding2D  # noqa: F401
-from .core import Activation, Dense, Dropout, Flatten, Lambda, Permute, Reshape  # noqa: F401
+from .advanced_activations import ELU, LeakyReLU, PReLU, ThresholdedReLU  # noqa: F401
+from .convolutional import (Conv1D, Conv2D, Conv2DTranspose, Convolution1D, Convolution2D,  # noqa: F401
+                            Deconvolution2D, SeparableConv2D, SeparableConvolution2D)
+from .core import (Activation, ActivityRegularization, Dense, Dropout, Flatten, Lambda, Permute,  # noqa: F401
+                   RepeatVector, Reshape, SpatialDropout1D, SpatialDropout2D)
+from .embeddings import Embedding  # noqa: F401
 from .merge import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add, average,  # noqa: F401
                     concatenate, maximum, minimum, multiply, subtract)
 from .normalization import BatchNormalization  # noqa: F401
-from .pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, GlobalAvgPool2D,  # noqa: F401
-                      GlobalMaxPool2D, GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
+from .pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,  # noqa: F401
+                      GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,
+                      GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D)
+from .resizing import (Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D,  # noqa: F401
+                       ZeroPadding2D)
 
 _REGISTRY = {name: obj for name, obj in dict(globals()).items()
              if isinstance(obj, type) and issubclass(obj, Layer)}
@@ -40,8 +47,14 @@ def deserialize(config, custom_objects=None):
     """A layer (or model) from ``{class_name, config}``."""
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"Improper config format for a layer: {config!r}")
-    cls = get_class(config["class_name"], custom_objects)
     import inspect
-    if "custom_objects" in inspect.signature(cls.from_config).parameters:
-        return cls.from_config(config.get("config", {}), custom_objects=custom_objects)
-    return cls.from_config(config.get("config", {}))
+    inner = config.get("config", {})
+    try:
+        cls = get_class(config["class_name"], custom_objects)
+        if "custom_objects" in inspect.signature(cls.from_config).parameters:
+            return cls.from_config(inner, custom_objects=custom_objects)
+        return cls.from_config(inner)
+    except (TypeError, ValueError, KeyError) as err:  # say which layer (loaders report the first note)
+        name = inner.get("name") if isinstance(inner, dict) else None
+        err.add_note(f"layer {name!r} ({config['class_name']})")
+        raise

@@ -1,62 +1,90 @@
-"""Convolution layers: Conv2D (cross-correlation, kernel ``(kh, kw, in, filters)`` in
-both data formats, TensorFlow-style 'same' padding) and ZeroPadding2D.
+"""Convolution layers, as Keras 2's ``keras.layers.convolutional``: Conv1D, Conv2D,
+Conv2DTranspose (``Deconvolution2D``) and SeparableConv2D. Kernels are
+``(kernel_rows, kernel_cols, in, filters)`` in both data formats (Conv1D:
+``(kernel_size, in, filters)``; Conv2DTranspose: ``(rows, cols, filters, in)``), 'same'
+padding is TensorFlow's. As in Keras 2.0.6 this module also offers the pooling,
+padding, cropping and upsampling layers.
 
     >>> model.add(Conv2D(32, (3, 3), activation="relu", input_shape=(100, 100, 3)))
 """
+import numpy as np
+
 import graphflow as gf
 
 from .. import activations
 from .._utils import normalize_data_format, normalize_padding, normalize_tuple
 from ..engine.base_layer import Layer
 from ._options import KERNEL_AND_BIAS, options_config, set_options
+from .pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,  # noqa: F401
+                      GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D,
+                      MaxPooling1D, MaxPooling2D)
+from .resizing import (Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D,  # noqa: F401
+                       ZeroPadding2D)
 
 
-class Conv2D(Layer):
-    """``activation(conv2d(x, kernel) + bias)`` with ``filters`` output channels."""
+class _Conv(Layer):
+    """What the convolution layers share: arguments, weights, bias and activation."""
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+    rank = 2
+    _paddings = ("valid", "same")
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        self.rank = 2
         self.filters = int(filters)
-        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size")
-        self.strides = normalize_tuple(strides, 2, "strides")
-        self.padding = normalize_padding(padding)
-        self.data_format = normalize_data_format(data_format)
-        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate")
+        self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size")
+        self.strides = normalize_tuple(strides, self.rank, "strides")
+        self.padding = normalize_padding(padding, self._paddings)
+        self.data_format = self._data_format(data_format)
+        self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate")
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         set_options(self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
                     kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
                     activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                     bias_constraint=bias_constraint)
-        self.input_spec = {"ndim": 4}
+        self.input_spec = {"ndim": self.rank + 2}
+
+    def _data_format(self, value):
+        return normalize_data_format(value)
 
     @property
     def _channel_axis(self):
         return 1 if self.data_format == "channels_first" else -1
 
-    def build(self, input_shape):
-        input_dim = input_shape[self._channel_axis]
-        if input_dim is None:
+    def _input_channels(self, input_shape):
+        channels = input_shape[self._channel_axis]
+        if channels is None:
             raise ValueError(f"layer {self.name}: the channel dimension of the inputs should be defined. Found "
-                             f"`None` (input shape {input_shape}, data_format={self.data_format!r}).")
-        self.kernel = self.add_weight("kernel", self.kernel_size + (input_dim, self.filters),
+                             f"`None` (input shape {tuple(input_shape)}, data_format={self.data_format!r}).")
+        self.input_spec = {"ndim": self.rank + 2, "axes": {self._channel_axis: channels}}
+        return channels
+
+    def _kernel_shape(self, channels):
+        return self.kernel_size + (channels, self.filters)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight("kernel", self._kernel_shape(self._input_channels(input_shape)),
                                       initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint)
+        self._build_bias()
+        self.built = True
+
+    def _build_bias(self):
         self.bias = self.add_weight("bias", (self.filters,), initializer=self.bias_initializer,
                                     regularizer=self.bias_regularizer, constraint=self.bias_constraint) \
             if self.use_bias else None
-        self.input_spec = {"ndim": 4, "axes": {self._channel_axis: input_dim}}
-        self.built = True
 
     def call(self, inputs):
-        out = gf.nn.conv2d(inputs, self.kernel, self.strides, self.padding, self.data_format, self.dilation_rate)
+        out = self._convolve(inputs)
         if self.use_bias:
             out = gf.nn.bias_add(out, self.bias, self.data_format)
         return self.activation(out)
+
+    def _convolve(self, inputs):
+        return gf.nn.conv2d(inputs, self.kernel, self.strides, self.padding, self.data_format, self.dilation_rate)
 
     def get_config(self):
         config = {"filters": self.filters, "kernel_size": self.kernel_size, "strides": self.strides,
@@ -66,34 +94,119 @@ class Conv2D(Layer):
         return {**super().get_config(), **config}
 
 
-Convolution2D = Conv2D
+class Conv1D(_Conv):
+    """Temporal convolution over ``(batch, steps, channels)``; ``padding='causal'`` pads
+    only the start, so output t sees inputs up to t (WaveNet). ``data_format`` defaults
+    to 'channels_last' whatever the image format is (Keras 2.0.6 had no such argument)."""
+
+    rank = 1
+    _paddings = ("valid", "same", "causal")
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, data_format="channels_last",
+                 **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, **kwargs)
+
+    def _data_format(self, value):
+        return normalize_data_format(value or "channels_last")
+
+    def _convolve(self, inputs):
+        axis = 1 if self.data_format == "channels_last" else 2  # the dummy row axis
+        padding = self.padding
+        if padding == "causal":
+            left = self.dilation_rate[0] * (self.kernel_size[0] - 1)
+            time_axis = 1 if self.data_format == "channels_last" else 2
+            pads = [(0, 0)] * 3
+            pads[time_axis] = (left, 0)
+            inputs, padding = gf.pad(inputs, tuple(pads)), "valid"
+        out = gf.nn.conv2d(gf.expand_dims(inputs, axis), gf.expand_dims(self.kernel, 0), (1,) + self.strides,
+                           padding, self.data_format, (1,) + self.dilation_rate)
+        return gf.squeeze(out, axis)
 
 
-def _padding_pairs(padding):
-    if isinstance(padding, int):
-        return ((padding, padding), (padding, padding))
-    if len(padding) != 2:
-        raise ValueError(f"`padding` should have two elements. Found: {padding}")
-    if all(isinstance(p, int) for p in padding):
-        return ((padding[0], padding[0]), (padding[1], padding[1]))
-    return tuple(normalize_tuple(p, 2, "padding") for p in padding)
+class Conv2D(_Conv):
+    """``activation(conv2d(x, kernel) + bias)`` with ``filters`` output channels."""
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, **kwargs)
 
 
-class ZeroPadding2D(Layer):
-    """Pad rows and columns with zeros: ``padding`` is an int, (rows, cols) or
-    ((top, bottom), (left, right))."""
+class Conv2DTranspose(Conv2D):
+    """Transposed convolution ("deconvolution"): the output is what a Conv2D with these
+    strides and padding would map onto the input's shape; 'valid' rows
+    ``n * s + max(k - s, 0)``, 'same' ``n * s``. Kernel ``(rows, cols, filters, in)``."""
 
-    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self.padding = _padding_pairs(padding)
-        self.data_format = normalize_data_format(data_format)
-        self.input_spec = {"ndim": 4}
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None, **kwargs):
+        if tuple(normalize_tuple(kwargs.pop("dilation_rate", 1), 2, "dilation_rate")) != (1, 1):
+            raise ValueError("Conv2DTranspose supports dilation_rate=(1, 1) only (as Keras 2.0.6)")
+        super().__init__(filters, kernel_size, strides, padding, data_format, **kwargs)
 
-    def call(self, inputs):
-        rows, cols = self.padding
-        if self.data_format == "channels_last":
-            return gf.pad(inputs, ((0, 0), rows, cols, (0, 0)))
-        return gf.pad(inputs, ((0, 0), (0, 0), rows, cols))
+    def _kernel_shape(self, channels):
+        return self.kernel_size + (self.filters, channels)
+
+    def _convolve(self, inputs):
+        return gf.nn.conv2d_transpose(inputs, self.kernel, self.strides, self.padding, self.data_format)
 
     def get_config(self):
-        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+        config = super().get_config()
+        config.pop("dilation_rate")
+        return config
+
+
+class SeparableConv2D(Conv2D):
+    """A depthwise convolution (each input channel with its own ``depth_multiplier``
+    filters, ``depthwise_kernel`` ``(rows, cols, in, depth_multiplier)``) followed by a
+    1x1 pointwise one (``pointwise_kernel`` ``(1, 1, in * depth_multiplier, filters)``).
+    The depthwise step runs as one conv2d with a block-diagonal kernel built from the
+    depthwise one (exact, differentiable; it costs ``in`` times the multiply-adds of a
+    dedicated depthwise kernel)."""
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None, depth_multiplier=1,
+                 activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 pointwise_initializer="glorot_uniform", bias_initializer="zeros", depthwise_regularizer=None,
+                 pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, activation=activation,
+                         use_bias=use_bias, bias_initializer=bias_initializer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, bias_constraint=bias_constraint, **kwargs)
+        self.depth_multiplier = int(depth_multiplier)
+        set_options(self, depthwise_initializer=depthwise_initializer, pointwise_initializer=pointwise_initializer,
+                    depthwise_regularizer=depthwise_regularizer, pointwise_regularizer=pointwise_regularizer,
+                    depthwise_constraint=depthwise_constraint, pointwise_constraint=pointwise_constraint)
+
+    def build(self, input_shape):
+        channels = self._input_channels(input_shape)
+        self.depthwise_kernel = self.add_weight(
+            "depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier),
+            initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint)
+        self.pointwise_kernel = self.add_weight(
+            "pointwise_kernel", (1, 1, channels * self.depth_multiplier, self.filters),
+            initializer=self.pointwise_initializer, regularizer=self.pointwise_regularizer,
+            constraint=self.pointwise_constraint)
+        self._build_bias()
+        self.built = True
+
+    def _convolve(self, inputs):
+        kh, kw, channels, mult = self.depthwise_kernel.shape
+        # block-diagonal: full[a, b, c, c * mult + m] = depthwise[a, b, c, m], zero across channels
+        mask = np.eye(channels, dtype=self.depthwise_kernel.dtype).reshape(1, 1, channels, channels, 1)
+        full = gf.reshape(gf.expand_dims(self.depthwise_kernel, 3) * mask, (kh, kw, channels, channels * mult))
+        depthwise = gf.nn.conv2d(inputs, full, self.strides, self.padding, self.data_format, self.dilation_rate)
+        return gf.nn.conv2d(depthwise, self.pointwise_kernel, 1, "valid", self.data_format)
+
+    def get_config(self):
+        config = super().get_config()
+        for name in ("kernel_initializer", "kernel_regularizer", "kernel_constraint", "dilation_rate"):
+            config.pop(name)
+        config["depth_multiplier"] = self.depth_multiplier
+        config.update(options_config(self, ("depthwise_initializer", "pointwise_initializer",
+                                            "depthwise_regularizer", "pointwise_regularizer",
+                                            "depthwise_constraint", "pointwise_constraint")))
+        return config
+
+
+Convolution1D = Conv1D
+Convolution2D = Conv2D
+Deconvolution2D = Conv2DTranspose
+SeparableConvolution2D = SeparableConv2D

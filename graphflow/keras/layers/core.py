@@ -1,4 +1,5 @@
-"""Core layers: Dense, Dropout, Flatten, Activation, Reshape, Permute, Lambda.
+"""Core layers: Dense, Dropout (and SpatialDropout1D/2D), Flatten, Activation, Reshape,
+Permute, RepeatVector, Lambda, ActivityRegularization.
 
     >>> model.add(Dense(256, activation="relu"))
     >>> model.add(Dropout(0.5))                # only in the train function
@@ -7,7 +8,8 @@ import numpy as np
 
 import graphflow as gf
 
-from .. import activations
+from .. import activations, regularizers
+from .._utils import normalize_data_format
 from ..engine.base_layer import Layer
 from ._options import KERNEL_AND_BIAS, options_config, set_options
 
@@ -149,9 +151,26 @@ class Reshape(Layer):
     def call(self, inputs):
         target = self._resolved(inputs.shape)
         batch = inputs.shape[0]
-        if -1 in target:
-            return gf.reshape(inputs, (batch if batch is not None else -1,) + target)
-        return gf.reshape(inputs, (-1,) + target)
+        if -1 not in target:
+            return gf.reshape(inputs, (-1,) + target)
+        if batch is not None:
+            return gf.reshape(inputs, (batch,) + target)
+        return self._reshape_two_unknown(inputs, target)
+
+    @staticmethod
+    def _reshape_two_unknown(inputs, target):
+        """Batch and the -1 axis both unknown: reshape like a tensor of that run-time
+        shape, made from one entry per (sample, position along the -1 axis)."""
+        flat = gf.flatten(inputs)
+        known = int(np.prod([d for d in target if d != -1], dtype=np.int64))
+        like = gf.zeros_like(flat[:, ::known])        # (batch, length of the -1 axis)
+        axis = target.index(-1)
+        for _ in range(axis):
+            like = gf.expand_dims(like, 1)
+        for _ in range(len(target) - axis - 1):
+            like = gf.expand_dims(like, -1)
+        like = like + np.zeros((1,) + tuple(1 if d == -1 else d for d in target), like.dtype)
+        return gf.reshape_like(flat, like)
 
     def get_config(self):
         return {**super().get_config(), "target_shape": self.target_shape}
@@ -174,29 +193,110 @@ class Permute(Layer):
 
 
 class Lambda(Layer):
-    """Wrap a function of graphflow tensors as a layer:
-    ``Lambda(lambda t: t * 2)``, ``Lambda(gf.nn.softmax)``. Its config stores the
-    function's name only: pass the function in ``custom_objects`` to load it again."""
+    """Wrap a function of graphflow tensors as a layer: ``Lambda(lambda t: t * 2)``,
+    ``Lambda(K.square)``, ``Lambda(f, arguments={'a': 2})`` (``f(x, a=2)``). The output
+    shape is inferred from the graph (``output_shape`` is accepted and not needed).
+
+    ``get_config()`` holds the function itself, so ``from_config`` in the same process
+    rebuilds the layer (as Keras 2's marshalled bytecode did). A saved model (JSON or
+    HDF5) stores the function's name only: load it with ``custom_objects={name: f}``;
+    without it loading fails with an error that says so. Bytecode is never saved or
+    run from a file."""
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
         self.function = function
         self.arguments = dict(arguments or {})
         self._output_shape = output_shape
+        self.supports_masking = mask is not None
 
     def call(self, inputs):
         return self.function(inputs, **self.arguments)
 
     def get_config(self):
-        return {**super().get_config(), "function": getattr(self.function, "__name__", "lambda"),
+        return {**super().get_config(), "function": self.function, "output_shape": self._output_shape,
                 "arguments": self.arguments}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        name = config.pop("function")
-        function = (custom_objects or {}).get(name)
-        if function is None:
-            raise ValueError(f"Lambda layer {config.get('name')}: its function {name!r} cannot be rebuilt from a "
-                             f"config; pass it as custom_objects={{{name!r}: function}}")
-        return cls(function, **config)
+        config.pop("function_type", None)
+        config.pop("output_shape_type", None)
+        config["function"] = cls._resolve(config["function"], custom_objects, config.get("name"), "function")
+        if config.get("output_shape") is not None and not isinstance(config["output_shape"], (list, tuple)):
+            config["output_shape"] = cls._resolve(config["output_shape"], custom_objects, config.get("name"),
+                                                  "output_shape")
+        return cls(**config)
+
+    @staticmethod
+    def _resolve(value, custom_objects, layer_name, what):
+        if callable(value):
+            return value
+        name = value[0] if isinstance(value, (list, tuple)) else value
+        found = (custom_objects or {}).get(name) if isinstance(name, str) else None
+        if found is None:
+            raise ValueError(f"Lambda layer {layer_name}: its {what} {name!r} cannot be rebuilt from a saved "
+                             f"config (graphflow saves the name, never bytecode); pass it as "
+                             f"custom_objects={{{name!r}: the_function}}")
+        return found
+
+
+class SpatialDropout1D(Dropout):
+    """Dropout of whole feature maps of ``(batch, steps, features)``: one draw per
+    (sample, feature), shared along the steps (for strongly correlated neighbours)."""
+
+    def __init__(self, rate, **kwargs):
+        kwargs.pop("noise_shape", None)
+        super().__init__(rate, noise_shape=(None, 1, None), **kwargs)
+        self.input_spec = {"ndim": 3}
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("noise_shape")
+        return config
+
+
+class SpatialDropout2D(Dropout):
+    """Dropout of whole channels of an image: one draw per (sample, channel), shared over
+    rows and columns."""
+
+    def __init__(self, rate, data_format=None, **kwargs):
+        kwargs.pop("noise_shape", None)
+        self.data_format = normalize_data_format(data_format)
+        shape = (None, 1, 1, None) if self.data_format == "channels_last" else (None, None, 1, 1)
+        super().__init__(rate, noise_shape=shape, **kwargs)
+        self.input_spec = {"ndim": 4}
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("noise_shape")
+        return {**config, "data_format": self.data_format}
+
+
+class RepeatVector(Layer):
+    """(batch, features) -> (batch, n, features): the input repeated ``n`` times."""
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        self.n = int(n)
+        self.input_spec = {"ndim": 2}
+
+    def call(self, inputs):
+        return gf.tile(gf.expand_dims(inputs, 1), (1, self.n, 1))
+
+    def get_config(self):
+        return {**super().get_config(), "n": self.n}
+
+
+class ActivityRegularization(Layer):
+    """The identity, adding ``l1 * sum(|x|) + l2 * sum(x**2)`` of its output to the loss
+    (of the phase graph the call belongs to)."""
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.l1, self.l2 = float(l1), float(l2)
+        self.activity_regularizer = regularizers.L1L2(l1=self.l1, l2=self.l2)
+
+    def get_config(self):
+        return {**super().get_config(), "l1": self.l1, "l2": self.l2}

@@ -23,6 +23,16 @@ from ._geometry import check_layout, output_length, pair
 class ConvOp(Op):
     """Parameters shared by conv2d and its gradient ops."""
 
+    def flops(self, in_types, out_types):
+        """2 per multiply-add: (output positions of the forward conv) x (taps x in channels);
+        the two gradients do the same work as the forward pass."""
+        kernel = in_types[1]
+        dy = out_types[0] if len(in_types) == 2 else in_types[2]
+        taps = (kernel.shape[0] or 0) * (kernel.shape[1] or 0) * (kernel.shape[2] or 0)
+        return 2 * (dy.size or 0) * taps
+
+    views = ()  # kernels return fresh arrays
+
     strides: tuple = (1, 1)
     padding: str = "valid"
     data_format: str = "channels_last"
@@ -77,6 +87,7 @@ class ConvOp(Op):
 class Conv2D(ConvOp):
     """y[n, i, j, o] = sum_{a, b, c} x_pad[n, i*s0 + a*d0, j*s1 + b*d1, c] * k[a, b, c, o]
     (channels_last shown; channels_first moves the channel axis to 1 in x and y)."""
+    epilogue_head = True  # a fresh result an element-wise tail may work on in place
     name: ClassVar[str] = "conv2d"
 
     def infer(self, x, kernel):
@@ -92,6 +103,7 @@ class Conv2D(ConvOp):
 class Conv2DBackpropInput(ConvOp):
     """dx = d<conv2d(x, k), dy>/dx, from the kernel and the output gradient ``dy``;
     ``x`` is an input only for its (run-time) shape, its values are never read."""
+    shape_of_input = 0  # the output has input 0's run-time shape
     name: ClassVar[str] = "conv2d_backprop_input"
 
     def infer(self, x, kernel, dy):
@@ -109,6 +121,7 @@ class Conv2DBackpropInput(ConvOp):
 class Conv2DBackpropFilter(ConvOp):
     """dk = d<conv2d(x, k), dy>/dk, from the input and the output gradient ``dy``;
     ``kernel`` is an input only for its shape, its values are never read."""
+    shape_of_input = 1  # the output has input 1's run-time shape
     name: ClassVar[str] = "conv2d_backprop_filter"
 
     def infer(self, x, kernel, dy):

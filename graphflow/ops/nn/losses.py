@@ -32,6 +32,11 @@ class SoftmaxCrossEntropy(Op):
     the incoming gradient. The compiler rewrites ``categorical_crossentropy(t, softmax(x))``
     into this op."""
 
+    def flops(self, in_types, out_types):  # log-softmax, then a product and a sum
+        return 4 * (in_types[0].size or 0)
+
+    views = ()  # kernels return fresh arrays
+
     def infer(self, logits, target):
         if not (is_float(logits.dtype) and logits.dtype == target.dtype):
             raise TypeError(f"logits and target must share one float dtype, got {logits.dtype} and "
@@ -55,6 +60,7 @@ class SoftmaxCrossEntropy(Op):
 class OneHot(Op):
     """y[..., k] = 1 where indices[...] == k, else 0; k in [0, depth). An index outside
     that range is an error at run time (a silent all-zero row would hide a label bug)."""
+    views = ()  # kernels return fresh arrays
 
     depth: int
     dtype: str = "float32"

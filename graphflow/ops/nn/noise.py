@@ -23,6 +23,7 @@ class Dropout(Op):
     Philox keyed by ``(seed, counter)``. ``noise_shape`` (``None`` = x's shape; a ``None``
     entry = x's dim there) lets a mask broadcast, e.g. one draw per channel. dy/dx = mask.
     """
+    views = ()  # kernels return fresh arrays
 
     rate: float
     seed: int

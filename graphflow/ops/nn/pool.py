@@ -7,6 +7,7 @@ cells in its window, as TensorFlow does.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -19,6 +20,11 @@ from ._geometry import check_layout, output_length, pair, spatial_axes
 @dataclass(frozen=True)
 class PoolOp(Op):
     """Parameters shared by the pooling ops (``strides`` is never None here)."""
+
+    def flops(self, in_types, out_types):  # each input element is read by overlapping windows
+        return (in_types[0].size or 0) * max(1, math.prod(self.pool_size) // math.prod(self.strides))
+
+    views = ()  # kernels return fresh arrays
 
     pool_size: tuple = (2, 2)
     strides: tuple = (2, 2)
@@ -67,6 +73,7 @@ class MaxPool2D(PoolOp):
 class MaxPool2DGrad(PoolOp):
     """dx: each window's gradient dy routed to the element of x that won its max (the
     first in scan order at ties); inputs ``(x, y, dy)`` with y = max_pool2d(x)."""
+    shape_of_input = 0  # the output has input 0's run-time shape
     name: ClassVar[str] = "max_pool2d_grad"
 
     def infer(self, x, y, dy):
@@ -111,6 +118,7 @@ class AvgPool2D(PoolOp):
 class AvgPool2DGrad(PoolOp):
     """dx: each window's dy shared equally by the cells it averaged; inputs ``(x, dy)``,
     where only the run-time shape of x is read. Linear in dy, its adjoint is AvgPool2D."""
+    shape_of_input = 0  # the output has input 0's run-time shape
     name: ClassVar[str] = "avg_pool2d_grad"
 
     def infer(self, x, dy):

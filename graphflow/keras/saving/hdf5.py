@@ -1,0 +1,147 @@
+"""Careful HDF5 access for saving: every read is checked and every fault becomes a
+``LoadError``; every array written carries its digest; every file is written atomically.
+
+Reading never builds objects from a file: string attributes become ``str``, datasets must
+hold numbers (an object, string or compound dtype is refused before anything is read),
+and a dataset claiming more bytes than the file could hold is refused before it is
+allocated.
+
+    >>> with open_to_read("model.h5") as f:          # faults -> LoadError naming the file
+    ...     names = text_list(f.attrs, "layer_names")
+"""
+import contextlib
+import json
+import os
+
+import h5py
+import numpy as np
+
+from graphflow.utils import atomic_path
+
+from .digest import ARRAY_ATTR, array_digest
+from .errors import LoadError
+
+# a compressed dataset may expand; Keras never compresses, so this only bounds damage
+_MAX_EXPANSION = 1000
+
+
+@contextlib.contextmanager
+def open_to_read(filepath):
+    """Open ``filepath`` for reading; any fault inside the block (h5py's own errors
+    included) leaves as a ``LoadError`` that names the file."""
+    filepath = os.fspath(filepath)
+    if not os.path.isfile(filepath):
+        raise FileNotFoundError(f"no file at {filepath!r}")
+    try:
+        with h5py.File(filepath, "r") as f:
+            yield f
+    except LoadError as err:
+        raise type(err)(f"cannot load {filepath!r}: {err}") from None
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as err:  # h5py raises OSError, RuntimeError, KeyError, ValueError, TypeError...
+        raise LoadError(f"cannot load {filepath!r}: it is not a readable HDF5 file of Keras weights "
+                        f"(truncated, damaged or of another layout): {type(err).__name__}: {err}") from None
+
+
+@contextlib.contextmanager
+def open_to_write(filepath, overwrite=True):
+    """An ``h5py.File`` open for writing at a temporary path beside ``filepath``; on a
+    clean exit it is made durable and renamed over ``filepath`` (readers and crashes see
+    the old file or the new one, never half)."""
+    with atomic_path(filepath, overwrite=overwrite) as tmp:
+        with h5py.File(tmp, "w") as f:
+            yield f
+
+
+# ------------------------------------------------------------------ attributes
+
+def b(text):
+    """A NumPy byte string, the attribute type Keras 2 wrote (Keras 3 reads it too)."""
+    return np.bytes_(str(text).encode("utf8"))
+
+
+def text(value, what="attribute"):
+    """A string attribute as ``str`` (written as bytes by Keras 2, as str by Keras 3)."""
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if isinstance(value, (bytes, np.bytes_)):
+        try:
+            return bytes(value).decode("utf8")
+        except UnicodeDecodeError as err:
+            raise LoadError(f"the {what} is not UTF-8 text ({err})") from None
+    if isinstance(value, str):
+        return value
+    raise LoadError(f"the {what} should be text, found {type(value).__name__}")
+
+
+def text_list(attrs, key, required=True):
+    """A list-of-strings attribute, also in the chunked form (key0, key1, ...) that Keras
+    2.1+ writes when a list is longer than one HDF5 attribute can hold."""
+    if key in attrs:
+        chunks = [attrs[key]]
+    else:
+        chunks, i = [], 0
+        while f"{key}{i}" in attrs:
+            chunks.append(attrs[f"{key}{i}"])
+            i += 1
+        if not chunks:
+            if required:
+                raise LoadError(f"the {key} attribute is missing")
+            return []
+    out = []
+    for chunk in chunks:
+        chunk = np.asarray(chunk)
+        if chunk.size and chunk.dtype.kind not in "SUO":
+            raise LoadError(f"the {key} attribute should list names, found {chunk.dtype} values")
+        out.extend(text(n, f"{key} attribute") for n in chunk.reshape(-1))
+    return out
+
+
+def json_attr(attrs, key):
+    """A JSON attribute (``model_config``, ``training_config``) as Python data."""
+    raw = text(attrs[key], f"{key} attribute")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise LoadError(f"its {key} attribute is not valid JSON ({err})") from None
+
+
+# ------------------------------------------------------------------ arrays
+
+def read_array(group, name, file_size, digests):
+    """The numbers in dataset ``group[name]``, checked against its digest: required when
+    ``digests`` is true (a graphflow file), checked when present otherwise."""
+    node = group.get(name)
+    where = f"{group.name.rstrip('/')}/{name}"
+    if not isinstance(node, h5py.Dataset):
+        found = "nothing" if node is None else "a group"
+        raise LoadError(f"the weight {where!r} is missing (found {found})")
+    if node.dtype.kind not in "biuf" or node.dtype.names or node.dtype.subdtype:
+        raise LoadError(f"the weight {where!r} is stored as {node.dtype}, not as numbers")
+    limit = file_size * (_MAX_EXPANSION if node.compression else 1)
+    nbytes = int(np.prod(node.shape, dtype=np.float64)) * node.dtype.itemsize
+    if nbytes > limit:
+        raise LoadError(f"the weight {where!r} claims {nbytes} bytes (shape {node.shape}) in a file of "
+                        f"{file_size} bytes")
+    value = np.asarray(node[()])
+    saved = node.attrs.get(ARRAY_ATTR)
+    if saved is None:
+        if digests:
+            raise LoadError(f"the weight {where!r} has lost its {ARRAY_ATTR} attribute")
+        return value, None
+    actual = array_digest(value)
+    if text(saved, f"{ARRAY_ATTR} of {where!r}") != actual:
+        from .errors import DigestMismatchError
+        raise DigestMismatchError(f"the weight {where!r} does not match the digest saved with it: the "
+                                  f"file was damaged after it was written")
+    return value, actual
+
+
+def write_array(group, name, value):
+    """Write ``value`` as dataset ``group[name]`` with its digest; returns the digest."""
+    value = np.asarray(value, order="C")
+    ds = group.create_dataset(name, data=value)
+    digest = array_digest(value)
+    ds.attrs[ARRAY_ATTR] = b(digest)
+    return digest
