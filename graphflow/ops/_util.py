@@ -110,7 +110,7 @@ def as_ints(values, what: str) -> tuple:
         return (int(values),)
     if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
         raise TypeError(f"{what} must be an int or a sequence of ints, got {values!r}")
-    return tuple(as_int(v, what) for v in values)
+    return tuple(as_int(v, f"each entry of {what}") for v in values)
 
 
 def normalize_axis(axis, ndim: int, what: str = "axis") -> int:
