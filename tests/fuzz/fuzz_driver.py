@@ -20,6 +20,7 @@ import signal
 import tracemalloc
 import warnings
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 from hypothesis import strategies as st
@@ -139,7 +140,8 @@ def hostile(data, fn, pool) -> dict:
     return kwargs
 
 
-CALL_LINE = next(i for i, line in enumerate(open(FILE), 1) if "# CALL_LINE" in line and "fn(**" in line)
+CALL_LINE = next(i for i, line in enumerate(Path(FILE).read_text().splitlines(), 1)
+                 if "# CALL_LINE" in line and "fn(**" in line)
 
 
 def _args(kwargs):
