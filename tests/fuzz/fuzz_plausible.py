@@ -104,14 +104,20 @@ def softmax_cross_entropy(draw, pool):
     return dict(logits=logits, target=const(draw, logits.shape, logits.dtype, 0, 1))
 
 
-def take(draw, pool):
+def along_an_axis(draw, pool):
+    """``(x, axis, length)`` for a pool tensor of rank >= 1 and a valid axis, or None."""
     x = pick(draw, pool, lambda t: t.ndim >= 1)
     if x is None:
         return None
     axis = axis_of(draw, x)
-    dim = x.shape[axis]
-    if dim == 0:
+    return x, axis, x.shape[axis]
+
+
+def take(draw, pool):
+    found = along_an_axis(draw, pool)
+    if found is None or found[2] == 0:
         return None
+    x, axis, dim = found
     bound = dim or 1
     idx = const(draw, tuple(draw(st.integers(0, 3)) for _ in range(draw(st.integers(0, 2)))), "int64", -bound, bound)
     return dict(x=x, indices=idx, axis=axis)
@@ -198,11 +204,10 @@ def dropout(draw, pool):
 
 
 def split(draw, pool):
-    x = pick(draw, pool, lambda t: t.ndim >= 1)
-    if x is None:
+    found = along_an_axis(draw, pool)
+    if found is None:
         return None
-    axis = axis_of(draw, x)
-    dim = x.shape[axis]
+    x, axis, dim = found
     if dim and draw(st.booleans()):
         sections = draw(st.sampled_from([k for k in range(1, min(dim, 64) + 1) if dim % k == 0]))
     else:
@@ -212,8 +217,8 @@ def split(draw, pool):
 
 def with_axis(draw, pool):
     """Any op taking ``x`` and an ``axis``: a valid axis for a pool tensor."""
-    x = pick(draw, pool, lambda t: t.ndim >= 1)
-    return None if x is None else dict(x=x, axis=axis_of(draw, x))
+    found = along_an_axis(draw, pool)
+    return None if found is None else dict(x=found[0], axis=found[1])
 
 
 PLAUSIBLE = {
