@@ -11,12 +11,13 @@ folds reflected or repeated borders back for the other modes).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..graph import Op, Tensor, TensorType, apply, constant, format_shape
-from ..graph.dtypes import result_type
+from ..graph.dtypes import is_float, result_type
 from ._util import as_int, as_ints, no_arithmetic, normalize_axis, operands, user_errors
 from .indexing import getitem
 from .shape import broadcast_like, expand_dims
@@ -286,6 +287,8 @@ def _paddings(paddings, ndim) -> tuple:
             return as_int(p, "a padding"), as_int(p, "a padding")
         lo, hi = p
         return as_int(lo, "a padding"), as_int(hi, "a padding")
+    if isinstance(paddings, (str, bytes)):
+        raise TypeError(f"pad: paddings must be ints or (before, after) pairs, got {paddings!r}")
     if isinstance(paddings, (int, np.integer)):
         pairs = [pair(paddings)] * max(ndim, 1)
     else:
@@ -317,4 +320,6 @@ def pad(x, paddings, mode="constant", constant_values=0) -> Tensor:
     value = constant_values.item() if isinstance(constant_values, np.generic) else constant_values
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         raise TypeError(f"pad: constant_values must be a number, got {constant_values!r}")
+    if mode == "constant" and not is_float(x.dtype) and not math.isfinite(value):
+        raise ValueError(f"pad: constant_values={value} has no {x.dtype} value")
     return Pad(paddings, mode, value if mode == "constant" else 0)(x)

@@ -11,8 +11,9 @@ import math
 
 import numpy as np
 
-from ..graph import Op, Tensor, TensorType, broadcast_shapes, constant, format_shape
-from ._util import as_ints, no_arithmetic, normalize_axis, operands, user_errors
+from ..graph import Op, Tensor, TensorType, broadcast_shapes, format_shape
+from ..graph.dtypes import as_dtype
+from ._util import as_ints, as_tensor, no_arithmetic, normalize_axis, operands, user_errors
 
 
 @dataclass(frozen=True)
@@ -261,7 +262,10 @@ def full_like(x, value, dtype=None) -> Tensor:
     (None, 3)
     """
     (x,) = operands(x)
-    return broadcast_like(constant(np.asarray(value, dtype or x.dtype)), x)
+    dtype = x.dtype if dtype is None else as_dtype(dtype)
+    if np.ndim(value) != 0:
+        raise ValueError(f"the fill value must be a scalar, got {value!r}")
+    return broadcast_like(as_tensor(np.asarray(value, dtype)), x)
 
 
 @user_errors

@@ -130,6 +130,8 @@ ARGS = {  # parameter name -> (pool -> strategy)
     "noise_shape": lambda pool: st.one_of(st.none(), shapes(wild=True), WILD),
     "reps": lambda pool: st.one_of(shapes(wild=True), _ints(-1, 3), WILD),
     "lo": lambda pool: _floats(), "hi": lambda pool: _floats(), "alpha": lambda pool: _floats(),
+    "low": lambda pool: _floats(), "high": lambda pool: _floats(), "mean": lambda pool: _floats(),
+    "stddev": lambda pool: _floats(), "value": lambda pool: st.one_of(_floats(), WILD),
     "epsilon": lambda pool: _floats(), "constant_values": lambda pool: _floats(),
     "key": _key, "paddings": _paddings,
     "mode": lambda pool: st.sampled_from(["constant", "reflect", "symmetric", "edge", "wrap", None, 3]),

@@ -238,7 +238,7 @@ def data_dependent(exc) -> bool:
     """Errors only the values can cause (an index out of range, a negative integer
     power): they must name the node that failed and the user's line."""
     notes = " ".join(getattr(exc, "__notes__", []))
-    return isinstance(exc, (ValueError, IndexError)) and "while running" in notes and FILE in notes
+    return isinstance(exc, (ValueError, IndexError)) and FILE in notes + str(exc)
 
 
 def check_type(t, v, batch, problems):
@@ -257,7 +257,7 @@ def check_dropout(call, values, problems):
     if x is None or y is None or not isinstance(rate, float):
         return
     kept = np.isclose(y, x / (1 - rate), rtol=1e-3, atol=1e-6, equal_nan=True)
-    if not (kept | (y == 0)).all():
+    if not (kept | (y == 0) | ~np.isfinite(x)).all():  # a dropped Inf is 0 * Inf = NaN, as in TF
         problems.append(f"{call}: entries neither dropped nor scaled by 1/(1 - rate):\n{x}\n{y}")
 
 
