@@ -27,7 +27,7 @@ def _reduce(f):
 def _axes_of(axis, ndim):
     if axis is None:
         return range(ndim)
-    return [a % ndim for a in ((axis,) if isinstance(axis, int) else axis)]
+    return [a % ndim for a in ((axis,) if isinstance(axis, (int, np.integer)) else axis)]
 
 
 def _axes(axis):
