@@ -15,12 +15,6 @@ from reliability_helpers import HELPER_PATH, train_digest
 HELPER = HELPER_PATH
 
 
-@pytest.fixture(autouse=True)
-def default_stream():
-    yield
-    gf.set_random_seed(None)
-
-
 @pytest.mark.parametrize("mode", ["graphflow", "numpy"])
 def test_same_seed_same_weights_in_one_process(mode):
     first = train_digest(7, mode)
