@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from ...graph import Op, Tensor, TensorType, format_shape
 from ...graph.dtypes import is_float
-from .._util import operands
+from .._util import operands, user_errors
 from ._geometry import check_layout, output_length, pair, spatial_axes
 
 
@@ -163,6 +163,7 @@ def _pool(op_type, x, pool_size, strides, padding, data_format):
     return out[0] if isinstance(out, list) else out
 
 
+@user_errors
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", data_format="channels_last") -> Tensor:
     """Max over ``pool_size`` windows; ``strides=None`` means ``strides = pool_size``.
 
@@ -172,6 +173,7 @@ def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", data_format="
     return _pool(MaxPool2D, x, pool_size, strides, padding, data_format)
 
 
+@user_errors
 def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", data_format="channels_last") -> Tensor:
     """Mean over ``pool_size`` windows ('same': over the real cells of each window).
 
