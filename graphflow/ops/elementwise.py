@@ -234,11 +234,13 @@ class Sigmoid(Elementwise):
 
 @dataclass(frozen=True)
 class Relu(Elementwise):
-    """y = max(x, 0); dy/dx = 1 where x > 0, else 0"""
+    """y = max(x, 0); dy/dx = 1 where x > 0 (that is, where y > 0), else 0"""
     like = "negative"
 
     def grad(self, inputs, outputs, gys):
-        return [where(greater(inputs[0], 0), gys[0], 0)]
+        # from the output, not the input: the pre-activation then need not be kept for the
+        # backward pass, so a bias add feeding relu fuses into the layer's epilogue
+        return [where(greater(outputs[0], 0), gys[0], 0)]
 
 
 @dataclass(frozen=True)

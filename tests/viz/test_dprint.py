@@ -53,7 +53,7 @@ def test_functions_print_outputs_updates_and_fused_bodies():
     run = gf.viz.dformat(f, optimized=True).splitlines()
     assert "fused ops:" in run
     body = run[run.index("fused ops:") + 1:]
-    assert any(line.endswith("t0 = mul(x0, x1); t1 = add(t0, x2)") for line in body), body
+    assert any(line.endswith("t0 = mul(x0, x1); t1 = add(t0, x2); t2 = relu(t1)") for line in body), body
 
 
 def test_multi_output_values_name_their_index():

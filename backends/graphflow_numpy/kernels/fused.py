@@ -30,7 +30,9 @@ import numpy as np
 from graphflow.graph import Tensor, TensorType
 from graphflow.ops.fused import Fused, FusedEpilogue, step_type
 
-MAX_PLANS = 8  # signatures whose generated code is kept
+from . import fused_blocks
+
+MAX_PLANS = 32  # signatures (whole calls and blocks) whose generated code is kept
 
 
 def fused_inplace(op: Fused, position: int) -> bool:
@@ -182,7 +184,11 @@ def fused_kernel(op: Fused, input_types, origin, table, xp):
         plan = plan_for(tuple([a.shape for a in args]))
         if out is None:
             out = xp.empty(plan.shape, plan.dtype)
-        return plan.fn(*args, out, *plan.temps())
+        view = fused_blocks.block_view(args, out) if xp is np else None
+        if view is None:
+            return plan.fn(*args, out, *plan.temps())
+        fused_blocks.run_blocked(plan_for, *view)
+        return out
 
     run.plans, run.plan_for = plans, plan_for
     return run
@@ -201,7 +207,7 @@ def epilogue_kernel(op: FusedEpilogue, node, table, xp):
     epilogue = fused_kernel(op.epilogue, epi_types, node, table, xp)
     inplace = fused_inplace(op.epilogue, 0)
     into_out = head_spec.writes_out and inplace
-    fits: dict = {}  # input shapes -> whether the epilogue's result is shaped like the head's
+    fits: dict = {}  # input shapes -> (the head's result shape, or None if the epilogue's differs)
 
     def fits_head(args):
         key = tuple([a.shape for a in args])
@@ -209,12 +215,20 @@ def epilogue_kernel(op: FusedEpilogue, node, table, xp):
         if found is None:
             h = op.head.infer(*[TensorType(a.dtype.name, a.shape) for a in args[:k]])
             plan = epilogue.plan_for((h.shape,) + key[k:])
-            found = fits[key] = plan.shape == h.shape and plan.dtype == h.dtype
+            found = fits[key] = h.shape if plan.shape == h.shape and plan.dtype == h.dtype else None
         return found
+
+    blockwise = inplace and getattr(head, "takes_epilogue", False)
+    whole = getattr(op.head, "data_format", "channels_last") != "channels_last"  # one call, over everything
 
     def run(*args, out=None):
         rest = args[k:]
-        if inplace and fits_head(args):
+        shape = fits_head(args) if inplace else None
+        if shape is not None:
+            if blockwise and (out is None or into_out):
+                cut = [False] * len(rest) if whole else _block_cuts(rest, shape)
+                if cut is not None:  # the tail runs on each block the head writes, in cache
+                    return head(*args[:k], out=out, epilogue=_on_blocks(epilogue, rest, cut))
             if out is None:
                 out = head(*args[:k])
             elif into_out:
@@ -226,6 +240,32 @@ def epilogue_kernel(op: FusedEpilogue, node, table, xp):
 
     run.plans = epilogue.plans
     return run
+
+
+def _block_cuts(rest, shape):
+    """For each epilogue input, whether a block of the head's result (of ``shape``; a
+    block is a slice over its first two axes) takes the same slice of it (True) or all of
+    it (False: it is broadcast over those axes); None when some input is neither."""
+    cut = []
+    for a in rest:
+        lead = a.shape[:len(a.shape) - len(shape) + 2] if a.ndim > len(shape) - 2 else ()
+        if all(d == 1 for d in lead):
+            cut.append(False)
+        elif a.ndim == len(shape) and a.shape[:2] == tuple(shape[:2]):
+            cut.append(True)
+        else:
+            return None
+    return cut
+
+
+def _on_blocks(epilogue, rest, cut):
+    """``fn(y, index)`` running the epilogue in place on ``y[index]``."""
+    def fn(y, index):
+        block = y[index]
+        sub = [a[index] if c else a for a, c in zip(rest, cut)]
+        plan = epilogue.plan_for(tuple([block.shape] + [a.shape for a in sub]))
+        plan.fn(block, *sub, block, *plan.temps())
+    return fn
 
 
 def epilogue_writes_out(op: FusedEpilogue, table) -> bool:
