@@ -157,6 +157,7 @@ class Layer:
         self._losses = []
         self.constraints = {}
         self.inbound_nodes, self.outbound_nodes = [], []
+        self._direct_calls = []  # calls on plain graphflow tensors: no nodes, but their own losses
         self._initial_weights = kwargs.get("weights")
         batch_shape = self._batch_input_shape(kwargs)
         if batch_shape is not None:
@@ -230,7 +231,7 @@ class Layer:
         outside ``call``) plus those each call on Keras tensors added (activity penalties).
         A model's training loss does not read this list: it takes the weight penalties
         (``get_losses_for(None)``) and rebuilds the activity ones in its own graph."""
-        return list(self._losses) + [loss for node in self.inbound_nodes for loss in node.losses]
+        return list(self._losses) + [loss for node in self._calls() for loss in node.losses]
 
     def get_losses_for(self, inputs):
         """The penalties of the call on ``inputs`` (Keras tensors); ``None``: the ones that
@@ -248,11 +249,14 @@ class Layer:
 
     @property
     def updates(self):
-        return [u for node in self.inbound_nodes for u in node.updates]
+        return [u for node in self._calls() for u in node.updates]
+
+    def _calls(self):
+        return self.inbound_nodes + self._direct_calls
 
     def _nodes_for(self, inputs):
         wanted = [id(t) for t in to_list(inputs)]
-        return [node for node in self.inbound_nodes if [id(t) for t in node.input_tensors] == wanted]
+        return [node for node in self._calls() if [id(t) for t in node.input_tensors] == wanted]
 
     def get_weights(self):
         return [w.get_value() for w in self.weights]
@@ -317,19 +321,16 @@ class Layer:
 
     def __call__(self, inputs, **kwargs):
         inputs_list = to_list(inputs)
+        if inputs_list and all(isinstance(x, gf.Tensor) for x in inputs_list):
+            return self._call_on_tensors(inputs_list, kwargs)
         for x in inputs_list:
             if not isinstance(x, KerasTensor):
                 raise TypeError(f"Layer {self.name} was called with an input that isn't a symbolic tensor "
                                 f"(got {type(x).__name__}). All inputs to the layer should be tensors made "
-                                f"by Input() or by other layers.")
+                                f"by Input() or by other layers (or all plain graphflow tensors).")
         shapes = [x.shape for x in inputs_list]
         self._check_inputs(shapes)
-        if not self.built:
-            self.build(unpack(shapes))
-            self.built = True
-            if self._initial_weights is not None:
-                self.set_weights(self._initial_weights)
-                self._initial_weights = None
+        self._ensure_built(shapes)
         try:
             with collecting() as (updates, losses):  # this call's own, not the layer's forever
                 outputs = to_list(self._call_graph(unpack([x.tensor for x in inputs_list]), **kwargs))
@@ -342,6 +343,27 @@ class Layer:
                          for i, t in enumerate(outputs)]
         Node(self, inputs_list, keras_outputs, kwargs, losses, updates)
         return unpack(keras_outputs)
+
+    def _ensure_built(self, shapes):
+        if not self.built:
+            self.build(unpack(shapes))
+            self.built = True
+            if self._initial_weights is not None:
+                self.set_weights(self._initial_weights)
+                self._initial_weights = None
+
+    def _call_on_tensors(self, tensors, kwargs):
+        """Keras 2 also applies layers to plain backend tensors (``layer(K.variable(x))``, then
+        ``K.eval``): the result is a graphflow tensor, in the inference phase unless
+        ``training=`` says otherwise, and no model's node; the call's losses and updates are
+        kept for ``get_losses_for(tensors)``."""
+        shapes = [tuple(t.shape) for t in tensors]
+        self._check_inputs(shapes)
+        self._ensure_built(shapes)
+        with collecting() as (updates, losses):
+            outputs = self._call_graph(unpack(tensors), **kwargs)
+        self._direct_calls.append(_DirectCall(tensors, losses, updates))
+        return outputs
 
     def _format_hint(self, shapes):
         fmt = getattr(self, "data_format", None)
@@ -426,6 +448,13 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name}>"
+
+
+class _DirectCall:
+    """A call on plain graphflow tensors: what ``get_losses_for`` needs of a Node."""
+
+    def __init__(self, input_tensors, losses, updates):
+        self.input_tensors, self.losses, self.updates = list(input_tensors), list(losses), list(updates)
 
 
 _PARAMS = {}
