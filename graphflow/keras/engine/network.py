@@ -264,9 +264,24 @@ class Network(Layer):
                    outputs=unpack(outputs) if len(outputs) == 1 else outputs, name=config.get("name"))
 
     def to_json(self, **kwargs):
-        """The model architecture as Keras 2 JSON (``model_from_json`` reads it back)."""
-        return json.dumps({"class_name": type(self).__name__, "config": self.get_config(),
-                           "keras_version": "2.0.6", "backend": K.backend()}, default=json_default, **kwargs)
+        """The architecture as JSON, in the layout ``save`` writes to HDF5 (dict-shaped
+        Sequential with an explicit InputLayer), which Keras 2.2+, tf.keras and Keras 3
+        read; ``model_from_json`` reads it and every older layout. ``kwargs`` go to
+        ``json.dumps`` (``indent=2``)."""
+        return json.dumps(self._architecture(), default=json_default, **kwargs)
+
+    def to_yaml(self, **kwargs):
+        """The architecture as YAML (``to_json``'s content; needs PyYAML)."""
+        try:
+            import yaml
+        except ImportError:
+            raise ImportError("to_yaml needs PyYAML: pip install pyyaml") from None
+        return yaml.safe_dump(json.loads(self.to_json()), **kwargs)
+
+    def _architecture(self):
+        from ..saving.configs import write_model_config
+        from ..saving.writing import BACKEND, KERAS_VERSION
+        return {**write_model_config(self), "keras_version": KERAS_VERSION, "backend": BACKEND}
 
     def summary(self, line_length=None, positions=None, print_fn=print):
         """Print the layer table exactly as Keras 2 does."""
