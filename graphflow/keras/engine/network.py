@@ -265,9 +265,9 @@ class Network(Layer):
 
     def to_json(self, **kwargs):
         """The architecture as JSON, in the layout ``save`` writes to HDF5 (dict-shaped
-        Sequential with an explicit InputLayer), which Keras 2.2+, tf.keras and Keras 3
-        read; ``model_from_json`` reads it and every older layout. ``kwargs`` go to
-        ``json.dumps`` (``indent=2``)."""
+        Sequential with an explicit InputLayer), which the ``model_from_json`` of Keras
+        2.2+, tf.keras and Keras 3 read; graphflow's reads it and every older layout.
+        ``kwargs`` go to ``json.dumps`` (``indent=2``)."""
         return json.dumps(self._architecture(), default=json_default, **kwargs)
 
     def to_yaml(self, **kwargs):
@@ -281,7 +281,10 @@ class Network(Layer):
     def _architecture(self):
         from ..saving.configs import write_model_config
         from ..saving.writing import BACKEND, KERAS_VERSION
-        return {**write_model_config(self), "keras_version": KERAS_VERSION, "backend": BACKEND}
+        # "module" is how Keras 3's model_from_json finds the class; it reads the layers in
+        # this layout itself (the one its load_model reads from HDF5), and older Keras ignore it
+        return {"module": "keras", **write_model_config(self), "registered_name": None,
+                "keras_version": KERAS_VERSION, "backend": BACKEND}
 
     def summary(self, line_length=None, positions=None, print_fn=print):
         """Print the layer table exactly as Keras 2 does."""
