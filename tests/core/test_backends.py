@@ -1,10 +1,20 @@
 """Backends: the entry-point registry, selection (argument, default, environment), kernel
-tables, and a conformance suite run on every available backend against NumPy."""
+tables, and a conformance suite run on every available backend against NumPy.
+
+The catalog (``conformance_cases.py``: every op of ``graphflow.ops`` and ``gf.nn``, their
+gradients through ``gf.grad``, and the fused patterns the compiler makes) runs on every
+backend ``gf.backends.available()`` lists besides NumPy, compared with the NumPy backend
+(an unavailable one, such as ``cupy`` on a machine without a GPU, is skipped with its
+reason), and on ``cupy-on-host``: the CuPy backend with NumPy arrays and its CUDA kernels
+compiled for the CPU (tests/gpu/cuda_tools.py), so its launch code and kernel source run
+everywhere a C++ compiler does."""
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +22,11 @@ import pytest
 import graphflow as gf
 from graphflow.graph import Op
 from graphflow.runtime import Backend, KernelTable, backend as registry
+
+from conformance_cases import CASES, NOT_OPS, build, compare, feeds, run, training_step
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gpu"))
+import cuda_tools  # noqa: E402  (tests/gpu: the CuPy backend on the host)
 
 
 @pytest.fixture
@@ -175,3 +190,101 @@ def test_backend_conformance(rng, backend, case):
         assert isinstance(g, np.ndarray) and g.shape == r.shape == t.shape
         assert g.dtype == t.dtype
         np.testing.assert_allclose(g, r.astype(g.dtype), rtol=2e-5, atol=2e-6)
+
+
+# ---------------------------------------------------------------- the catalog, against the NumPy backend
+HOST = cuda_tools.HOST
+
+
+def _catalog_backends():
+    params = [p for p in _backend_params() if p.values[0] != "numpy"]
+    marks = () if cuda_tools.CXX else pytest.mark.skip(reason="no host C++ compiler for cupy-on-host")
+    return params + [pytest.param(HOST, marks=marks, id=HOST)]
+
+
+@pytest.fixture(scope="module")
+def host_device():
+    """One HostDevice for the module, its generated kernels built in one compile: a dry
+    run of every case collects them first."""
+    host = cuda_tools.HostDevice()
+
+    def dry_run():
+        for case in CASES:
+            try:
+                phs, outs = build(case)
+                with np.errstate(all="ignore"):
+                    gf.function(phs, outs, backend=HOST)(*feeds(case))
+            except Exception:  # garbage values may upset a check; the real run will tell
+                pass
+        try:
+            training_step(HOST, steps=1)
+        except Exception:
+            pass
+    with pytest.MonkeyPatch.context() as mp:
+        cuda_tools.use_host_backend(mp, host)
+        host.collect(dry_run)
+    return host
+
+
+@pytest.fixture
+def backend_name(request, monkeypatch):
+    name = request.param
+    if name == HOST:
+        cuda_tools.use_host_backend(monkeypatch, request.getfixturevalue("host_device"))
+    return name
+
+
+@pytest.mark.parametrize("backend_name", _catalog_backends(), indirect=True)
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_catalog_matches_the_numpy_backend(backend_name, case):
+    ref, _, _ = run(case, "numpy")
+    got, f, outs = run(case, backend_name)
+    compare(case, got, ref, outs)
+    if not any(n.op.random for n in f.program.schedule):   # the same result on every run
+        with np.errstate(all="ignore"):
+            again = f(*feeds(case))
+        for g, a in zip(got, again):
+            np.testing.assert_array_equal(g, a)
+
+
+@pytest.mark.parametrize("backend_name", _catalog_backends(), indirect=True)
+def test_training_step_with_fused_groups_matches_the_numpy_backend(backend_name):
+    ref_losses, ref_values, _ = training_step("numpy")
+    losses, values, f = training_step(backend_name)
+    kinds = {n.op.op_name() for n in f.program.schedule}
+    assert {"fused", "fused_epilogue", "dropout"} <= kinds
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-5)
+    for v, r in zip(values, ref_values):
+        np.testing.assert_allclose(v, r, rtol=1e-4, atol=1e-6)
+
+
+def test_catalog_covers_every_op_and_public_function(monkeypatch):
+    """Every op type the NumPy backend has a kernel for appears in some case's graph (or
+    its gradient), and every public function of graphflow.ops and gf.nn is called."""
+    import graphflow.ops as ops
+    from graphflow.graph import toposort
+    from graphflow_numpy import KERNELS
+    names = {n for n in ops.__all__ if callable(getattr(ops, n))} | {n for n in gf.nn.__all__ if n[0].islower()}
+    called = set()
+    for space in (gf, gf.nn, ops):
+        for n in names:
+            fn = getattr(space, n, None)
+            if callable(fn):
+                def traced(*a, _fn=fn, _n=n, **k):
+                    called.add(_n)
+                    return _fn(*a, **k)
+                monkeypatch.setattr(space, n, traced)
+    seen = set()
+    for case in CASES:
+        _, outs = build(case)
+        seen |= {type(node.op) for node in toposort(outs)}
+        called |= set(case.covers)
+    # the op catalog (graphflow.ops), not test-local ops; collectives exchange values between
+    # the ranks of an MPI job: tests/distributed runs them there
+    catalog = [t for t in KERNELS._specs
+               if t.__module__.startswith("graphflow.ops.") and not getattr(t, "collective", False)]
+    assert len(catalog) > 80
+    missing_ops = sorted(t.__name__ for t in catalog if t not in seen)
+    assert not missing_ops, f"ops no conformance case exercises: {missing_ops}"
+    missing = sorted(names - called - NOT_OPS)
+    assert not missing, f"public functions no conformance case calls: {missing}"

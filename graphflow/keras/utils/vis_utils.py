@@ -10,8 +10,6 @@ lower-level op graph of a compiled function instead.)
 """
 import os
 
-import graphviz
-
 from graphflow.utils import write_bytes, write_text
 
 _RECORD_SPECIALS = str.maketrans({c: "\\" + c for c in '{}|<>"'})
@@ -25,6 +23,7 @@ def model_to_dot(model, show_shapes=False, show_layer_names=True, rankdir="TB"):
     """
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"rankdir must be 'TB', 'LR', 'BT' or 'RL'; got {rankdir!r}")
+    graphviz = _graphviz()
     layers = _plotted_layers(model)
     dot = graphviz.Digraph(name=getattr(model, "name", None) or "model",
                            graph_attr={"rankdir": rankdir, "concentrate": "true"},
@@ -48,6 +47,7 @@ def plot_model(model, to_file="model.svg", show_shapes=False, show_layer_names=T
     """
     dot = model_to_dot(model, show_shapes=show_shapes, show_layer_names=show_layer_names,
                        rankdir=rankdir)
+    graphviz = _graphviz()
     extension = os.path.splitext(to_file)[1][1:].lower() or "png"
     if extension in _SOURCE_FORMATS:
         write_text(to_file, dot.source)
@@ -63,6 +63,18 @@ def plot_model(model, to_file="model.svg", show_shapes=False, show_layer_names=T
                            f"for {to_file!r} ({err}); try '.svg' or '.dot'") from None
     write_bytes(to_file, data)
     return dot
+
+
+def _graphviz():
+    """The ``graphviz`` package, imported where it is used: graphflow.keras itself imports
+    on machines without it (the GPU images have no graphviz)."""
+    try:
+        import graphviz
+    except ImportError:
+        import graphflow as gf
+        raise gf.viz.GraphvizNotFoundError("plot_model / model_to_dot draw with the Python package `graphviz`, "
+                                    "which is not installed: pip install graphviz") from None
+    return graphviz
 
 
 def _plotted_layers(model):

@@ -1,0 +1,228 @@
+"""The seed note's VGG-like CNN (examples/vgg_cnn.py's model) on a GPU, for tests/gpu_check.sh.
+
+``train``: 20 SGD steps (batch 32, 100x100x3 float32 from a fixed seed) on the NumPy and
+the CuPy backend from the same weights, data and dropout seeds; prints both loss curves
+side by side, checks they agree to float32 tolerance and that every dropout mask of the
+step is bit-identical on both backends. ``speed``: the training step and inference
+(median of N calls after warm-up, data already on the device) of graphflow-cupy beside
+PyTorch CUDA eager on the same model when torch imports, their ratio, and graphflow's
+per-op-type profile of the step (each kernel timed to the end of its GPU work).
+
+    python tests/gpu/vgg_check.py train --steps 20
+    python tests/gpu/vgg_check.py speed --steps 30
+
+(``--backend``, ``--size`` and ``--batch`` exist so the test suite can run the ``train``
+check small, on the CPU stand-in of the CuPy backend.)
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "examples"))
+
+import graphflow as gf  # noqa: E402
+from graphflow.keras.optimizers import SGD  # noqa: E402
+from graphflow.ops.nn import Dropout  # noqa: E402
+from vgg_cnn import vgg_like  # noqa: E402
+
+CLASSES, SEED = 10, 1337
+SHAPE, BATCH, GPU = (100, 100, 3), 32, "cupy"   # set by main() from the command line
+LOSS_RTOL = 2e-3   # 20 steps of float32 training with different summation orders (cuBLAS, CUB)
+
+
+def data(steps: int):
+    rng = np.random.default_rng(SEED)
+    x = rng.random((steps * BATCH,) + SHAPE, dtype=np.float32)
+    y = np.eye(CLASSES, dtype=np.float32)[rng.integers(0, CLASSES, steps * BATCH)]
+    return x, y
+
+
+def model_on(backend, weights=None):
+    """The model compiled for ``backend``; dropout seeds come from NumPy's generator at
+    graph-building time, so seeding it first gives both backends the same seeds."""
+    np.random.seed(SEED)
+    gf.set_random_seed(SEED)
+    model = vgg_like(SHAPE, CLASSES)
+    if weights is not None:
+        model.set_weights(weights)
+    gf.set_default_backend(backend)
+    try:
+        model.compile(loss="categorical_crossentropy", optimizer=SGD(lr=0.01, decay=1e-6, momentum=0.9,
+                                                                     nesterov=True))
+        model.train_function  # compiled now, for this backend
+        model.predict_function
+    finally:
+        gf.set_default_backend(None)
+    return model
+
+
+def dropout_ops(model):
+    return [(n.op, n.inputs[0].type) for n in model.train_function.program.schedule if isinstance(n.op, Dropout)]
+
+
+def masks_agree(ops, steps) -> int:
+    """Every dropout op of the step, for the counters of ``steps`` calls: the same mask
+    on both backends, bit for bit. Returns the number of masks compared."""
+    n = 0
+    for op, t in ops:
+        x = gf.placeholder(t.shape, t.dtype)
+        c = gf.placeholder((), "int64")
+        _, mask = op(x, c)
+        fs = {b: gf.function([x, c], mask, backend=b) for b in ("numpy", GPU)}
+        ones = np.ones((BATCH,) + tuple(t.shape[1:]), t.dtype)
+        for counter in range(steps):
+            a, b = (f(ones, np.int64(counter)) for f in fs.values())
+            if not np.array_equal(a, b):
+                raise AssertionError(f"{op.label()} seed {op.seed}: masks differ at counter {counter} "
+                                     f"({int((a != b).sum())} of {a.size} entries)")
+            n += 1
+    return n
+
+
+def train(steps: int) -> int:
+    x, y = data(steps)
+    weights = model_on("numpy").get_weights()
+    models = {"numpy": model_on("numpy", weights), "cupy": model_on(GPU, weights)}
+    seeds = {b: [op.seed for op, _ in dropout_ops(m)] for b, m in models.items()}
+    print(f"dropout seeds: {seeds['numpy']} (numpy), {seeds['cupy']} (cupy)")
+    if seeds["numpy"] != seeds["cupy"]:
+        print("FAIL: the two training steps draw different dropout seeds")
+        return 1
+    curves = {b: [] for b in models}
+    print(f"{'step':>4} {'numpy loss':>12} {'cupy loss':>12} {'rel diff':>10}  (s/step numpy, cupy)")
+    for i in range(steps):
+        xb, yb = x[i * BATCH:(i + 1) * BATCH], y[i * BATCH:(i + 1) * BATCH]
+        took = {}
+        for b, m in models.items():
+            t0 = time.perf_counter()
+            curves[b].append(float(m.train_on_batch(xb, yb)))
+            took[b] = time.perf_counter() - t0
+        a, c = curves["numpy"][-1], curves["cupy"][-1]
+        print(f"{i:>4} {a:>12.6f} {c:>12.6f} {abs(a - c) / abs(a):>10.2e}  ({took['numpy']:.2f}, {took['cupy']:.3f})",
+              flush=True)
+    worst = max(abs(a - c) / abs(a) for a, c in zip(curves["numpy"], curves["cupy"]))
+    w_diff = max(float(np.max(np.abs(a - b)) / (np.max(np.abs(a)) + 1e-12))
+                 for a, b in zip(models["numpy"].get_weights(), models["cupy"].get_weights()))
+    ok = worst <= LOSS_RTOL and np.isfinite(curves["cupy"]).all()
+    print(f"loss curves: largest relative difference {worst:.2e} (limit {LOSS_RTOL:.0e}); weights after "
+          f"{steps} steps: largest difference {w_diff:.2e} of each tensor's largest entry; "
+          f"cupy loss {curves['cupy'][0]:.4f} -> {curves['cupy'][-1]:.4f}: {'PASS' if ok else 'FAIL'}")
+    n = masks_agree(dropout_ops(models["cupy"]), steps)
+    print(f"dropout masks: {n} masks ({len(seeds['cupy'])} ops x {steps} counters) bit-identical on both backends")
+    return 0 if ok else 1
+
+
+# ---------------------------------------------------------------- speed
+def median_ms(fn, steps: int, warmup: int = 5) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times)
+
+
+def graphflow_times(steps):
+    import cupy as cp
+    model = model_on("cupy")
+    x, y = data(1)
+    xd, yd, wd = cp.asarray(x), cp.asarray(y), cp.ones(BATCH, np.float32)
+    train_fn, predict_fn = model.train_function, model.predict_function
+    train_ms = median_ms(lambda: train_fn(xd, yd, wd), steps)      # returns the loss: a synchronising copy
+    infer_ms = median_ms(lambda: predict_fn(xd), steps)
+    start, end = cp.cuda.Event(), cp.cuda.Event()
+    start.record()
+    for _ in range(steps):
+        train_fn.call_on_device(xd, yd, wd)
+    end.record()
+    end.synchronize()
+    gpu_ms = cp.cuda.get_elapsed_time(start, end) / steps
+    prof = train_fn.profile(xd, yd, wd, repeat=5)
+    return train_ms, infer_ms, gpu_ms, prof
+
+
+def torch_times(steps):
+    import torch
+    from torch import nn
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = False   # float32 against float32: graphflow uses no TF32
+    torch.backends.cudnn.allow_tf32 = False
+    torch.manual_seed(SEED)
+    net = nn.Sequential(
+        nn.Conv2d(3, 32, 3), nn.ReLU(), nn.Conv2d(32, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.Conv2d(64, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
+        nn.Flatten(), nn.Linear(64 * 22 * 22, 256), nn.ReLU(), nn.Dropout(0.5), nn.Linear(256, CLASSES),
+    ).cuda()
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    loss_fn = nn.CrossEntropyLoss()
+    x, y = data(1)
+    xd = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().cuda()
+    yd = torch.from_numpy(y.argmax(1)).cuda()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(net(xd), yd)
+        loss.backward()
+        opt.step()
+        return loss.item()                         # synchronises, as graphflow's returned loss does
+
+    def infer():
+        with torch.no_grad():
+            return net(xd).softmax(1).cpu()
+    net.train()
+    train_ms = median_ms(step, steps)
+    net.eval()
+    infer_ms = median_ms(infer, steps)
+    return train_ms, infer_ms, torch.__version__, torch.backends.cudnn.version()
+
+
+def speed(steps: int) -> int:
+    train_ms, infer_ms, gpu_ms, prof = graphflow_times(steps)
+    print(f"graphflow-cupy: training step {train_ms:.2f} ms, inference {infer_ms:.2f} ms (median of {steps}, "
+          f"batch {BATCH}, {SHAPE}); GPU busy {gpu_ms:.2f} ms per step (CUDA events over {steps} queued steps)")
+    try:
+        t_train, t_infer, version, cudnn = torch_times(steps)
+    except ImportError as exc:
+        print(f"PyTorch not available ({exc}); no comparison")
+    else:
+        print(f"PyTorch {version} CUDA eager (cuDNN {cudnn}, TF32 off): training step {t_train:.2f} ms, "
+              f"inference {t_infer:.2f} ms")
+        print(f"ratio graphflow-cupy / PyTorch: training {train_ms / t_train:.2f}x (target <= 1.5x), "
+              f"inference {infer_ms / t_infer:.2f}x")
+    print("kernel-type profile of the graphflow training step (5 calls; each kernel timed to the end of its "
+          "GPU work, so launch overhead counts where it is paid):")
+    print(prof.format(top=10))
+    return 0
+
+
+def main(argv=None) -> int:
+    global SHAPE, BATCH, GPU
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=("train", "speed"))
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--backend", default="cupy", help="the backend checked against numpy")
+    parser.add_argument("--size", type=int, default=100, help="image rows and columns")
+    parser.add_argument("--batch", type=int, default=32)
+    args = parser.parse_args(argv)
+    SHAPE, BATCH, GPU = (args.size, args.size, 3), args.batch, args.backend
+    if args.backend == "cupy-on-host" and args.backend not in {i.name for i in gf.backends.available()}:
+        import cuda_tools   # the CPU stand-in of the CuPy backend, for a dry run without a GPU
+        cuda_tools.use_host_backend()
+    ok, why = {i.name: (i.available, i.reason) for i in gf.backends.available()}.get(GPU, (False, "not installed"))
+    if not ok:
+        print(f"FAIL: the {GPU} backend is not available: {why}")
+        return 1
+    return train(args.steps) if args.mode == "train" else speed(args.steps)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
