@@ -10,7 +10,8 @@ import json
 
 from .. import backend as K
 from .._utils import assign_values, is_chief, json_default
-from .base_layer import KerasTensor, Layer, collecting, to_list, unpack
+from .base_layer import Layer, collecting, to_list, unpack
+from .node import KerasTensor
 from .input_layer import InputLayer
 
 
