@@ -130,8 +130,10 @@ def read(directory):
         else:
             model = keras.models.load_model(os.path.join(directory, item["model"]), compile=False)
         model.load_weights(os.path.join(directory, item["file"]))
-        x = np.load(os.path.join(directory, item["inputs"][0]))
-        results[f"{item['name']}_weights"] = predict(model, x)
+        inputs = [np.load(os.path.join(directory, n)) for n in item["inputs"]]
+        outputs = predict(model, inputs if len(inputs) > 1 else inputs[0])
+        for i, out in enumerate(outputs if isinstance(outputs, list) else [outputs]):
+            results[f"{item['name']}_weights_{i}"] = out
     np.savez(os.path.join(directory, "keras3_results.npz"), **results)
     print(f"Keras {keras.__version__} read {len(plan['models'])} models")
 
