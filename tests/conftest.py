@@ -1,6 +1,8 @@
 """Shared fixtures: fresh random data (the seed is printed, so a failure can be replayed),
-and strict rewrites everywhere — a compiler rewrite that raises or returns a tensor of the
-wrong type fails the test instead of being skipped with a warning."""
+strict rewrites everywhere — a compiler rewrite that raises or returns a tensor of the
+wrong type fails the test instead of being skipped with a warning — and graphflow's seed
+stream handed back to NumPy after each test, so one test's ``gf.set_random_seed`` does
+not change what ``np.random.seed`` means in the next."""
 from __future__ import annotations
 
 import secrets
@@ -19,3 +21,10 @@ def rng():
 @pytest.fixture(autouse=True)
 def strict_rewrites(monkeypatch):
     monkeypatch.setenv("GRAPHFLOW_STRICT_REWRITES", "1")
+
+
+@pytest.fixture(autouse=True)
+def default_seed_stream():
+    yield
+    import graphflow as gf
+    gf.set_random_seed(None)

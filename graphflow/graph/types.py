@@ -19,8 +19,8 @@ class TensorType:
         object.__setattr__(self, "dtype", as_dtype(self.dtype))
         shape = tuple(None if d is None else int(d) for d in self.shape)
         for d in shape:
-            if d is not None and d < 0:
-                raise ValueError(f"shape entries must be >= 0 or None, got {shape}")
+            if d is not None and not 0 <= d < 2**63:  # no array has a length beyond int64
+                raise ValueError(f"shape entries must be in [0, 2**63) or None, got {shape}")
         object.__setattr__(self, "shape", shape)
 
     @property

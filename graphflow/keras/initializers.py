@@ -1,9 +1,11 @@
 """Weight initialisers, as Keras 2's ``keras.initializers``.
 
 An initialiser is called with a shape (and a dtype) and returns the initial value as a
-NumPy array; the layer turns it into a graphflow variable. With ``seed=None`` the draw
-comes from NumPy's global generator, so ``np.random.seed(s)`` before building a model
-makes its weights reproducible (as with Keras 2 on Theano).
+NumPy array; the layer turns it into a graphflow variable. With ``seed=None`` each call
+takes a seed from graphflow's seed stream (``gf.draw_seed()``), so ``gf.set_random_seed(s)``
+before building a model makes its weights reproducible -- and so does ``np.random.seed(s)``
+(as with Keras 2) when no graphflow seed was set, because the stream then follows NumPy's
+global generator.
 
 Fans (Keras 2): a 2-D ``(in, out)`` kernel has fan_in = in, fan_out = out; a conv kernel
 ``(kh, kw, in, out)`` has fan_in = kh*kw*in, fan_out = kh*kw*out.
@@ -13,12 +15,14 @@ Fans (Keras 2): a 2-D ``(in, out)`` kernel has fan_in = in, fan_out = out; a con
 """
 import numpy as np
 
+import graphflow as gf
+
 from . import backend as K
 from ._utils import Lookup
 
 
 def _rng(seed):
-    return np.random.default_rng(np.random.randint(2**31 - 1) if seed is None else seed)
+    return np.random.default_rng(gf.draw_seed() if seed is None else seed)
 
 
 def compute_fans(shape, data_format="channels_last"):

@@ -3,6 +3,8 @@ broadcasting in gradients, normalising axes."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
+import threading
 
 import numpy as np
 
@@ -11,7 +13,8 @@ from ..graph.dtypes import is_python_scalar, scalar_dtype_against
 
 
 def as_tensor(x, like: Tensor | None = None) -> Tensor:
-    """A Tensor for ``x``; a Python scalar takes its dtype from ``like`` (NEP 50 weak typing)."""
+    """A Tensor for ``x``; a Python scalar takes its dtype from ``like`` (NEP 50 weak typing).
+    A value that makes no numeric array (None, a string, a ragged list) is a ``TypeError``."""
     if isinstance(x, Tensor):
         return x
     if like is not None and is_python_scalar(x):
@@ -21,7 +24,16 @@ def as_tensor(x, like: Tensor | None = None) -> Tensor:
         except OverflowError:  # NumPy 2 refuses too: int8 tensor + 1000
             raise ValueError(f"the Python scalar {x!r} does not fit the {like.dtype} of the tensor "
                              f"it is combined with") from None
-    return constant(x)
+    try:
+        return constant(x)
+    except (GraphError, OverflowError) as exc:
+        detail = str(exc).removeprefix("constant: ")
+        raise TypeError(f"expected a tensor or an array of numbers, got {_brief(x)} ({detail})") from None
+
+
+def _brief(x) -> str:
+    text = repr(x)
+    return f"{type(x).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
 def no_arithmetic(op, in_types, out_types) -> int:
@@ -30,25 +42,36 @@ def no_arithmetic(op, in_types, out_types) -> int:
 
 
 _OURS = (GraphError, NonDifferentiableError, DisconnectedError, FeedError)  # already say where
+_depth = threading.local()  # how many builders are running on this thread (composites nest)
 
 
 def user_errors(fn):
     """Decorate a functional-API builder so that a bad argument (an axis out of range, a
     scalar that does not fit) is reported like an ``infer`` error: a ``GraphError`` naming
-    the op, the scope, the user's ``file:line`` and the input types.
+    the op, the scope, the user's ``file:line`` and the input types. When a composite
+    (``dot``, a loss) fails inside another builder, the error also names the one the
+    user called: ``dot: matmul, made at net.py:7: ...``.
 
     >>> @user_errors
     ... def sum(x, axis=None): ...
     """
+    name = fn.__name__
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        depth = getattr(_depth, "n", 0)
+        _depth.n = depth + 1
         try:
             return fn(*args, **kwargs)
-        except _OURS:
-            raise
-        except (ValueError, TypeError, IndexError) as exc:
+        except _OURS as exc:
+            if depth or str(exc).startswith(name):
+                raise
+            raise type(exc)(f"{name}: {exc}") from None
+        except (ValueError, TypeError, IndexError, OverflowError) as exc:
             tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor)]
-            raise build_error(fn.__name__, exc, tensors) from None
+            raise build_error(name, exc, tensors) from None
+        finally:
+            _depth.n = depth
     return wrapper
 
 
@@ -56,6 +79,38 @@ def operands(*xs) -> list[Tensor]:
     """Convert a mix of tensors and Python values; scalars are weak against the first tensor."""
     like = next((x for x in xs if isinstance(x, Tensor)), None)
     return [as_tensor(x, like) for x in xs]
+
+
+def as_int(value, what: str) -> int:
+    """``value`` as a Python int; floats, bools and strings are refused as NumPy refuses
+    them in shapes (``2.5`` is no length, and neither is ``True``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{what} must be an int, got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
+def as_bool(value, what: str) -> bool:
+    """``value`` as a bool: ``True``/``False`` (or NumPy's, or the ints 0 and 1); anything
+    else is refused rather than read by its truthiness (``"no"`` is true to Python)."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, np.integer)) and value in (0, 1)):
+        return bool(value)
+    raise TypeError(f"{what} must be True or False, got {value!r}")
+
+
+def as_float(value, what: str) -> float:
+    """``value`` (a real number, not a bool or a string) as a Python float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{what} must be a number, got {value!r} ({type(value).__name__})")
+    return float(value)
+
+
+def as_ints(values, what: str) -> tuple:
+    """An int or a sequence of ints as a tuple of Python ints (see ``as_int``)."""
+    if isinstance(values, (int, np.integer)) and not isinstance(values, (bool, np.bool_)):
+        return (int(values),)
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
+        raise TypeError(f"{what} must be an int or a sequence of ints, got {values!r}")
+    return tuple(as_int(v, f"each entry of {what}") for v in values)
 
 
 def normalize_axis(axis, ndim: int, what: str = "axis") -> int:
@@ -70,7 +125,7 @@ def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
     """``None`` -> all axes; an int or a tuple -> sorted non-negative axes (no repeats)."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = as_ints(axis, "axis")
     out = tuple(sorted({normalize_axis(a, ndim) for a in axes}))
     if len(out) != len(axes):
         raise ValueError(f"repeated axis in {axis}")

@@ -7,6 +7,7 @@ comparisons, integer casts) have no gradient rule: asking for one through them i
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from ..graph import NonDifferentiableError, Op, Tensor, TensorType, broadcast_shapes
 from ..graph.dtypes import as_dtype, is_float, ufunc_result
-from ._util import operands, unbroadcast, user_errors
+from ._util import as_float, operands, unbroadcast, user_errors
 
 
 @dataclass(frozen=True)
@@ -377,7 +378,23 @@ def where(cond, x, y) -> Tensor:
 def clip(x, lo, hi) -> Tensor:
     """Limit values to ``[lo, hi]``: ``gf.clip(p, 1e-7, 1 - 1e-7)``."""
     (a,) = operands(x)
-    return Clip(float(lo), float(hi))(a)
+    lo, hi = as_float(lo, "lo"), as_float(hi, "hi")
+    if lo != lo or hi != hi:
+        raise ValueError(f"clip bounds must not be NaN, got lo={lo}, hi={hi}")
+    if lo <= hi and a.dtype != "bool" and not is_float(a.dtype):
+        lo, hi = _integer_bounds(lo, hi, a.dtype)
+    return Clip(lo, hi)(a)
+
+
+def _integer_bounds(lo: float, hi: float, dtype: str) -> tuple:
+    """The integer range ``[ceil(lo), floor(hi)]`` within ``dtype``'s (an integer x
+    clipped to [0.5, 2.5] lies in [1, 2]); infinite bounds clip nothing."""
+    info = np.iinfo(dtype)
+    lo_i = math.ceil(max(lo, info.min)) if lo <= info.max else None
+    hi_i = math.floor(min(hi, info.max)) if hi >= info.min else None
+    if lo_i is None or hi_i is None or lo_i > hi_i:
+        raise ValueError(f"no {dtype} value lies in [{lo}, {hi}]")
+    return lo_i, hi_i
 
 
 @user_errors

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..graph import Constant, Op, Tensor, TensorType, constant, format_shape
 from ..graph.dtypes import is_bool, is_integer
-from ._util import no_arithmetic, normalize_axis, operands, user_errors
+from ._util import as_tensor, no_arithmetic, normalize_axis, operands, user_errors
 
 _FULL = (None, None, 1)  # the key entry of a plain ``:``
 
@@ -198,7 +198,7 @@ def _index_tensor(indices) -> Tensor:
     arr = np.asarray(indices)
     if arr.size == 0 and not is_integer(arr.dtype.name):
         arr = arr.astype(np.int64)  # [] is float64 to NumPy
-    return constant(arr)
+    return as_tensor(arr)
 
 
 # ---------------------------------------------------------------- functional API

@@ -11,17 +11,19 @@ folds reflected or repeated borders back for the other modes).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..graph import Op, Tensor, TensorType, apply, constant, format_shape
-from ..graph.dtypes import result_type
-from ._util import no_arithmetic, normalize_axis, operands, user_errors
+from ..graph.dtypes import is_float, result_type
+from ._util import as_int, as_ints, no_arithmetic, normalize_axis, operands, user_errors
 from .indexing import getitem
 from .shape import broadcast_like, expand_dims
 
 PAD_MODES = ("constant", "reflect", "symmetric", "edge")
+MAX_PIECES = 2**16  # outputs of one split: each is a node output, built at once
 
 
 def _shapes(types) -> str:
@@ -249,10 +251,12 @@ def split(x, indices_or_sections, axis=0) -> list:
         raise ValueError("split needs a tensor of rank >= 1")
     axis = normalize_axis(axis, x.ndim)
     points = indices_or_sections
-    if isinstance(points, (int, np.integer)) and not isinstance(points, bool):
+    if isinstance(points, (int, np.integer)) and not isinstance(points, (bool, np.bool_)):
         points = int(points)
+        if points > MAX_PIECES:
+            raise ValueError(f"split: {points} sections is more pieces than one node makes (at most {MAX_PIECES})")
     else:
-        points = tuple(int(i) for i in points)
+        points = as_ints(points, "split indices")
         dim = x.shape[axis]
         if dim is not None:
             points = tuple(i + dim if i < 0 else i for i in points)
@@ -268,8 +272,7 @@ def split(x, indices_or_sections, axis=0) -> list:
 def tile(x, reps) -> Tensor:
     """Repeat ``x`` along each axis (``np.tile``): ``gf.tile(x, (1, 3))``."""
     (x,) = operands(x)
-    reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
-    reps = tuple(int(r) for r in reps)
+    reps = as_ints(reps, "tile reps")
     if any(r < 0 for r in reps):
         raise ValueError(f"tile: reps must be >= 0, got {reps}")
     for _ in range(len(reps) - x.ndim):
@@ -281,22 +284,24 @@ def tile(x, reps) -> Tensor:
 def _paddings(paddings, ndim) -> tuple:
     def pair(p):
         if isinstance(p, (int, np.integer)):
-            return int(p), int(p)
+            return as_int(p, "a padding"), as_int(p, "a padding")
         lo, hi = p
-        return int(lo), int(hi)
+        return as_int(lo, "a padding"), as_int(hi, "a padding")
+    if isinstance(paddings, (str, bytes)):
+        raise TypeError(f"pad: paddings must be ints or (before, after) pairs, got {paddings!r}")
     if isinstance(paddings, (int, np.integer)):
-        out = (pair(paddings),) * ndim
+        pairs = [pair(paddings)] * max(ndim, 1)
     else:
         paddings = list(paddings)
         if len(paddings) == 2 and all(isinstance(p, (int, np.integer)) for p in paddings):
-            out = (pair(paddings),) * ndim  # one (before, after) pair for every axis
+            pairs = [pair(paddings)] * max(ndim, 1)  # one (before, after) pair for every axis
         else:
             if len(paddings) != ndim:
                 raise ValueError(f"pad: {len(paddings)} (before, after) pairs for a tensor of rank {ndim}")
-            out = tuple(pair(p) for p in paddings)
-    if any(v < 0 for p in out for v in p):
-        raise ValueError(f"pad: paddings must be >= 0, got {out}")
-    return out
+            pairs = [pair(p) for p in paddings]
+    if any(v < 0 for p in pairs for v in p):
+        raise ValueError(f"pad: paddings must be >= 0, got {tuple(pairs)}")
+    return tuple(pairs[:ndim])
 
 
 @user_errors
@@ -315,4 +320,6 @@ def pad(x, paddings, mode="constant", constant_values=0) -> Tensor:
     value = constant_values.item() if isinstance(constant_values, np.generic) else constant_values
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         raise TypeError(f"pad: constant_values must be a number, got {constant_values!r}")
+    if mode == "constant" and not is_float(x.dtype) and not math.isfinite(value):
+        raise ValueError(f"pad: constant_values={value} has no {x.dtype} value")
     return Pad(paddings, mode, value if mode == "constant" else 0)(x)

@@ -24,10 +24,12 @@ The stream, exactly (backends implement it; ``docs/ops.md`` states it too):
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from ..graph import GraphError, Op, Tensor, TensorType, user_site, variable
+from ..graph import Op, Tensor, TensorType, variable
 from ..graph.dtypes import as_dtype, is_float, is_integer
+from ._util import as_float, as_int, as_ints, user_errors
 from .nn.seeding import draw_seed
 
 PHILOX_M = (0xD2511F53, 0xCD9E8D57)   # round multipliers
@@ -85,21 +87,23 @@ class RandomNormal(RandomOp):
 
 
 def _draw(op_type, shape_or_like, seed, dtype, name, **params):
-    seed = draw_seed() if seed is None else int(seed) % 2**64
-    counter = variable(0, dtype="int64", trainable=False, name="random_counter")
+    seed = draw_seed() if seed is None else as_int(seed, "seed") % 2**64
     if isinstance(shape_or_like, Tensor):
         dtype = shape_or_like.dtype if dtype is None and is_float(shape_or_like.dtype) else dtype or "float32"
-        return op_type(seed, as_dtype(dtype), None, **params)(shape_or_like, counter, name=name)
-    try:
-        shape = tuple(int(d) for d in shape_or_like)
-        if any(d < 0 for d in shape):
-            raise ValueError
-    except (TypeError, ValueError):
-        raise GraphError(f"{op_type.op_name()}: the shape must be a tensor or a tuple of ints >= 0, got "
-                         f"{shape_or_like!r} (at {user_site()})") from None
-    return op_type(seed, as_dtype(dtype or "float32"), shape, **params)(counter, name=name)
+        op, inputs = op_type(seed, as_dtype(dtype), None, **params), [shape_or_like]
+    else:
+        try:
+            shape = as_ints(shape_or_like, "shape")
+            if any(d < 0 for d in shape):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ValueError(f"the shape must be a tensor or a tuple of ints >= 0, got {shape_or_like!r}") from None
+        op, inputs = op_type(seed, as_dtype(dtype or "float32"), shape, **params), []
+    counter = variable(0, dtype="int64", trainable=False, name="random_counter")
+    return op(*inputs, counter, name=name)
 
 
+@user_errors
 def random_uniform(shape, low=0.0, high=1.0, seed=None, dtype=None, name=None) -> Tensor:
     """Uniform draws in ``[low, high)``, fresh on every call of the compiled function.
     ``shape``: a tuple of ints, or a tensor whose run-time shape to take (and whose float
@@ -108,18 +112,21 @@ def random_uniform(shape, low=0.0, high=1.0, seed=None, dtype=None, name=None) -
 
     >>> u = gf.random_uniform((2, 3), seed=42)
     """
-    if not float(low) < float(high):
-        raise GraphError(f"random_uniform: low must be below high, got [{low}, {high}) (at {user_site()})")
-    return _draw(RandomUniform, shape, seed, dtype, name, low=float(low), high=float(high))
+    low, high = as_float(low, "low"), as_float(high, "high")
+    if not (low < high and math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f"low must be below high, both finite, got [{low}, {high})")
+    return _draw(RandomUniform, shape, seed, dtype, name, low=low, high=high)
 
 
+@user_errors
 def random_normal(shape, mean=0.0, stddev=1.0, seed=None, dtype=None, name=None) -> Tensor:
     """Normal draws N(mean, stddev²), fresh on every call; arguments as ``random_uniform``.
 
     >>> noisy = x + gf.random_normal(x, stddev=0.1)
     """
-    if not float(stddev) >= 0:
-        raise GraphError(f"random_normal: stddev must be >= 0, got {stddev} (at {user_site()})")
-    return _draw(RandomNormal, shape, seed, dtype, name, mean=float(mean), stddev=float(stddev))
+    mean, stddev = as_float(mean, "mean"), as_float(stddev, "stddev")
+    if not (stddev >= 0 and math.isfinite(stddev) and math.isfinite(mean)):
+        raise ValueError(f"stddev must be >= 0 (and it and the mean finite), got mean={mean}, stddev={stddev}")
+    return _draw(RandomNormal, shape, seed, dtype, name, mean=mean, stddev=stddev)
 
 

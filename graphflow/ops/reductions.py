@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import builtins
+import math
 
 import numpy as np
 
 from ..graph import Op, Tensor, TensorType
-from ..graph.dtypes import default_float
-from ._util import normalize_axes, normalize_axis, operands, user_errors
+from ..graph.dtypes import as_dtype, default_float
+from ._util import as_bool, normalize_axes, normalize_axis, operands, user_errors
 from .elementwise import cast, equal, logical_and, where
 from .shape import broadcast_like, expand_dims
 
@@ -126,6 +127,8 @@ class ArgMax(Op):
     keepdims: bool = False
 
     def infer(self, x):
+        if x.shape[self.axis] == 0:
+            raise ValueError(f"{self.op_name()} of the empty axis {self.axis}")
         shape = list(x.shape)
         if self.keepdims:
             shape[self.axis] = 1
@@ -158,7 +161,7 @@ class Count(Op):
 def _reduce(op_type, x, axis, keepdims):
     (x,) = operands(x)
     axes = normalize_axes(axis, x.ndim)
-    return op_type(axes, bool(keepdims))(x)
+    return op_type(axes, as_bool(keepdims, "keepdims"))(x)
 
 
 @user_errors
@@ -195,6 +198,8 @@ def prod(x, axis=None, keepdims=False) -> Tensor:
 def var(x, axis=None, keepdims=False) -> Tensor:
     """Population variance (ddof = 0) over ``axis``: ``mean((x - mean(x))**2)``."""
     (x,) = operands(x)
+    if x.dtype.startswith("complex"):
+        raise TypeError(f"var and std take real tensors, got {x.dtype}")
     if not x.dtype.startswith("float"):
         x = cast(x, default_float(x.dtype))
     d = x - mean(x, axis, keepdims=True)
@@ -212,23 +217,23 @@ def std(x, axis=None, keepdims=False) -> Tensor:
 def argmax(x, axis=-1, keepdims=False) -> Tensor:
     """Index of the largest value along ``axis`` (int64)."""
     (x,) = operands(x)
-    return ArgMax(normalize_axis(axis, x.ndim), bool(keepdims))(x)
+    return ArgMax(normalize_axis(axis, x.ndim), as_bool(keepdims, "keepdims"))(x)
 
 
 @user_errors
 def argmin(x, axis=-1, keepdims=False) -> Tensor:
     """Index of the smallest value along ``axis`` (int64)."""
     (x,) = operands(x)
-    return ArgMin(normalize_axis(axis, x.ndim), bool(keepdims))(x)
+    return ArgMin(normalize_axis(axis, x.ndim), as_bool(keepdims, "keepdims"))(x)
 
 
 @user_errors
 def count(x, axis=None, dtype="float32") -> Tensor:
     """Number of elements of ``x`` over ``axis``, known at run time (a scalar)."""
     (x,) = operands(x)
-    axes = normalize_axes(axis, x.ndim)
+    axes, dtype = normalize_axes(axis, x.ndim), as_dtype(dtype)
     sizes = [x.shape[a] for a in axes]
     if None not in sizes:
         from ..graph import constant
-        return constant(int(np.prod(sizes)), dtype=dtype)
+        return constant(math.prod(sizes), dtype=dtype)
     return Count(axes, dtype)(x)

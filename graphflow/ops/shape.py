@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 
-from ..graph import Op, Tensor, TensorType, broadcast_shapes, constant, format_shape
-from ._util import no_arithmetic, normalize_axis, operands, user_errors
+from ..graph import Op, Tensor, TensorType, broadcast_shapes, format_shape
+from ..graph.dtypes import as_dtype
+from ._util import as_ints, as_tensor, no_arithmetic, normalize_axis, operands, user_errors
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class Reshape(Op):
         if any(d < -1 for d in shape):
             raise ValueError(f"reshape: bad target shape {self.shape}")
         if -1 in shape:
-            known = int(np.prod([d for d in shape if d != -1]))
+            known = math.prod(d for d in shape if d != -1)
             if x.size is not None:
                 if known == 0 or x.size % known:
                     raise ValueError(f"cannot reshape {format_shape(x.shape)} ({x.size} elements) "
@@ -35,13 +38,13 @@ class Reshape(Op):
                 shape[shape.index(-1)] = x.size // known
             else:
                 shape[shape.index(-1)] = None
-        elif x.size is not None and int(np.prod(shape)) != x.size:
+        elif x.size is not None and math.prod(shape) != x.size:
             raise ValueError(f"cannot reshape {format_shape(x.shape)} ({x.size} elements) into "
-                             f"{format_shape(tuple(shape))} ({int(np.prod(shape))} elements)")
-        elif x.size is None and _impossible(x.shape, int(np.prod(shape))):
+                             f"{format_shape(tuple(shape))} ({math.prod(shape)} elements)")
+        elif x.size is None and _impossible(x.shape, math.prod(shape)):
             raise ValueError(f"cannot reshape {format_shape(x.shape)} into {format_shape(tuple(shape))}: "
-                             f"{int(np.prod(shape))} elements is not a multiple of "
-                             f"{int(np.prod([d for d in x.shape if d is not None]))}")
+                             f"{math.prod(shape)} elements is not a multiple of "
+                             f"{math.prod(d for d in x.shape if d is not None)}")
         return TensorType(x.dtype, tuple(shape))
 
     def grad(self, inputs, outputs, gys):
@@ -53,7 +56,7 @@ class Reshape(Op):
 
 def _impossible(shape, total) -> bool:
     """Whether no value of the unknown dims of ``shape`` gives ``total`` elements."""
-    known = int(np.prod([d for d in shape if d is not None]))
+    known = math.prod(d for d in shape if d is not None)
     return total % known != 0 if known else total != 0
 
 
@@ -163,7 +166,9 @@ class SumLike(Op):
     views = (0,)  # may return a view of (or the very) input 0
 
     def infer(self, x, like):
-        if like.ndim > x.ndim:
+        lead = x.ndim - like.ndim
+        if lead < 0 or any(a is not None and b is not None and a not in (1, b)
+                           for a, b in zip(like.shape, x.shape[lead:])):
             raise ValueError(f"cannot sum {format_shape(x.shape)} down to {format_shape(like.shape)}")
         return TensorType(x.dtype, like.shape)
 
@@ -193,13 +198,14 @@ class Flatten(Op):
 def reshape(x, shape) -> Tensor:
     """``x`` with a new shape; one entry may be -1: ``gf.reshape(x, (-1, 784))``."""
     (x,) = operands(x)
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+    shape = as_ints(shape, "shape")
     return x if shape == x.shape else Reshape(shape)(x)
 
 
+@user_errors
 def reshape_like(x, like) -> Tensor:
     """``x`` reshaped to the run-time shape of ``like``."""
-    (x,) = operands(x)
+    x, like = operands(x, like)
     if x.shape == like.shape and None not in x.shape:
         return x
     return ReshapeLike()(x, like)
@@ -235,16 +241,18 @@ def squeeze(x, axis=None) -> Tensor:
 def broadcast_to(x, shape) -> Tensor:
     """``x`` broadcast to a fixed ``shape``."""
     (x,) = operands(x)
-    shape = tuple(int(d) for d in shape)
+    shape = as_ints(shape, "shape")
     return x if x.shape == shape else BroadcastTo(shape)(x)
 
 
+@user_errors
 def broadcast_like(x, like) -> Tensor:
     """``x`` broadcast to the run-time shape of ``like``."""
-    (x,) = operands(x)
+    x, like = operands(x, like)
     return BroadcastLike()(x, like)
 
 
+@user_errors
 def full_like(x, value, dtype=None) -> Tensor:
     """A tensor of ``x``'s run-time shape filled with ``value`` (dtype: ``x``'s unless
     given). ``x``'s values are never read, so NaN or inf in ``x`` do not leak in (as
@@ -254,22 +262,28 @@ def full_like(x, value, dtype=None) -> Tensor:
     (None, 3)
     """
     (x,) = operands(x)
-    return broadcast_like(constant(np.asarray(value, dtype or x.dtype)), x)
+    dtype = x.dtype if dtype is None else as_dtype(dtype)
+    if np.ndim(value) != 0:
+        raise ValueError(f"the fill value must be a scalar, got {value!r}")
+    return broadcast_like(as_tensor(np.asarray(value, dtype)), x)
 
 
+@user_errors
 def ones_like(x, dtype=None) -> Tensor:
     """Ones of ``x``'s run-time shape (see ``full_like``): ``gf.ones_like(x)``."""
     return full_like(x, 1, dtype)
 
 
+@user_errors
 def zeros_like(x, dtype=None) -> Tensor:
     """Zeros of ``x``'s run-time shape (see ``full_like``): ``gf.zeros_like(x)``."""
     return full_like(x, 0, dtype)
 
 
+@user_errors
 def sum_like(x, like) -> Tensor:
     """``x`` summed down to the run-time shape of ``like`` (undoes broadcasting)."""
-    (x,) = operands(x)
+    x, like = operands(x, like)
     return SumLike()(x, like)
 
 

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..graph import Tensor, TensorType
-from ..graph.dtypes import is_float
-from ._util import normalize_axes, operands
+from ._util import as_bool, normalize_axes, operands, user_errors
 from .elementwise import exp
 from .reductions import Reduce
 from .shape import broadcast_like
@@ -29,8 +28,10 @@ class LogSumExp(Reduce):
     name: ClassVar[str] = "logsumexp"
 
     def infer(self, x):
-        if not is_float(x.dtype):
-            raise TypeError(f"logsumexp needs a float input, got {x.dtype}")
+        if not x.dtype.startswith("float"):
+            raise TypeError(f"logsumexp needs a real float input, got {x.dtype}")
+        if any(x.shape[a] == 0 for a in self.axes):
+            raise ValueError("logsumexp over an empty axis")
         return TensorType(x.dtype, self.out_shape(x))
 
     def grad(self, inputs, outputs, gys):
@@ -38,7 +39,8 @@ class LogSumExp(Reduce):
         return [broadcast_like(self.kept(gys[0]), x) * exp(x - self.kept(outputs[0]))]
 
 
+@user_errors
 def logsumexp(x, axis=None, keepdims=False) -> Tensor:
     """``log(sum(exp(x), axis))`` without overflow: ``gf.logsumexp(logits, axis=-1)``."""
     (x,) = operands(x)
-    return LogSumExp(normalize_axes(axis, x.ndim), bool(keepdims))(x)
+    return LogSumExp(normalize_axes(axis, x.ndim), as_bool(keepdims, "keepdims"))(x)

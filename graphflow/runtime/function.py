@@ -6,6 +6,7 @@ import numpy as np
 from ..graph import FeedError, GraphError, Placeholder, Tensor, Variable, render_svg, user_site
 from ..graph.types import format_shape
 from .backend import get_backend
+from . import retrace
 from .executor import Executor
 from .feeds import check_feed
 from .numerics import numerics_default as _numerics_default, numerics_watch
@@ -147,6 +148,7 @@ class Function:
         if profiling_by_default():  # GRAPHFLOW_PROFILE=1: every call, printed at exit
             self._profile = Profile(self.name)
             print_at_exit(self._profile)
+        retrace.note(self.inputs, self.outputs, self.updates, optimize, self.backend)  # warns on recompile loops
 
     @property
     def graph(self):

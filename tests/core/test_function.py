@@ -194,7 +194,7 @@ def test_float64_is_cast_to_float32_and_ints_to_floats():
     ([[1, 2, "c"]], "expects float32 numbers"),
     (None, "expects float32 numbers; got NoneType"),
     ([[1, 2], [3]], "expects float32"),
-    (np.ones((1, 3), np.complex64), "expects float32 numbers"),
+    (np.ones((1, 3), np.complex64), r"expects float32; got complex64 \(a lossy conversion"),
     ({"a": 1}, "expects float32 numbers"),
 ])
 def test_wrong_feeds_name_the_placeholder(value, message):

@@ -47,5 +47,5 @@ def sum_like(op, node, xp):
         lead = x.ndim - like.ndim
         axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(like.shape)
                                           if d == 1 and x.shape[lead + i] != 1)
-        return xp.sum(x, axis=axes, keepdims=True).reshape(like.shape)
+        return xp.sum(x, axis=axes, keepdims=True, dtype=x.dtype).reshape(like.shape)  # int8 stays int8
     return run

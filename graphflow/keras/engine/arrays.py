@@ -136,12 +136,12 @@ def slice_arrays(arrays, index):
     return [a[index] for a in arrays]
 
 
-def batch_shuffle(index_array, batch_size):
-    """Shuffle whole batches (Keras's shuffle='batch', kind to HDF5 data)."""
+def batch_shuffle(index_array, batch_size, rng=np.random):
+    """Shuffle whole batches (Keras's shuffle='batch', kind to HDF5 data) with ``rng``."""
     batch_count = len(index_array) // batch_size
     last = index_array[batch_count * batch_size:]
     blocks = index_array[:batch_count * batch_size].reshape((batch_count, batch_size))
-    np.random.shuffle(blocks)
+    rng.shuffle(blocks)
     return np.append(blocks.flatten(), last)
 
 

@@ -1,7 +1,10 @@
 """The training, testing and prediction loops of Keras 2.0.6 (``_fit_loop`` & co).
 
 Batches come in order from ``make_batches``, over an index array shuffled every epoch
-(``shuffle=True``, NumPy's global generator) or block-shuffled (``'batch'``). Batch logs
+(``shuffle=True``) or block-shuffled (``'batch'``). Epoch e's order is drawn from a
+generator seeded with (s, e), where s is drawn from ``gf.draw_seed()`` when ``fit`` starts:
+``gf.set_random_seed`` (or ``np.random.seed``) makes it repeatable, and a run resumed at
+``initial_epoch=e`` sees the orders the uninterrupted run saw. Batch logs
 hold the values computed *before* that batch's update; epoch logs are their means
 weighted by batch size; ``val_*`` values are computed after the last batch, with the
 inference graph (no dropout).
@@ -83,13 +86,15 @@ def _fit_loop(model, ins, batch_size, epochs, verbose, callbacks, val_f, val_ins
     for c in cbl:
         c.validation_data = val_ins
     index_array = np.arange(samples)
+    shuffle_seed = gf.draw_seed() if shuffle else None
 
     def run_epoch(epoch, epoch_logs):
         nonlocal index_array
+        rng = np.random.default_rng([shuffle_seed, epoch]) if shuffle else None
         if shuffle == "batch":
-            index_array = arrays.batch_shuffle(index_array, batch_size)
+            index_array = arrays.batch_shuffle(np.arange(samples), batch_size, rng)
         elif shuffle:
-            np.random.shuffle(index_array)
+            index_array = rng.permutation(samples)
         batches = arrays.make_batches(samples, batch_size)
         for batch_index, (start, end) in enumerate(batches):
             ids = index_array[start:end]

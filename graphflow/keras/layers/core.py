@@ -72,9 +72,9 @@ class Dropout(Layer):
     def call(self, inputs, training=False):
         if not training or not 0.0 < self.rate < 1.0:
             return inputs
-        # a fresh seed per train graph from NumPy's generator: np.random.seed(s) replays it
-        seed = np.random.randint(10**7) if self.seed is None else self.seed
-        return gf.nn.dropout(inputs, self.rate, seed=seed, noise_shape=self.noise_shape)
+        # seed=None: a fresh seed per train graph from gf.draw_seed(), so gf.set_random_seed(s)
+        # (or np.random.seed(s) when no graphflow seed is set) replays the masks
+        return gf.nn.dropout(inputs, self.rate, seed=self.seed, noise_shape=self.noise_shape)
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}

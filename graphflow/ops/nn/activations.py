@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from ...graph import Tensor
-from .._util import operands
+from .._util import as_float, operands, user_errors
 from ..elementwise import Elementwise, abs, greater, less, logical_and, tanh, where
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -88,36 +88,49 @@ class Gelu(Elementwise):
 
 
 # ---------------------------------------------------------------- functional API
+def _finite(alpha) -> float:
+    alpha = as_float(alpha, "alpha")
+    if not math.isfinite(alpha):
+        raise ValueError(f"alpha must be a finite number, got {alpha}")
+    return alpha
+
+
+@user_errors
 def elu(x, alpha=1.0) -> Tensor:
     """Exponential linear unit: ``x`` above 0, ``alpha * (e^x - 1)`` below."""
     (x,) = operands(x)
-    return Elu(float(alpha))(x)
+    return Elu(_finite(alpha))(x)
 
 
+@user_errors
 def selu(x) -> Tensor:
     """Scaled ELU with the self-normalising constants."""
     (x,) = operands(x)
     return Selu()(x)
 
 
+@user_errors
 def leaky_relu(x, alpha=0.3) -> Tensor:
     """``x`` above 0, ``alpha * x`` below (Keras 2's LeakyReLU default alpha = 0.3)."""
     (x,) = operands(x)
-    return LeakyRelu(float(alpha))(x)
+    return LeakyRelu(_finite(alpha))(x)
 
 
+@user_errors
 def softsign(x) -> Tensor:
     """``x / (1 + |x|)``."""
     (x,) = operands(x)
     return Softsign()(x)
 
 
+@user_errors
 def hard_sigmoid(x) -> Tensor:
     """Keras 2's piecewise-linear sigmoid ``clip(0.2 x + 0.5, 0, 1)``."""
     (x,) = operands(x)
     return HardSigmoid()(x)
 
 
+@user_errors
 def gelu(x) -> Tensor:
     """Gaussian error linear unit, tanh approximation (see ``Gelu``)."""
     (x,) = operands(x)

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from ...graph import Op, Tensor, TensorType, format_shape
 from ...graph.dtypes import is_float, result_type
-from .._util import operands
+from .._util import operands, user_errors
 from ..elementwise import cast
 from ._geometry import check_layout, output_length, pair
 
@@ -150,6 +150,7 @@ def conv_params(strides, padding, data_format, dilation, what):
     return (pair(strides, f"{what} strides"), padding, data_format, pair(dilation, f"{what} dilation"))
 
 
+@user_errors
 def conv2d(x, kernel, strides=(1, 1), padding="valid", data_format="channels_last",
            dilation=(1, 1)) -> Tensor:
     """2-D cross-correlation with a Keras-layout kernel ``(rows, cols, in, filters)``.

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from ...graph import Tensor, TensorType, format_shape
 from ...graph.dtypes import is_float
-from .._util import operands
+from .._util import operands, user_errors
 from ._geometry import check_layout, effective
 from .conv import Conv2D, Conv2DBackpropFilter, ConvOp, conv_params
 
@@ -64,6 +64,7 @@ class Conv2DTranspose(ConvOp):
         return [Conv2D(*fields)(g, kernel), Conv2DBackpropFilter(*fields)(g, kernel, y)]
 
 
+@user_errors
 def conv2d_transpose(y, kernel, strides=(1, 1), padding="valid", data_format="channels_last",
                      dilation=(1, 1)) -> Tensor:
     """Transposed convolution (the gradient of ``conv2d`` with respect to its input) with a

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...graph import GraphError, Op, Tensor, TensorType, format_shape, user_site
+from ...graph import Op, Tensor, TensorType, format_shape
 from ...graph.dtypes import as_dtype, is_float, is_integer
-from .._util import operands
+from .._util import as_bool, as_float, as_int, operands, user_errors
 from ..elementwise import cast, clip, exp, greater_equal, log, log1p, where
 from ..reductions import sum as reduce_sum
 from ..shape import expand_dims, squeeze
@@ -45,6 +45,8 @@ class SoftmaxCrossEntropy(Op):
                 a is not None and b is not None and a != b for a, b in zip(logits.shape, target.shape)):
             raise ValueError(f"logits {format_shape(logits.shape)} and target {format_shape(target.shape)} "
                              f"must have the same shape, classes last")
+        if logits.shape[-1] == 0:
+            raise ValueError("the class axis is empty")
         return TensorType(logits.dtype, logits.shape[:-1])
 
     def grad(self, inputs, outputs, gys):
@@ -74,22 +76,37 @@ class OneHot(Op):
         return [None]
 
 
+@user_errors
 def one_hot(indices, depth, dtype="float32") -> Tensor:
     """Integer labels to one-hot rows: ``one_hot([2, 0], 3)`` -> ``[[0, 0, 1], [1, 0, 0]]``."""
     (indices,) = operands(indices)
-    return OneHot(int(depth), as_dtype(dtype))(indices)
+    return OneHot(as_int(depth, "depth"), as_dtype(dtype))(indices)
 
 
+@user_errors
 def softmax_cross_entropy(logits, target) -> Tensor:
     """The fused, stable ``-sum(target * log_softmax(logits), -1)``."""
     logits, target = operands(logits, target)
     return SoftmaxCrossEntropy()(logits, target)
 
 
+def _operands(target, output, epsilon):
+    """``(target, output)`` as tensors; the output holds predictions, which are floats
+    (as TensorFlow's cross-entropies require: integer logits would be computed in
+    integer arithmetic)."""
+    as_float(epsilon, "epsilon")
+    target, output = operands(target, output)
+    if not is_float(output.dtype):
+        raise TypeError(f"the output (predictions) must be a float tensor, got {output.dtype}")
+    return target, output
+
+
 def _probabilities(output, epsilon):
+    epsilon = as_float(epsilon, "epsilon")
     return clip(output, epsilon, 1 - epsilon)
 
 
+@user_errors
 def categorical_crossentropy(target, output, from_logits=False, epsilon=EPSILON) -> Tensor:
     """Per-sample cross-entropy over the last axis, as Keras 2 / TensorFlow:
     ``output /= sum(output, -1)``, clip to ``[epsilon, 1 - epsilon]``,
@@ -98,13 +115,14 @@ def categorical_crossentropy(target, output, from_logits=False, epsilon=EPSILON)
 
     >>> gf.nn.categorical_crossentropy(y_true, probs)      # shape (batch,)
     """
-    target, output = operands(target, output)
-    if from_logits:
+    target, output = _operands(target, output, epsilon)
+    if as_bool(from_logits, "from_logits"):
         return SoftmaxCrossEntropy()(output, cast(target, output.dtype))
     output = output / reduce_sum(output, -1, keepdims=True)
     return -reduce_sum(target * log(_probabilities(output, epsilon)), -1)
 
 
+@user_errors
 def sparse_categorical_crossentropy(target, output, from_logits=False, epsilon=EPSILON) -> Tensor:
     """Cross-entropy with integer class labels (Keras 2 / TensorFlow): ``target`` holds
     class indices shaped like ``output`` without its class axis (a trailing axis of length
@@ -113,22 +131,23 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, epsilon=E
 
     >>> gf.nn.sparse_categorical_crossentropy(labels, probs)   # labels (batch,) ints
     """
-    target, output = operands(target, output)
+    target, output = _operands(target, output, epsilon)
     classes = output.shape[-1] if output.ndim else None
     if classes is None:
-        raise GraphError(f"sparse_categorical_crossentropy: the class axis of the output "
-                         f"{format_shape(output.shape)} must be known (at {user_site()})")
+        raise ValueError(f"the class axis of the output "
+                         f"{format_shape(output.shape)} must be known")
     if target.ndim == output.ndim and target.shape[-1] in (1, None):
         target = squeeze(target, -1)
     if target.ndim != output.ndim - 1:
-        raise GraphError(f"sparse_categorical_crossentropy: labels {format_shape(target.shape)} do not fit "
-                         f"the output {format_shape(output.shape)} (at {user_site()})")
+        raise ValueError(f"labels {format_shape(target.shape)} do not fit "
+                         f"the output {format_shape(output.shape)}")
     if not is_integer(target.dtype):
         target = cast(target, "int64")
-    logits = output if from_logits else log(_probabilities(output, epsilon))
+    logits = output if as_bool(from_logits, "from_logits") else log(_probabilities(output, epsilon))
     return SoftmaxCrossEntropy()(logits, one_hot(target, classes, logits.dtype))
 
 
+@user_errors
 def binary_crossentropy(target, output, from_logits=False, epsilon=EPSILON) -> Tensor:
     """Element-wise binary cross-entropy (no mean: Keras's ``losses.binary_crossentropy``
     averages this over the last axis). As Keras 2 / TensorFlow: unless ``from_logits``,
@@ -139,8 +158,8 @@ def binary_crossentropy(target, output, from_logits=False, epsilon=EPSILON) -> T
 
     >>> gf.nn.binary_crossentropy(y_true, gf.sigmoid(z))
     """
-    target, output = operands(target, output)
-    if not from_logits:
+    target, output = _operands(target, output, epsilon)
+    if not as_bool(from_logits, "from_logits"):
         p = _probabilities(output, epsilon)
         output = log(p / (1 - p))
     positive = greater_equal(output, 0)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...graph import GraphError, Op, Tensor, TensorType, format_shape, user_site, variable
+from ...graph import Op, Tensor, TensorType, format_shape, variable
 from ...graph.dtypes import is_float, is_integer
-from .._util import operands
+from .._util import as_float, as_int, operands, user_errors
 from .seeding import draw_seed
 
 
@@ -60,6 +60,7 @@ class Dropout(Op):
         return f"dropout rate={self.rate:g}"
 
 
+@user_errors
 def dropout(x, rate, seed=None, noise_shape=None, name=None) -> Tensor:
     """Inverted dropout: zero each entry with probability ``rate``, scale the kept ones
     by ``1 / (1 - rate)``. ``rate=0`` returns ``x``. ``seed=None`` draws a seed now from
@@ -69,14 +70,14 @@ def dropout(x, rate, seed=None, noise_shape=None, name=None) -> Tensor:
     >>> y = gf.nn.dropout(x, 0.25, seed=7)
     """
     (x,) = operands(x)
-    rate = float(rate)
+    rate = as_float(rate, "rate")
     if not 0.0 <= rate < 1.0:
-        raise GraphError(f"dropout: rate must be in [0, 1), got {rate} (at {user_site()})")
+        raise ValueError(f"rate must be in [0, 1), got {rate}")
     if rate == 0.0:
         return x
-    seed = draw_seed() if seed is None else int(seed) % 2**64
+    seed = draw_seed() if seed is None else as_int(seed, "seed") % 2**64
     if noise_shape is not None:
-        noise_shape = tuple(None if d is None else int(d) for d in noise_shape)
+        noise_shape = tuple(None if d is None else as_int(d, "noise_shape entry") for d in noise_shape)
     counter = variable(np.int64(0), trainable=False, name="dropout_counter")
     y, _ = Dropout(rate, seed, noise_shape)(x, counter, name=name)
     return y

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from ...graph import Op, Tensor, TensorType, format_shape
 from ...graph.dtypes import is_float
-from .._util import operands
+from .._util import operands, user_errors
 from ._geometry import check_layout, output_length, pair, spatial_axes
 
 
@@ -145,6 +145,7 @@ def _pool(op_type, x, pool_size, strides, padding, data_format):
     return op_type(pool_size, strides, padding, data_format)(x)
 
 
+@user_errors
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", data_format="channels_last") -> Tensor:
     """Max over ``pool_size`` windows; ``strides=None`` means ``strides = pool_size``.
 
@@ -154,6 +155,7 @@ def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", data_format="
     return _pool(MaxPool2D, x, pool_size, strides, padding, data_format)
 
 
+@user_errors
 def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", data_format="channels_last") -> Tensor:
     """Mean over ``pool_size`` windows ('same': over the real cells of each window).
 

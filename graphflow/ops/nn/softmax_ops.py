@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ...graph import Op, Tensor
 from ...graph.dtypes import is_float
-from .._util import normalize_axis, operands
+from .._util import normalize_axis, operands, user_errors
 from ..elementwise import exp
 from ..reductions import sum as reduce_sum
 
@@ -31,6 +31,8 @@ class SoftmaxOp(Op):
             raise TypeError(f"{self.op_name()} needs a float input, got {x.dtype}")
         if not 0 <= self.axis < x.ndim:
             raise ValueError(f"axis {self.axis} is out of range for a tensor of rank {x.ndim}")
+        if x.shape[self.axis] == 0:
+            raise ValueError(f"{self.op_name()} over the empty axis {self.axis}")
         return x
 
 
@@ -54,12 +56,14 @@ class LogSoftmax(SoftmaxOp):
         return [g - exp(y) * reduce_sum(g, self.axis, keepdims=True)]
 
 
+@user_errors
 def softmax(x, axis=-1) -> Tensor:
     """Normalised exponentials along ``axis`` (the last by default)."""
     (x,) = operands(x)
     return Softmax(normalize_axis(axis, x.ndim))(x)
 
 
+@user_errors
 def log_softmax(x, axis=-1) -> Tensor:
     """``log(softmax(x))`` computed stably along ``axis``."""
     (x,) = operands(x)
