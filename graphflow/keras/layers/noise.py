@@ -4,9 +4,10 @@ graph); test and predict see the identity.
 
 The noise comes from graphflow's counter-based generator (``gf.random_normal``,
 ``gf.random_uniform``): a layer's draw is a function of its seed and the call count of
-the compiled training function, so every batch gets fresh noise and ``seed=`` (or
-``gf.set_random_seed`` before the model is compiled; ``seed=None`` takes the next seed of
-that stream) replays it exactly, on every backend.
+the compiled training function, so every batch gets fresh noise and ``seed=`` replays it
+exactly, on every backend. ``seed=None`` takes the next seed of ``gf.draw_seed()``'s
+stream when the training graph is built, as ``Dropout`` does: ``gf.set_random_seed(s)``
+(or, without it, ``np.random.seed(s)``) before training replays that too.
 
     >>> model.add(GaussianNoise(0.1))          # x + N(0, 0.1²) while training
     >>> model.add(GaussianDropout(0.2))        # x * N(1, 0.2 / 0.8) while training
