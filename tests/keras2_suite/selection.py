@@ -21,6 +21,9 @@ FILES = [
 _CONV = "tests/keras/layers/convolutional_test.py::"
 _3D = "3-D layers: graphflow has 1-D and 2-D convolution, pooling, padding, cropping and upsampling"
 _TF = "TensorFlow only"
+_LUCK = ("one draw of the initial weights decides whether 2 epochs reach the accuracy bar (Keras 3 on jax "
+         "misses 0.75 in 4-5 of 12 draws); graphflow's draw for seed 1337 misses it. "
+         "tests/keras/test_optimizers.py checks the median of seven draws instead")
 
 EXCLUDED = {
     "tests/keras/layers/core_test.py::test_masking":
@@ -30,6 +33,8 @@ EXCLUDED = {
         "test_globalpooling_3d", "test_zero_padding_3d", "test_upsampling_3d", "test_cropping_3d")},
     "tests/keras/layers/advanced_activations_test.py::test_softmax":
         "the Softmax layer came with Keras 2.1.3, after 2.0.6",
+    **{"tests/keras/optimizers_test.py::" + name: _LUCK for name in (
+        "test_rmsprop", "test_adadelta", "test_adam", "test_adamax")},
     "tests/keras/optimizers_test.py::test_tfoptimizer":
         "TFOptimizer wraps a TensorFlow optimizer (" + _TF + ")",
     "tests/keras/test_callbacks.py::test_TensorBoard":
