@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Constant, constant
-from ..graph.dtypes import is_float
+from ..graph.dtypes import is_bool, is_float
 from ..ops import elementwise as ew
 from ..ops import reductions as red
 from ..ops import shape as sh
@@ -37,13 +37,14 @@ def same_type(candidate, node):
 
 # ---------------------------------------------------------------- one-line identities
 x, y = Var("x"), Var("y")
+xn = Var("x", where=lambda t: not is_bool(t.dtype))  # neg refuses booleans (bool * -1 is int)
 P(Pat(ew.Mul, x, 1), lambda x: x)                       # x * 1 = x
 P(Pat(ew.Div, x, 1), lambda x: x)                       # x / 1 = x
 P(Pat(ew.Add, x, 0), lambda x: x)                       # x + 0 = x (up to the sign of a zero)
 P(Pat(ew.Sub, x, 0), lambda x: x)                       # x - 0 = x
 P(Pat(ew.Pow, x, 1), lambda x: x)                       # x ** 1 = x
-P(Pat(ew.Mul, x, -1), lambda x: neg(x))                 # x * -1 = -x
-P(Pat(ew.Sub, 0, x), lambda x: neg(x))                  # 0 - x = -x
+P(Pat(ew.Mul, xn, -1), lambda x: neg(x))                # x * -1 = -x
+P(Pat(ew.Sub, 0, xn), lambda x: neg(x))                 # 0 - x = -x
 P(Pat(ew.Neg, Pat(ew.Neg, x)), lambda x: x)             # --x = x
 P(Pat(ew.Pow, x, 2), lambda x: square(x))               # x ** 2 = x²
 P(Pat(ew.Pow, x, 0.5), lambda x: sqrt(x))               # x ** 0.5 = √x

@@ -125,7 +125,13 @@ class Executor:
         known.update({ph: TensorType(ph.dtype, tuple(f.shape)) for ph, f in zip(self.inputs, feeds)})
         types = concrete_types(self.program.schedule, known)
         assignment = assign_buffers(plan, types)
-        buffers = [self.backend.empty((size,), "uint8") for size in assignment.sizes]
+        try:
+            buffers = [self.backend.empty((size,), "uint8") for size in assignment.sizes]
+        except MemoryError:
+            sizes = [(n or 0, plan.values[v]) for v, n in enumerate(assignment.nbytes)]
+            n, biggest = max(sizes, key=lambda s: s[0])
+            raise MemoryError(f"the planned buffers for inputs of shapes {list(key)} need {sum(assignment.sizes):,} "
+                              f"bytes; the largest value, {n:,} bytes, is made by {biggest.node.where()}") from None
         views = {}
         for v, b in enumerate(assignment.buffer_of):
             if b is not None:

@@ -74,11 +74,14 @@ def _no_interrupt():
 
 
 def commit(variables, arrays, backend) -> None:
-    """Give each variable its new array, all at once."""
+    """Give each variable its new array, all at once: the assignments are prepared first,
+    then made by one C-level ``map`` that no signal handler can interrupt half-way."""
     with _no_interrupt(), STATE_LOCK:
+        targets, names, values = [], [], []
         for var, array in zip(variables, arrays):
             cell = var._cell
             if isinstance(cell, DeviceCell) and cell.backend is backend:
-                cell.array = array
+                targets.append(cell), names.append("array"), values.append(array)
             else:
-                var._cell = DeviceCell(backend, array)
+                targets.append(var), names.append("_cell"), values.append(DeviceCell(backend, array))
+        list(map(setattr, targets, names, values))

@@ -111,3 +111,13 @@ def test_check_numerics_off_costs_nothing_and_changes_nothing():
     with np.errstate(all="ignore"):
         out = f(np.array([-1.0, 0.0], np.float32))
     assert np.isnan(out[0]) and np.isinf(out[1])
+
+
+def test_a_plan_too_big_for_memory_says_which_node_needs_it():
+    x = gf.placeholder((None,), "float32")
+    huge = gf.broadcast_to(gf.reshape(x, (1, -1)), (2**21, 2**20))
+    with gf.name_scope("blowup"):
+        y = gf.tanh(huge) * 2.0
+    f = gf.function([x], gf.sum(y))
+    with pytest.raises(MemoryError, match=r"need [\d,]+ bytes; the largest value, [\d,]+ bytes, is made by .*blowup"):
+        f(np.ones(2**20, np.float32))

@@ -27,9 +27,6 @@ def test_random_programs_build_or_fail_clearly(data):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(strict=True, reason="compiler/canonicalize.py: `x * -1 -> -x` and `0 - x -> -x` build neg(x) "
-                   "for a bool x, which neg refuses (bool * -1 is int64 in NumPy); found by the deep fuzz run, "
-                   "left to the compiler's owner")
 @pytest.mark.parametrize("build", [lambda b: b * -1, lambda b: 0 - b], ids=["mul-minus-one", "zero-minus"])
 def test_canonical_negation_of_bool_tensors(build):
     b = gf.placeholder((3,), "bool", name="neg_b")

@@ -6,30 +6,7 @@ import pytest
 import graphflow as gf
 from graphflow.testing import verify_grad
 
-
-def ref_conv(x, k, strides=(1, 1), padding="valid", data_format="channels_last", dilation=(1, 1)):
-    """Direct loops over output pixels and kernel taps, TF 'same' padding."""
-    if data_format == "channels_first":
-        x = x.transpose(0, 2, 3, 1)
-    n, h, w, _ = x.shape
-    kh, kw, _, o = k.shape
-    (sh, sw), (dh, dw) = strides, dilation
-    eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
-    if padding == "same":
-        oh, ow = -(-h // sh), -(-w // sw)
-        top = max((oh - 1) * sh + eh - h, 0) // 2
-        left = max((ow - 1) * sw + ew - w, 0) // 2
-    else:
-        oh, ow, top, left = (h - eh) // sh + 1, (w - ew) // sw + 1, 0, 0
-    y = np.zeros((n, oh, ow, o), x.dtype)
-    for i in range(oh):
-        for j in range(ow):
-            for a in range(kh):
-                for b in range(kw):
-                    r, c = i * sh + a * dh - top, j * sw + b * dw - left
-                    if 0 <= r < h and 0 <= c < w:
-                        y[:, i, j, :] += x[:, r, c, :] @ k[a, b]
-    return y.transpose(0, 3, 1, 2) if data_format == "channels_first" else y
+from conv_reference import ref_conv
 
 
 def nchw(shape_nhwc, data_format):

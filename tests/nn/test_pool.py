@@ -46,7 +46,7 @@ CONFIGS = [  # (input hw, pool, strides, padding)
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
 @pytest.mark.parametrize("hw,pool,strides,padding", CONFIGS)
 @pytest.mark.parametrize("kind", ["max", "avg"])
-def test_pool_matches_direct_loops(kind, data_format, hw, pool, strides, padding):
+def test_pool_matches_direct_loops(kind, data_format, hw, pool, strides, padding, native):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(layout((2, *hw, 3), data_format)).astype(np.float32)
     xs = gf.placeholder((None,) + x.shape[1:])
@@ -86,7 +86,7 @@ def ref_max_grad(x, dy, pool, strides, padding):
 
 
 @pytest.mark.parametrize("hw,pool,strides,padding", [CONFIGS[i] for i in (0, 2, 3, 5)])
-def test_max_pool_gradient_goes_to_first_maximum_at_ties(hw, pool, strides, padding):
+def test_max_pool_gradient_goes_to_first_maximum_at_ties(hw, pool, strides, padding, native):
     rng = np.random.default_rng(2)
     x = rng.integers(0, 3, size=(2, *hw, 2)).astype(np.float32)  # many ties
     xs = gf.placeholder(x.shape)
@@ -114,8 +114,9 @@ def test_pool_second_order(data_format):
     dy = rng.standard_normal(layout((1, 3, 3, 2), data_format))
 
     def max_grad(a, g):
-        y = gf.nn.max_pool2d(a, 2, None, "same", data_format)
-        return gf.nn.MaxPool2DGrad((2, 2), (2, 2), "same", data_format)(a, y, g)
+        (ga,) = gf.gradients([gf.nn.max_pool2d(a, 2, None, "same", data_format)], [a], [g])
+        assert isinstance(ga.node.op, gf.nn.MaxPool2DGrad)
+        return ga
     verify_grad(max_grad, [x, dy])
 
     def avg_grad(a, g):
@@ -144,3 +145,100 @@ def test_pool_error_messages():
         gf.nn.max_pool2d(gf.placeholder((8, 8, 3)))
     with pytest.raises(ValueError, match=r"pool_size must be positive"):
         gf.nn.max_pool2d(gf.placeholder((1, 8, 8, 3)), pool_size=(0, 2))
+
+
+def ref_index(x, pool, strides, padding):
+    """Row-major offset of each window's first maximum, within the full (padded) window."""
+    if padding == "same":
+        starts = [[o * s - max((-(-n // s) - 1) * s + k - n, 0) // 2 for o in range(-(-n // s))]
+                  for n, k, s in zip(x.shape[1:3], pool, strides)]
+    else:
+        starts = [[o * s for o in range((n - k) // s + 1)] for n, k, s in zip(x.shape[1:3], pool, strides)]
+    out = np.zeros((x.shape[0], len(starts[0]), len(starts[1]), x.shape[3]), np.int64)
+    for i, r in enumerate(starts[0]):
+        for j, c in enumerate(starts[1]):
+            win = np.full((x.shape[0], pool[0], pool[1], x.shape[3]), -np.inf)
+            r0, c0 = max(r, 0), max(c, 0)
+            rows, cols = x[:, r0:r + pool[0], c0:c + pool[1]], None
+            win[:, r0 - r:r0 - r + rows.shape[1], c0 - c:c0 - c + rows.shape[2]] = rows
+            out[:, i, j] = np.argmax(win.reshape(x.shape[0], -1, x.shape[3]), axis=1)
+    return out
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("hw,pool,strides,padding", CONFIGS)
+def test_max_pool_records_where_each_window_won(hw, pool, strides, padding, data_format, native):
+    """MaxPool2D's second output: the first winner's row-major offset in its window, and
+    the gradient is built from it (no search of the windows again)."""
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 4, size=(2, *hw, 3)).astype(np.float32)  # many ties
+    xs = gf.placeholder(layout(x.shape, data_format))
+    y, index = gf.nn.MaxPool2D(pool, strides or pool, padding, data_format)(xs)
+    assert index.dtype == "uint8" and index.shape == y.shape
+    got = gf.function([xs], index)(x if data_format == "channels_last" else x.transpose(0, 3, 1, 2))
+    if data_format == "channels_first":
+        got = got.transpose(0, 2, 3, 1)
+    np.testing.assert_array_equal(got, ref_index(x, pool, strides or pool, padding))
+    (gx,) = gf.gradients([gf.nn.max_pool2d(xs, pool, strides, padding, data_format)], [xs])
+    assert isinstance(gx.node.op, gf.nn.MaxPool2DGrad) and isinstance(gx.node.inputs[1].node.op, gf.nn.MaxPool2D)
+
+
+def test_max_pool_nan_wins_and_takes_the_gradient(native):
+    x = np.array([1, 2, np.nan, 5, 0, np.nan, 3, 4], np.float32).reshape(1, 2, 4, 1)
+    xs = gf.placeholder(x.shape)
+    y = gf.nn.max_pool2d(xs)
+    got_y, got_dx = gf.function([xs], [y, gf.grad(gf.sum(y), xs)])(x)
+    assert np.isnan(got_y[0, 0, 0, 0]) and np.isnan(got_y[0, 0, 1, 0])
+    np.testing.assert_array_equal(got_dx.ravel(), [0, 0, 1, 0, 0, 1, 0, 0])  # the first NaN of each window
+
+
+def test_max_pool_wide_windows_index_in_int32(native):
+    rng = np.random.default_rng(5)
+    x = rng.permutation(2 * 17 * 17 * 2).reshape(2, 17, 17, 2).astype(np.float32)
+    xs = gf.placeholder(x.shape)
+    y, index = gf.nn.MaxPool2D((17, 17), (17, 17))(xs)
+    assert index.dtype == "int32"
+    dx = gf.function([xs], gf.grad(gf.sum(y), xs))(x)
+    np.testing.assert_array_equal(dx, (x == x.max(axis=(1, 2), keepdims=True)).astype(np.float32))
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_max_pool_grad_grad_gathers_at_the_winners(data_format, native):
+    rng = np.random.default_rng(6)
+    x = rng.permutation(2 * 7 * 6 * 3).reshape(layout((2, 7, 6, 3), data_format)).astype(np.float64)
+    g = rng.standard_normal(x.shape)
+    xs, gs = gf.placeholder(x.shape, "float64"), gf.placeholder(x.shape, "float64")
+    y, index = gf.nn.MaxPool2D((3, 3), (2, 2), "same", data_format)(xs)
+    gg = gf.nn.MaxPool2DGradGrad((3, 3), (2, 2), "same", data_format)(xs, index, gs)
+    got = gf.function([xs, gs], gg)(x, g)
+    xl = x if data_format == "channels_last" else x.transpose(0, 2, 3, 1)
+    gl = g if data_format == "channels_last" else g.transpose(0, 2, 3, 1)
+    idx = ref_index(xl, (3, 3), (2, 2), "same")
+    picked = np.zeros(idx.shape)
+    for n, i, j, c in np.ndindex(*idx.shape):
+        r, s = i * 2 - 1 + idx[n, i, j, c] // 3, j * 2 + idx[n, i, j, c] % 3  # 'same' pads rows 1|1, cols 0|1
+        picked[n, i, j, c] = gl[n, r, s, c]
+    np.testing.assert_allclose(got if data_format == "channels_last" else got.transpose(0, 2, 3, 1), picked)
+
+
+def test_pool_scratch_bytes():
+    from graphflow_numpy import jit
+    from graphflow_numpy.kernels import nn_pool
+    fast = jit.available()
+    assert nn_pool.scratch_bytes(gf.nn.MaxPool2D(), [(32, 96, 96, 32)]) == (0 if fast else 32 * 48 * 48 * 32 * 4)
+    # 'same' 3x3 / 2 on 7x7 pads to 9x9: the padded copy and one window-sized temporary
+    assert nn_pool.scratch_bytes(gf.nn.AvgPool2D((3, 3), (2, 2), "same"), [(2, 7, 7, 3)]) == (2 * 81 * 3 + 2 * 16 * 3) * 4
+
+
+def test_max_pool_gradient_paths_agree_bit_for_bit(monkeypatch):
+    """Overlapping windows: a cell that wins several sums their dy in one fixed order,
+    with the numba loops and on the xp path (which the CuPy backend runs)."""
+    from graphflow_numpy import jit
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 3, (2, 9, 8, 3)).astype(np.float32)
+    dy = rng.standard_normal((2, 9, 8, 3)).astype(np.float32)
+    xs = gf.placeholder(x.shape)
+    (gx,) = gf.gradients([gf.nn.max_pool2d(xs, 3, 1, "same")], [xs], [gf.constant(dy)])
+    fast = gf.function([xs], gx)(x)
+    monkeypatch.setattr(jit, "loops", lambda module: None)
+    np.testing.assert_array_equal(gf.function([xs], gx)(x), fast)

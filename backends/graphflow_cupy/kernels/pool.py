@@ -1,7 +1,12 @@
-"""Pooling on the GPU (csrc/pool.cu): one thread per output element forward, one per
-input element backward. The max-pool gradients recompute each window's winner (the
-first cell in scan order equal to its max, exactly the NumPy backend's rule) instead of
-saving an argmax, and gather: no atomics, NumPy's summation order, deterministic."""
+"""Average pooling on the GPU (csrc/pool.cu): one thread per output element forward, one
+per input element backward (a gather: no atomics, NumPy's summation order,
+deterministic).
+
+Max pooling runs the NumPy backend's ``xp`` kernels on CuPy arrays: ``MaxPool2D`` now
+returns each window's winner index as a second output and its gradients read that index
+instead of searching the windows again, a contract csrc/pool.cu's ``gf_maxpool*``
+kernels (which recompute the winner from x and y) predate; they stay in the source for
+a CUDA version of the new contract."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,9 +20,7 @@ from .. import device
 from ..source import static_kernel
 from ._register import float_kernel, prod
 
-MAXPOOL, AVGPOOL, MAXPOOL_GRAD, MAXPOOL_GRADGRAD, AVGPOOL_GRAD = (
-    static_kernel("pool.cu", name) for name in
-    ("gf_maxpool", "gf_avgpool", "gf_maxpool_grad", "gf_maxpool_gradgrad", "gf_avgpool_grad"))
+AVGPOOL, AVGPOOL_GRAD = (static_kernel("pool.cu", name) for name in ("gf_avgpool", "gf_avgpool_grad"))
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,5 @@ def _pool_kernel(op_type, kernel, passed, over_input):
     return factory
 
 
-max_pool2d = _pool_kernel(pool.MaxPool2D, MAXPOOL, (0,), over_input=False)
 avg_pool2d = _pool_kernel(pool.AvgPool2D, AVGPOOL, (0,), over_input=False)
-max_pool2d_grad = _pool_kernel(pool.MaxPool2DGrad, MAXPOOL_GRAD, (0, 1, 2), over_input=True)
-max_pool2d_grad_grad = _pool_kernel(pool.MaxPool2DGradGrad, MAXPOOL_GRADGRAD, (0, 1, 2), over_input=False)
 avg_pool2d_grad = _pool_kernel(pool.AvgPool2DGrad, AVGPOOL_GRAD, (1,), over_input=True)

@@ -1,8 +1,43 @@
 """Linear-algebra kernels: ``matmul`` straight to ``xp.matmul`` (BLAS on the CPU, cuBLAS
-with CuPy), writing into the planned buffer when there is one."""
+with CuPy), writing into the planned buffer when there is one.
+
+A large 2-D product on NumPy is cut along the longer side of its result into one block
+per core, each computed by single-threaded BLAS on its own thread (``_parallel``): on a
+machine shared with other jobs, BLAS's own thread pool spins while one of its threads
+waits for a core, and a dense layer's product measured 10-50x slower than this way
+(docs/performance.md).
+"""
+import numpy as np
+
 from graphflow.ops import linalg as la
 
 from ..table import KERNELS
+from ._parallel import run_parts, thread_count
+
+#: products with fewer multiply-adds stay one BLAS call (a thread hand-off costs ~50 us)
+SPLIT_FLOPS = 1 << 22
+
+
+def split_matmul(xp, x, y, out=None):
+    """``x @ y`` for 2-D float NumPy arrays, blocks of the result on every core."""
+    m, n = x.shape[0], y.shape[1]
+    if out is None:
+        out = xp.empty((m, n), np.result_type(x, y))
+    rows = m >= n
+    size = m if rows else n
+
+    def part(a, b):
+        if rows:
+            xp.matmul(x[a:b], y, out=out[a:b])
+        else:
+            xp.matmul(x, y[:, a:b], out=out[:, a:b])
+    run_parts(part, size, min(thread_count(), size))
+    return out
+
+
+def _splits(xp, x, y) -> bool:
+    return (xp is np and x.ndim == 2 and y.ndim == 2 and x.dtype == y.dtype and x.dtype.kind == "f"
+            and thread_count() > 1 and x.shape[0] * x.shape[1] * y.shape[1] >= SPLIT_FLOPS)
 
 
 @KERNELS.register(la.MatMul, writes_out=True)
@@ -16,6 +51,8 @@ def matmul(op, node, xp):
         return run
 
     def run(x, y, out=None):
+        if _splits(xp, x, y) and (out is None or (out.dtype == x.dtype and out.shape == (x.shape[0], y.shape[1]))):
+            return split_matmul(xp, x, y, out)
         return fn(x, y) if out is None else fn(x, y, out=out)
     return run
 

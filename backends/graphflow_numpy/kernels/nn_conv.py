@@ -1,172 +1,213 @@
-"""Convolution kernels: im2col + one large GEMM, in channels_last (NHWC) layout.
+"""Convolution kernels: Conv2D and its two gradients, each choosing an algorithm per shape.
 
-channels_first tensors are transposed to NHWC on the way in and back on the way out; the
-kernel layout ``(kh, kw, in, out)`` is the same for both formats. The window copies are a
-loop over the kh*kw kernel taps, each one strided slice of the whole batch, so every
-Python-level step moves a large block and the arithmetic is BLAS's.
+Algorithms (channels-last inside; a channels_first tensor is transposed on the way in
+and out, the kernel layout ``(kh, kw, in, out)`` is the same for both formats):
+
+- ``im2col``: cache-blocked GEMM over work units, any stride, padding and dilation
+  (``conv_im2col``);
+- ``winograd``: F(4x4, 3x3) minimal filtering for 3x3 stride-1 undilated convolutions
+  where it pays (``choose``; ``conv_winograd``), its tile transforms in numba.
+
+The input gradient of a stride-1 convolution is itself a convolution (dy with the
+flipped, channel-swapped kernel), so it takes whichever algorithm that shape chooses;
+a strided one is a GEMM plus col2im. ``GRAPHFLOW_CONV`` = ``auto`` (default),
+``im2col``, ``winograd`` or ``winograd2`` (F(2x2, 3x3)) forces a choice where it applies.
+
+``scratch_bytes(op, shapes)`` says how much scratch one call holds, for the memory report.
 """
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
-from functools import lru_cache
+import os
 
 import numpy as np
 
 from graphflow.ops.nn import conv
-from graphflow.ops.nn._geometry import output_length, padding_of, window_slice
 
+from .. import jit
 from ..table import KERNELS
-from ._out import deliver
+from . import conv_im2col, conv_winograd
+from ._scratch import scratch
+from .conv_geometry import ConvGeometry
+
+CHOICES = ("auto", "im2col", "winograd", "winograd2")
 
 
-@dataclass(frozen=True)
-class Geometry:
-    """Everything a conv kernel needs about one (input shape, kernel shape) pair, in NHWC."""
-    n: int
-    h: int
-    w: int
-    c: int
-    kh: int
-    kw: int
-    o: int
-    oh: int
-    ow: int
-    pad: tuple    # (top, bottom, left, right)
-    strides: tuple
-    dilation: tuple
-
-    @property
-    def padded(self) -> tuple:
-        t, b, l, r = self.pad
-        return (self.n, self.h + t + b, self.w + l + r, self.c)
-
-    def taps(self):
-        """(tap index, row slice, col slice) of each kernel tap in the padded input."""
-        (sh, sw), (dh, dw) = self.strides, self.dilation
-        for i in range(self.kh):
-            for j in range(self.kw):
-                yield i * self.kw + j, window_slice(i * dh, self.oh, sh), window_slice(j * dw, self.ow, sw)
+def forced() -> str:
+    """The algorithm ``GRAPHFLOW_CONV`` asks for."""
+    v = os.environ.get("GRAPHFLOW_CONV", "auto").strip().lower() or "auto"
+    if v not in CHOICES:
+        raise ValueError(f"GRAPHFLOW_CONV must be one of {', '.join(CHOICES)}, got {v!r}")
+    return v
 
 
-@lru_cache(maxsize=512)
-def geometry(op, x_shape, k_shape) -> Geometry:
-    if op.data_format == "channels_first":
-        n, c, h, w = x_shape
-    else:
-        n, h, w, c = x_shape
-    kh, kw, k_in, o = k_shape
-    if c != k_in:
-        raise ValueError(f"input channels {c} != kernel input channels {k_in} (input shape {x_shape}, "
-                         f"kernel shape {k_shape})")
-    (sh, sw), (dh, dw) = op.strides, op.dilation
-    oh = output_length(h, kh, sh, op.padding, dh, "input height")
-    ow = output_length(w, kw, sw, op.padding, dw, "input width")
-    pad = padding_of(h, kh, sh, op.padding, dh) + padding_of(w, kw, sw, op.padding, dw)
-    return Geometry(n, h, w, c, kh, kw, o, oh, ow, pad, op.strides, op.dilation)
+def choose(xp, g: ConvGeometry, filter_pass: bool = False) -> tuple:
+    """(algorithm, Winograd tile size) for the forward-shaped convolution ``g`` (its
+    filter gradient when ``filter_pass``). Measured on this project's machine
+    (docs/performance.md): F(4x4, 3x3) beats blocked im2col 1.5-3x on every 3x3 layer
+    tried, from 3 to 256 channels, except where its 4x4 tiles mostly hang off a small
+    output (5x5 output: 2x2 tiles, 39% used) and, forward, with one input channel
+    (then its GEMMs are outer products)."""
+    want = forced()
+    if not g.is_3x3_unit or want == "im2col":
+        return "im2col", 0
+    if want in ("winograd", "winograd2"):
+        return "winograd", 2 if want == "winograd2" else 4
+    if xp is not np or not jit.available():
+        return "im2col", 0  # the xp tile transforms are whole-batch tensor contractions
+    th, tw = conv_winograd.tiles(g, 4)
+    used = g.oh * g.ow / (16 * th * tw)
+    if used < 0.5 or (g.c < 2 and not filter_pass):
+        return "im2col", 0
+    return "winograd", 4
 
 
-def geometry_at(node, x_shape, k_shape) -> Geometry:
-    """``geometry``, with the node's place in the user's code on a shape error (shapes
-    unknown when the graph was built can still be wrong when it runs)."""
+def _forward(xp, x, k, g: ConvGeometry, y, epilogue=None):
+    algo, m = choose(xp, g)
+    if algo == "winograd":
+        return conv_winograd.forward(xp, x, k, g, y, m, epilogue)
+    return conv_im2col.forward(xp, x, k, g, y, epilogue)
+
+
+def _flipped(xp, k):
+    """k[::-1, ::-1] with its channel axes swapped: (kh, kw, c, o) -> (kh, kw, o, c)."""
+    return xp.ascontiguousarray(xp.transpose(k[::-1, ::-1], (0, 1, 3, 2)))
+
+
+def _backprop_input(xp, dy, k, g: ConvGeometry, dx):
+    if g.strides == (1, 1):
+        return _forward(xp, dy, _flipped(xp, k), g.transposed(), dx)
+    return conv_im2col.backprop_input(xp, dy, k, g, dx)
+
+
+def _backprop_filter(xp, x, dy, g: ConvGeometry):
+    algo, m = choose(xp, g, filter_pass=True)
+    if algo == "winograd":
+        return conv_winograd.backprop_filter(xp, x, dy, g, m)
+    return conv_im2col.backprop_filter(xp, x, dy, g)
+
+
+# ---------------------------------------------------------------- layouts and buffers
+def geometry_at(node, x_shape, k_shape) -> ConvGeometry:
+    """``ConvGeometry.of``, naming the node on a shape error (shapes unknown when the
+    graph was built can still be wrong when it runs)."""
     try:
-        return geometry(node.op, x_shape, k_shape)
+        return ConvGeometry.of(node.op, x_shape, k_shape)
     except ValueError as exc:
         raise ValueError(f"{node.where()}: {exc}") from None
 
 
-def to_nhwc(xp, t, data_format):
+def _nhwc_in(xp, t, data_format, slot):
+    """t as a C-contiguous channels-last array (a scratch copy when it must be moved)."""
     if data_format == "channels_last":
-        return t
-    return xp.ascontiguousarray(xp.transpose(t, (0, 2, 3, 1)))
-
-
-def from_nhwc(xp, t, data_format):
-    if data_format == "channels_last":
-        return t
-    return xp.ascontiguousarray(xp.transpose(t, (0, 3, 1, 2)))
-
-
-
-_scratch = threading.local()
-
-
-def scratch(xp, slot: str, shape, dtype):
-    """A work array that lives only inside one kernel call, reused across calls: a fresh
-    multi-MB block per call costs more in page faults than the copy that fills it."""
-    pool = _scratch.__dict__.setdefault(id(xp), {})
-    count = 1
-    for d in shape:
-        count *= d
-    nbytes = count * np.dtype(dtype).itemsize
-    buf = pool.get(slot)
-    if buf is None or buf.nbytes < nbytes:
-        buf = pool[slot] = xp.empty(nbytes, xp.uint8)
-    return buf[:nbytes].view(dtype).reshape(shape)
-
-
-def pad_input(xp, x, g: Geometry):
-    """x inside a zero border (a scratch array: callers use it and drop it)."""
-    t, b, l, r = g.pad
-    if not (t or b or l or r):
-        return x
-    buf = scratch(xp, "pad", g.padded, x.dtype)
-    buf[...] = 0
-    buf[:, t:t + g.h, l:l + g.w, :] = x
+        return xp.ascontiguousarray(t)
+    n, c, h, w = t.shape
+    buf = scratch(xp, slot, (n, h, w, c), t.dtype)
+    buf[...] = xp.transpose(t, (0, 2, 3, 1))
     return buf
 
 
-def im2col(xp, x, g: Geometry):
-    """(n*oh*ow, kh*kw*c) patches of the NHWC input, columns in kernel order (kh, kw, c);
-    a scratch array, valid until the next im2col on this thread."""
-    xpad = pad_input(xp, x, g)
-    m = g.n * g.oh * g.ow
-    if g.kh == g.kw == 1:
-        picked = xpad[:, ::g.strides[0], ::g.strides[1], :][:, :g.oh, :g.ow, :]
-        return xp.ascontiguousarray(picked).reshape(m, g.c)
-    cols = scratch(xp, "cols", (g.n, g.oh, g.ow, g.kh, g.kw, g.c), x.dtype)
-    for tap, rows, cs in g.taps():
-        cols[:, :, :, tap // g.kw, tap % g.kw, :] = xpad[:, rows, cs, :]
-    return cols.reshape(m, g.kh * g.kw * g.c)
+def _result(xp, out, shape_nhwc, dtype, data_format):
+    """Where the channels-last result goes: ``out`` itself when it fits, else a new array
+    (channels_first: a scratch array, transposed into the result by ``_deliver``)."""
+    if data_format == "channels_last":
+        if out is not None and out.shape == shape_nhwc and out.dtype == dtype and out.flags.c_contiguous:
+            return out
+        return xp.empty(shape_nhwc, dtype)
+    return scratch(xp, "conv_out", shape_nhwc, dtype)
 
 
-@KERNELS.register(conv.Conv2D)
+def _deliver(xp, y, out, data_format):
+    """The result in ``out`` (or a new array): never the scratch array ``y`` itself."""
+    if data_format == "channels_last":
+        if out is None or out is y:
+            return y
+        out[...] = y
+        return out
+    t = xp.transpose(y, (0, 3, 1, 2))
+    if out is None:
+        out = xp.empty(t.shape, t.dtype)  # not ascontiguousarray: with one channel or one
+    out[...] = t                          # pixel the transpose is contiguous, a view of scratch
+    return out
+
+
+@KERNELS.register(conv.Conv2D, writes_out=True)
 def conv2d(op, node, xp):
-    def run(x, k, out=None):
+    """``run(x, k, out=None, epilogue=None)``: ``epilogue(y, (images, rows))``, with y the
+    result and two slices over its batch and row axes, is called (from worker threads)
+    on each block of y as soon as it is written, while it is still in cache, so a fused
+    bias / activation tail can run there in place; a channels_first call makes one call
+    over everything once the result is in place."""
+    fmt = op.data_format
+
+    def run(x, k, out=None, epilogue=None):
         g = geometry_at(node, x.shape, k.shape)
-        cols = im2col(xp, to_nhwc(xp, x, op.data_format), g)
-        y = xp.matmul(cols, k.reshape(-1, g.o)).reshape(g.n, g.oh, g.ow, g.o)
-        return deliver(from_nhwc(xp, y, op.data_format), out)
+        y = _result(xp, out, g.out_shape, x.dtype, fmt)
+        inner = epilogue if fmt == "channels_last" else None
+        _forward(xp, _nhwc_in(xp, x, fmt, "conv_x"), xp.ascontiguousarray(k), g, y, inner)
+        y = _deliver(xp, y, out, fmt)
+        if epilogue is not None and inner is None:
+            epilogue(y, (slice(0, g.n), slice(0, g.oh)))
+        return y
     return run
 
 
 @KERNELS.register(conv.Conv2DBackpropFilter)
 def conv2d_backprop_filter(op, node, xp):
+    fmt = op.data_format
+
     def run(x, k, dy, out=None):
         g = geometry_at(node, x.shape, k.shape)
-        cols = im2col(xp, to_nhwc(xp, x, op.data_format), g)
-        dy2 = to_nhwc(xp, dy, op.data_format).reshape(-1, g.o)
-        return deliver(xp.matmul(cols.T, dy2).reshape(k.shape), out)
+        dk = _backprop_filter(xp, _nhwc_in(xp, x, fmt, "conv_x"), _nhwc_in(xp, dy, fmt, "conv_dy"), g)
+        if out is None:
+            return dk
+        out[...] = dk
+        return out
     return run
 
 
-def input_gradient(xp, g: Geometry, k, dy, data_format):
-    """d<conv2d(x, k), dy>/dx for an ``x`` of geometry ``g`` (also conv2d_transpose)."""
-    dy2 = to_nhwc(xp, dy, data_format).reshape(-1, g.o)
-    # per tap: (m, o) @ (o, c); a (m, c) block at a time keeps the scratch memory small
-    k_t = xp.transpose(k.reshape(g.kh * g.kw, g.c, g.o), (0, 2, 1))
-    dxp = xp.zeros(g.padded, dy2.dtype)
-    part = scratch(xp, "cols", (dy2.shape[0], g.c), dy2.dtype)
-    for tap, rows, cs in g.taps():
-        xp.matmul(dy2, k_t[tap], out=part)
-        dxp[:, rows, cs, :] += part.reshape(g.n, g.oh, g.ow, g.c)
-    t, _, l, _ = g.pad
-    return from_nhwc(xp, dxp[:, t:t + g.h, l:l + g.w, :], data_format)
+def input_gradient(xp, g: ConvGeometry, k, dy, data_format, out=None):
+    """d<conv2d(x, k), dy>/dx for an ``x`` of geometry ``g``, in ``data_format`` (also the
+    transposed convolution's forward pass), into ``out`` when it fits."""
+    dx = _result(xp, out, g.in_shape, dy.dtype, data_format)
+    _backprop_input(xp, _nhwc_in(xp, dy, data_format, "conv_dy"), xp.ascontiguousarray(k), g, dx)
+    return _deliver(xp, dx, out, data_format)
 
 
-@KERNELS.register(conv.Conv2DBackpropInput)
+def _over_x(op, position):
+    """out may be x's own buffer: only x's shape is read."""
+    return position == 0
+
+
+@KERNELS.register(conv.Conv2DBackpropInput, writes_out=True, inplace=_over_x)
 def conv2d_backprop_input(op, node, xp):
     def run(x, k, dy, out=None):
-        g = geometry_at(node, x.shape, k.shape)
-        return deliver(input_gradient(xp, g, k, dy, op.data_format), out)
+        return input_gradient(xp, geometry_at(node, x.shape, k.shape), k, dy, op.data_format, out)
     return run
+
+
+# ---------------------------------------------------------------- memory accounting
+def _forward_scratch(xp, g: ConvGeometry, itemsize: int, filter_pass: bool = False) -> int:
+    algo, m = choose(xp, g, filter_pass)
+    if algo == "winograd":
+        return conv_winograd.scratch_bytes(g, m, itemsize)
+    return conv_im2col.scratch_bytes(g, itemsize)
+
+
+def scratch_bytes(op, shapes, itemsize: int = 4, xp=np) -> int:
+    """Bytes of scratch one call of the kernel of ``op`` (Conv2D or either gradient) holds
+    at once, for inputs of ``shapes`` (x and kernel first, as the op takes them):
+    column matrices or Winograd tiles of the work units in flight, plus the
+    channels-last copies a channels_first call makes."""
+    g = ConvGeometry.of(op, shapes[0], shapes[1])
+    moved = 0
+    if op.data_format == "channels_first":
+        moved = (g.n * g.h * g.w * g.c + g.n * g.oh * g.ow * g.o) * itemsize
+    if isinstance(op, conv.Conv2DBackpropInput):
+        if g.strides == (1, 1):
+            return moved + _forward_scratch(xp, g.transposed(), itemsize)
+        return moved + conv_im2col.backprop_input_scratch_bytes(g, itemsize)
+    return moved + _forward_scratch(xp, g, itemsize, isinstance(op, conv.Conv2DBackpropFilter))
+
+
+for _factory in (conv2d, conv2d_backprop_filter, conv2d_backprop_input):
+    _factory.scratch_bytes = scratch_bytes

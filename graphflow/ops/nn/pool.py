@@ -45,6 +45,12 @@ class PoolOp(Op):
             shape[axis] = output_length(x.shape[axis], k, s, self.padding, 1, what)
         return TensorType(x.dtype, tuple(shape))
 
+    @property
+    def index_dtype(self) -> str:
+        """The dtype of max pooling's window index: the narrowest integer type that holds
+        every offset in a window."""
+        return "uint8" if self.pool_size[0] * self.pool_size[1] <= 256 else "int32"
+
     def pool_fields(self) -> tuple:
         return self.pool_size, self.strides, self.padding, self.data_format
 
@@ -57,49 +63,56 @@ class PoolOp(Op):
 
 @dataclass(frozen=True)
 class MaxPool2D(PoolOp):
-    """y = the largest x in each window; the gradient goes to that element, and when
-    several tie, to the first one in the window's scan order (row-major: top row first,
-    left to right). Padded cells never win."""
+    """Outputs ``(y, index)``: y = the largest x in each window; ``index`` = where in its
+    window the winner sits (row-major offset ``i * pool_w + j``; the first one in that
+    scan order at ties; padded cells never win), so the gradient routes dy without
+    searching the windows again. ``gf.nn.max_pool2d`` returns y alone."""
     name: ClassVar[str] = "max_pool2d"
 
     def infer(self, x):
-        return self.pooled(x)
+        y = self.pooled(x)
+        return [y, TensorType(self.index_dtype, y.shape)]
 
     def grad(self, inputs, outputs, gys):
-        return [MaxPool2DGrad(*self.pool_fields())(inputs[0], outputs[0], gys[0])]
+        if gys[0] is None:
+            return [None]
+        return [MaxPool2DGrad(*self.pool_fields())(inputs[0], outputs[1], gys[0])]
 
 
 @dataclass(frozen=True)
 class MaxPool2DGrad(PoolOp):
-    """dx: each window's gradient dy routed to the element of x that won its max (the
-    first in scan order at ties); inputs ``(x, y, dy)`` with y = max_pool2d(x)."""
+    """dx: each window's gradient dy routed to the element of x that won its max;
+    inputs ``(x, index, dy)`` with ``index`` the second output of MaxPool2D. Only the
+    run-time shape of x is read."""
     shape_of_input = 0  # the output has input 0's run-time shape
     name: ClassVar[str] = "max_pool2d_grad"
 
-    def infer(self, x, y, dy):
+    def infer(self, x, index, dy):
         want = self.pooled(x)
-        _same_shape(want, y, "pooled output")
+        _check_index(self, want, index)
         _same_shape(want, dy, "output gradient")
         return x
 
     def grad(self, inputs, outputs, gys):
-        x, y, _ = inputs
-        return [None, None, MaxPool2DGradGrad(*self.pool_fields())(x, y, gys[0])]
+        x, index, _ = inputs
+        return [None, None, MaxPool2DGradGrad(*self.pool_fields())(x, index, gys[0])]
 
 
 @dataclass(frozen=True)
 class MaxPool2DGradGrad(PoolOp):
     """The adjoint of MaxPool2DGrad in dy: each window picks the value of ``g`` (shaped
-    like x) at the element that won its max; inputs ``(x, y, g)``."""
+    like x) at the element that won its max; inputs ``(x, index, g)``."""
     name: ClassVar[str] = "max_pool2d_grad_grad"
 
-    def infer(self, x, y, g):
+    def infer(self, x, index, g):
         _same_shape(x, g, "gradient")
-        return self.pooled(x)
+        want = self.pooled(x)
+        _check_index(self, want, index)
+        return want
 
     def grad(self, inputs, outputs, gys):
-        x, y, _ = inputs
-        return [None, None, MaxPool2DGrad(*self.pool_fields())(x, y, gys[0])]
+        x, index, _ = inputs
+        return [None, None, MaxPool2DGrad(*self.pool_fields())(x, index, gys[0])]
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,10 @@ class AvgPool2DGrad(PoolOp):
         return [None, AvgPool2D(*self.pool_fields())(gys[0])]
 
 
+def _check_index(op, pooled, index):
+    _same_shape(TensorType(op.index_dtype, pooled.shape), index, "window index (MaxPool2D's second output)")
+
+
 def _same_shape(want, got, what):
     if got.dtype != want.dtype or got.ndim != want.ndim or any(
             a is not None and b is not None and a != b for a, b in zip(want.shape, got.shape)):
@@ -142,7 +159,8 @@ def _pool(op_type, x, pool_size, strides, padding, data_format):
     strides = pool_size if strides is None else pair(strides, f"{op_type.op_name()} strides")
     padding = padding.lower() if isinstance(padding, str) else padding
     data_format = "channels_last" if data_format is None else data_format
-    return op_type(pool_size, strides, padding, data_format)(x)
+    out = op_type(pool_size, strides, padding, data_format)(x)
+    return out[0] if isinstance(out, list) else out
 
 
 @user_errors

@@ -1,0 +1,172 @@
+"""Splitting one kernel call over the CPU's cores with threads.
+
+NumPy releases the GIL inside BLAS and large copies, and numba loops compiled with
+``nogil=True`` release it too, so a batch split into one contiguous part per core runs
+on every core from plain Python threads. Each part calls single-threaded BLAS: two BLAS
+thread pools fighting over two cores measured slower than one thread per part.
+
+    >>> parts(10, 3)
+    [(0, 4), (4, 7), (7, 10)]
+    >>> run_parts(lambda lo, hi: sum(range(lo, hi)), 10)    # one result per part, in order
+    [6, 15, 24]
+
+``GRAPHFLOW_NUM_THREADS`` caps the thread count (default: the cores this process may use).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager, nullcontext
+
+import numpy as np
+
+
+def thread_count() -> int:
+    """How many threads one kernel call may use."""
+    env = os.environ.get("GRAPHFLOW_NUM_THREADS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ValueError(f"GRAPHFLOW_NUM_THREADS must be a positive integer, got {env!r}") from None
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def threads_for(xp) -> int:
+    """Threads for a kernel on arrays of ``xp``: the CPU's for NumPy, one for a device
+    library (its work is queued on one stream anyway)."""
+    return thread_count() if xp is np else 1
+
+
+def parts(n: int, k: int) -> list:
+    """``n`` items cut into ``min(n, k)`` contiguous ``(start, stop)`` parts of near-equal size."""
+    k = max(1, min(n, k))
+    cuts = [n * i // k for i in range(k + 1)]
+    return [(cuts[i], cuts[i + 1]) for i in range(k)]
+
+
+_pool: list = [None]
+_pool_lock = threading.Lock()
+_busy = threading.local()  # set inside a part: nested calls run serially
+
+
+def _forget_pool():
+    """A forked child inherits the pool object but not its threads: make a new one there."""
+    _pool[0] = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _executor(workers: int):
+    with _pool_lock:
+        ex = _pool[0]
+        if ex is None or ex._max_workers < workers:
+            if ex is not None:
+                ex.shutdown(wait=False)
+            ex = _pool[0] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="graphflow-kernel")
+        return ex
+
+
+def run_parts(fn, n: int, threads: int | None = None, blas: bool = True) -> list:
+    """``[fn(start, stop) for each part of range(n)]``, the parts run at the same time (the
+    last one on the calling thread), each with single-threaded BLAS (also with one
+    thread: many small GEMMs lose to a BLAS pool's wake-ups; ``blas=False`` for parts
+    that call no BLAS leaves its thread count alone). Which items go to which part
+    depends only on ``n`` and the thread count, so results are reproducible. A call
+    from inside a part runs serially."""
+    k = thread_count() if threads is None else threads
+    if getattr(_busy, "on", False) or n <= 1:
+        return [fn(0, n)] if n else []
+    limit = blas_threads(1) if blas else nullcontext()
+    if k <= 1:
+        with limit:
+            return [fn(0, n)]
+    cuts = parts(n, k)
+    with limit:
+        futures = [_executor(len(cuts) - 1).submit(_in_part, fn, a, b) for a, b in cuts[:-1]]
+        try:
+            last = _in_part(fn, *cuts[-1])
+        finally:
+            wait(futures)  # no part outlives the call, even when one failed
+        return [f.result() for f in futures] + [last]
+
+
+def _in_part(fn, a, b):
+    _busy.on = True
+    try:
+        return fn(a, b)
+    finally:
+        _busy.on = False
+
+
+# ---------------------------------------------------------------- BLAS thread count
+_blas: list = [None]
+_blas_lock = threading.Lock()
+_blas_depth = [0]
+
+
+def _blas_libs() -> list:
+    """threadpoolctl's controllers of the BLAS libraries loaded in this process ([] when
+    threadpoolctl is missing: then BLAS keeps its own thread count)."""
+    if _blas[0] is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _blas[0] = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+        except Exception:  # threadpoolctl missing or unable to read this process: leave BLAS be
+            _blas[0] = []
+    return _blas[0]
+
+
+@contextmanager
+def blas_threads(n: int):
+    """BLAS limited to ``n`` threads inside the block (the outermost block decides, and the
+    count in force before it comes back at its end)."""
+    libs = _blas_libs()
+    with _blas_lock:
+        _blas_depth[0] += 1
+        first = _blas_depth[0] == 1
+        before = [lib.num_threads for lib in libs] if first else None
+        if first:
+            for lib in libs:
+                lib.set_num_threads(n)
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_depth[0] -= 1
+            if first:
+                for lib, m in zip(libs, before):
+                    lib.set_num_threads(m)
+
+
+# ---------------------------------------------------------------- sums over parts
+class GemmSum:
+    """``sum of a_i @ b_i`` over one part's work units, into one array (the first product
+    allocates it; later ones go through one reused buffer)."""
+
+    def __init__(self, xp):
+        self.xp, self.total, self._step = xp, None, None
+
+    def add(self, a, b):
+        if self.total is None:
+            self.total = self.xp.matmul(a, b)
+            self._step = self.xp.empty_like(self.total)
+        else:
+            self.xp.matmul(a, b, out=self._step)
+            self.total += self._step
+
+
+def sum_parts(fn, n: int, threads: int | None = None):
+    """``run_parts(fn, n, threads)`` for parts that each return a partial sum (None for
+    none), added in part order: the same partition gives the same bits."""
+    partials = [p for p in run_parts(fn, n, threads) if p is not None]
+    total = partials[0]
+    for p in partials[1:]:
+        total += p
+    return total
