@@ -3,6 +3,8 @@
 ``verify_grad`` projects the outputs onto a random direction (weights in [0.5, 1.5), so no
 element is drowned out), then compares the symbolic gradient of that scalar with central
 differences in float64. On failure it names the input, the element and both values.
+Random ops in ``fn`` draw the same numbers in every evaluation (their counters are put
+back before each), so noise layers are checked with their noise fixed by the seed.
 """
 from __future__ import annotations
 
@@ -31,8 +33,18 @@ def verify_grad(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, backend=None
     proj = [rng.uniform(0.5, 1.5, size=[d for d in o.shape]).astype(np.float64) for o in outs]
     cost = sum(gf.sum(gf.cast(o, "float64") * p) for o, p in zip(outs, proj))
     grads = gf.grad(cost, phs)
-    f_cost = gf.function(phs, cost, backend=backend, optimize=optimize)
-    f_grad = gf.function(phs, grads, backend=backend, optimize=optimize)
+    counters = _random_counters(outs)
+    start = [c.get_value() for c in counters]
+
+    def fixed(f):
+        def call(*args):
+            for c, v in zip(counters, start):
+                c.set_value(v)
+            return f(*args)
+        return call
+
+    f_cost = fixed(gf.function(phs, cost, backend=backend, optimize=optimize))
+    f_grad = fixed(gf.function(phs, grads, backend=backend, optimize=optimize))
     analytic = f_grad(*arrays)
     for k, (a, g) in enumerate(zip(arrays, analytic)):
         numeric = np.zeros_like(a)
@@ -55,3 +67,11 @@ def verify_grad(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, backend=None
                 f"{float(g[idx]):.8g}, numeric {float(numeric[idx]):.8g} (abs err {abs_err[idx]:.3g}, "
                 f"rel err {rel_err[idx]:.3g}); {int(bad.sum())} of {a.size} elements differ")
     return True
+
+
+def _random_counters(outs):
+    """The counter variables of the random ops ``outs`` depend on (their last input)."""
+    import graphflow as gf
+    from graphflow.graph import toposort
+    return list({id(n.inputs[-1]): n.inputs[-1] for n in toposort(outs)
+                 if n.op.random and isinstance(n.inputs[-1], gf.Variable)}.values())

@@ -75,7 +75,7 @@ def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None):
 
 def is_keras_tensor(x):
     """Whether ``x`` is the output of a Keras layer or ``Input``."""
-    from .engine.base_layer import KerasTensor
+    from .engine.node import KerasTensor
     return isinstance(x, KerasTensor)
 
 

@@ -8,7 +8,7 @@ workers from making it twice) and reused by later runs. When the package registr
 be reached, ``keras3_python()`` says why and the tests that need it are skipped.
 
     >>> python, reason = keras3_python()
-    >>> run_keras3(python, "keras3_side.py", "write", out_dir)
+    >>> run_keras3(python, "write", out_dir, "read", graphflow_dir)
 """
 from __future__ import annotations
 
@@ -78,7 +78,10 @@ def run_keras3(python, *args, timeout=300):
     Keras writes its config under a temporary KERAS_HOME, never in the user's home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "KERAS"))}
     env.update(KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3",
-               KERAS_HOME=str(cache_dir() / "keras-home"))
+               KERAS_HOME=str(cache_dir() / "keras-home"),
+               # most of a run is XLA compiling small eager ops; later runs take them from here
+               JAX_COMPILATION_CACHE_DIR=str(cache_dir() / "jax-cache"),
+               JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0", JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
     done = subprocess.run([python, str(HERE / "keras3_side.py"), *map(str, args)], capture_output=True,
                           text=True, timeout=timeout, env=env)
     if done.returncode:

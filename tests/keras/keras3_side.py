@@ -3,6 +3,7 @@ that has Keras 3 (see keras3_env.py), never imported by graphflow's own tests.
 
     python keras3_side.py write OUT   # Keras 3 writes models, weights and expectations to OUT
     python keras3_side.py read DIR    # Keras 3 loads what graphflow wrote to DIR (see its plan.json)
+    python keras3_side.py write OUT read DIR   # both, in one process (one import of Keras and jax)
 
 Data, models and step counts are fixed here and in plan.json, so both sides compute the
 same things; each side writes what it computed as .npz files for the test to compare.
@@ -123,10 +124,16 @@ def read(directory):
             for i, w in enumerate(steps(model, x, y)):
                 results[f"{item['name']}_after_{i}"] = w
     for item in plan.get("weights", []):
-        model = keras.models.load_model(os.path.join(directory, item["model"]), compile=False)
+        if "json" in item:  # the architecture from graphflow's to_json
+            with open(os.path.join(directory, item["json"])) as f:
+                model = keras.models.model_from_json(f.read())
+        else:
+            model = keras.models.load_model(os.path.join(directory, item["model"]), compile=False)
         model.load_weights(os.path.join(directory, item["file"]))
-        x = np.load(os.path.join(directory, item["inputs"][0]))
-        results[f"{item['name']}_weights"] = predict(model, x)
+        inputs = [np.load(os.path.join(directory, n)) for n in item["inputs"]]
+        outputs = predict(model, inputs if len(inputs) > 1 else inputs[0])
+        for i, out in enumerate(outputs if isinstance(outputs, list) else [outputs]):
+            results[f"{item['name']}_weights_{i}"] = out
     np.savez(os.path.join(directory, "keras3_results.npz"), **results)
     print(f"Keras {keras.__version__} read {len(plan['models'])} models")
 
@@ -149,4 +156,5 @@ def restore_optimizer(model, path):
 
 
 if __name__ == "__main__":
-    {"write": write, "read": read}[sys.argv[1]](sys.argv[2])
+    for command, folder in zip(sys.argv[1::2], sys.argv[2::2]):
+        {"write": write, "read": read}[command](folder)

@@ -110,3 +110,27 @@ def test_keras2_import_paths():
     config = {"class_name": "NADAM", "config": {}}
     assert isinstance(deserialize(config), Nadam) and config["class_name"] == "nadam"
     assert InputSpec(ndim=4, axes={-1: 3}) == {"ndim": 4, "axes": {-1: 3}}
+
+
+def test_layers_apply_to_plain_graphflow_tensors():
+    """Keras 2 code (its own tests among it) calls layers on backend tensors and evaluates
+    the result: ``K.eval(layer(K.variable(x)))``."""
+    from graphflow.keras.layers import Cropping1D, Cropping2D, ZeroPadding1D
+    x = np.arange(12, dtype="float32").reshape(2, 3, 2)
+    v = K.variable(x)
+    np.testing.assert_array_equal(K.eval(ZeroPadding1D((1, 2))(v)), np.pad(x, ((0, 0), (1, 2), (0, 0))))
+    assert K.eval(Cropping1D((1, 2))(v)).shape == (2, 0, 2)  # all of an axis may be cropped, as Keras 2
+    with pytest.raises(ValueError, match="more than axis 1"):
+        Cropping1D((2, 2))(v)
+    with pytest.raises(ValueError, match="`cropping` should be an int"):
+        Cropping2D(cropping=lambda t: t)
+    dense = Dense(2, activity_regularizer=l1(1.0), kernel_initializer="ones")
+    y = dense(v)
+    np.testing.assert_allclose(K.eval(y), x @ np.ones((2, 2)))
+    assert not dense.inbound_nodes and len(dense.get_losses_for(v)) == 1  # no model node; the call's penalty
+    np.testing.assert_allclose(K.eval(dense.get_losses_for(v)[0]), np.abs(x @ np.ones((2, 2))).sum())
+    noisy = Dropout(0.5, seed=1)(v, training=True)  # the inference phase unless training=True
+    assert set(np.unique(K.eval(noisy))) - set(np.unique(2 * x)) <= {0.0}
+    np.testing.assert_array_equal(K.eval(Dropout(0.5)(v)), x)
+    with pytest.raises(TypeError, match="isn't a symbolic tensor"):
+        Dense(2)([Input(shape=(3, 2)), v])

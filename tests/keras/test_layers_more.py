@@ -30,6 +30,8 @@ CASES = {
     "separable": (lambda f: SeparableConv2D(5, 3, depth_multiplier=2, data_format=f), (2, 6, 5, 3), (2, 4, 3, 5)),
     "separable_same_strided": (lambda f: SeparableConv2D(2, 3, strides=2, padding="same", data_format=f),
                                (2, 5, 6, 2), (2, 3, 3, 2)),
+    "separable_dilated": (lambda f: SeparableConv2D(2, 3, dilation_rate=(2, 1), data_format=f), (2, 7, 6, 3),
+                          (2, 3, 4, 2)),  # dilation_rate stays in the config (Keras 2.0.6's layer_test)
     "upsampling2d": (lambda f: UpSampling2D((2, 3), data_format=f), (2, 3, 4, 2), (2, 6, 12, 2)),
     "zero_padding2d": (lambda f: ZeroPadding2D(((1, 0), (2, 3)), data_format=f), (2, 3, 4, 2), (2, 4, 9, 2)),
     "cropping2d": (lambda f: Cropping2D(((1, 0), (2, 1)), data_format=f), (2, 4, 5, 2), (2, 3, 2, 2)),

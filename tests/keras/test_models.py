@@ -9,7 +9,8 @@ import pytest
 from graphflow.keras import backend as K
 from graphflow.keras.layers import (Activation, Add, BatchNormalization, Concatenate, Conv2D, Dense, Dropout,
                                     Flatten, Input, MaxPooling2D)
-from graphflow.keras.models import Model, Sequential, load_model, model_from_config, model_from_json
+from graphflow.keras.models import (Model, Sequential, load_model, model_from_config, model_from_json,
+                                    model_from_yaml)
 
 SEED_SUMMARY = """\
 _________________________________________________________________
@@ -136,8 +137,20 @@ def test_sequential_config_is_a_list_and_round_trips():
     config = model.get_config()
     assert isinstance(config, list) and config[0]["class_name"] == "Dense"
     assert config[0]["config"]["batch_input_shape"] == (None, 4) and "batch_input_shape" not in config[2]["config"]
-    data = json.loads(model.to_json())
-    assert data["class_name"] == "Sequential" and data["keras_version"] == "2.0.6"
+    data = json.loads(model.to_json())  # the layout model.save writes, which Keras 2.2+ and 3 read
+    assert data["class_name"] == "Sequential" and data["keras_version"] == "2.2.0"
+    layers = data["config"]["layers"]
+    assert data["config"]["name"] == model.name and [c["class_name"] for c in layers] == \
+        ["InputLayer", "Dense", "Dropout", "Dense"]
+    assert layers[0]["config"]["batch_input_shape"] == [None, 4]
+    old = json.dumps({"class_name": "Sequential", "config": config, "keras_version": "2.0.6"}, default=list)
+    for read_text, text in ((model_from_json, model.to_json(indent=2)), (model_from_yaml, model.to_yaml()),
+                            (model_from_json, old)):  # the 2.0.6 list layout still reads
+        read = read_text(text)
+        assert [type(x).__name__ for x in read.layers] == ["Dense", "Dropout", "Dense"]
+        read.set_weights(model.get_weights())
+        np.testing.assert_allclose(read.predict(np.ones((2, 4), "float32")),
+                                   model.predict(np.ones((2, 4), "float32")), rtol=1e-6)
     again = model_from_config({"class_name": "Sequential", "config": config})
     assert isinstance(again, Sequential) and len(again.layers) == 3
     again.set_weights(model.get_weights())

@@ -174,3 +174,37 @@ def test_lr_variable_changes_training_step():
     K.set_value(model.optimizer.learning_rate, 0.25)
     model.train_on_batch(x, y)
     np.testing.assert_allclose(model.get_weights()[0], [[0.5], [0.5]], rtol=1e-6)  # grad = -2 per weight
+
+
+def _two_class_task():
+    """The task of Keras 2.0.6's optimizers_test: 1,000 samples of 10 features, each drawn
+    around its class label (0 or 1) with standard deviation 0.7; one-hot targets."""
+    rng = np.random.RandomState(1337)
+    y = rng.randint(0, 2, size=1000)
+    x = rng.normal(loc=y[:, None], scale=0.7, size=(1000, 10)).astype("float32")
+    return x, np.eye(2, dtype="float32")[y]
+
+
+@pytest.mark.parametrize("make, target", [(lambda: optimizers.RMSprop(), 0.75),
+                                          (lambda: optimizers.Adadelta(), 0.6),
+                                          (lambda: optimizers.Adam(), 0.75),
+                                          (lambda: optimizers.Adamax(), 0.75)],
+                         ids=["rmsprop", "adadelta", "adam", "adamax"])
+def test_optimizers_train_keras2s_task_over_several_draws(make, target):
+    """Keras 2.0.6's own optimizers_test: two epochs (batches of 16) must reach ``target``
+    training accuracy. Whether one draw of the initial weights gets there is luck (Keras 3
+    on jax misses 0.75 in 4 of 12 draws with RMSprop, 5 with Adam; its medians are 0.79 and
+    0.76), so the median of seven draws is checked; and the optimizer's config survives
+    serialize / deserialize."""
+    x, y = _two_class_task()
+    accuracies = []
+    for seed in range(7):
+        gf.set_random_seed(seed)
+        model = Sequential([Dense(10, input_shape=(10,), activation="relu"), Dense(2, activation="softmax")])
+        optimizer = make()
+        model.compile(optimizer, "categorical_crossentropy", metrics=["accuracy"])
+        accuracies.append(model.fit(x, y, epochs=2, batch_size=16, verbose=0).history["acc"][-1])
+    assert np.median(accuracies) >= target, accuracies
+    config = optimizers.serialize(optimizer)
+    again = optimizers.serialize(optimizers.deserialize(config))  # lowercases config's class name, as 2.0.6
+    assert {**again, "class_name": again["class_name"].lower()} == config

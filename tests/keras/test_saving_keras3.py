@@ -6,7 +6,8 @@ Online (skipped, saying why, when no package registry can be reached): Keras 3 i
 installed once into a cached venv (keras3_env.py) and, in a subprocess, writes fresh
 files for graphflow and loads the files graphflow writes: predictions (compile on and
 off), weights-only files in both of Keras 3's loaders, and training continued from the
-restored optimizer state (SGD with momentum, Adam) must agree.
+restored optimizer state (SGD with momentum, Adam) must agree; Keras 3 also rebuilds a
+model from graphflow's ``to_json``. Both directions share one Keras 3 process.
 """
 import json
 from pathlib import Path
@@ -15,8 +16,9 @@ import h5py
 import numpy as np
 import pytest
 
-from graphflow.keras.layers import (Activation, AveragePooling2D, Average, BatchNormalization, Concatenate, Conv1D,
+from graphflow.keras.layers import (Activation, AlphaDropout, AveragePooling2D, Average, BatchNormalization, Concatenate, Conv1D,
                                     Conv2D, Conv2DTranspose, Cropping2D, Dense, Dropout, Embedding, Flatten,
+                                    GaussianDropout, GaussianNoise,
                                     GlobalAveragePooling2D, GlobalMaxPooling2D, Input, LeakyReLU, MaxPooling1D,
                                     MaxPooling2D, Permute, PReLU, Reshape, SeparableConv2D, UpSampling2D,
                                     ZeroPadding2D, add, concatenate, maximum, minimum, multiply, subtract)
@@ -49,7 +51,7 @@ def functional():
 
 
 def zoo():
-    """Most of graphflow's layers, with a nested model and two outputs."""
+    """Most of graphflow's layers (the noise layers too), with a nested model and two outputs."""
     image = Input(shape=(8, 8, 2), name="image")
     x = AveragePooling2D()(Conv2D(3, 3, padding="same", kernel_regularizer="l2", kernel_constraint="max_norm")(
         ZeroPadding2D(1)(image)))
@@ -58,7 +60,8 @@ def zoo():
     merged = concatenate([GlobalMaxPooling2D()(pooled), GlobalAveragePooling2D()(pooled)])
     merged = add([merged, multiply([merged, merged])])
     merged = Average()([merged, maximum([merged, merged]), minimum([merged, merged]), subtract([merged, merged])])
-    hidden = Dense(4, activation="elu")(Dropout(0.1)(BatchNormalization()(merged)))
+    merged = GaussianDropout(0.2)(GaussianNoise(0.1)(merged))
+    hidden = Dense(4, activation="elu")(AlphaDropout(0.1)(Dropout(0.1)(BatchNormalization()(merged))))
     probs = Activation("softmax")(concatenate([hidden, Dense(4)(flat)]))
     inner = Sequential([Dense(5, input_shape=(8,), activation="tanh"), Dense(3)], name="inner")
     return Model(image, [probs, inner(probs)])
@@ -145,71 +148,88 @@ def keras3():
     return python
 
 
-@pytest.mark.slow
-def test_keras3_writes_fresh_files_and_graphflow_reads_them(keras3, tmp_path):
-    run_keras3(keras3, "write", tmp_path)
-    check_keras3_files(tmp_path)
-
-
-@pytest.mark.slow
-def test_graphflow_writes_and_keras3_reads(keras3, tmp_path):
+def graphflow_writes(folder):
+    """graphflow trains and saves models, weights and a JSON architecture for Keras 3
+    (plan.json lists them); returns what Keras 3 must reproduce."""
     r = np.random.default_rng(11)
     x = r.random((6, 6, 6, 1)).astype("float32")
     y = np.eye(3, dtype="float32")[r.integers(0, 3, 6)]
     a, b, t = (r.random((5, n)).astype("float32") for n in (4, 3, 2))
     for name, value in dict(x=x, y=y, a=a, b=b, t=t).items():
-        np.save(tmp_path / f"{name}.npy", value)
+        np.save(folder / f"{name}.npy", value)
     model = cnn()
     model.compile(SGD(lr=0.05, momentum=0.9, nesterov=True), "categorical_crossentropy", metrics=["accuracy"])
     train(model, x, y, 2)
-    model.save(tmp_path / "cnn.h5")
-    model.save_weights(tmp_path / "cnn_w.weights.h5")
-    model.save_weights(tmp_path / "cnn_w.h5")
+    model.save(folder / "cnn.h5")
+    model.save_weights(folder / "cnn_w.weights.h5")
+    model.save_weights(folder / "cnn_w.h5")
+    (folder / "cnn.json").write_text(model.to_json())
     expected = {"cnn": model.predict(x)}
     function = functional()
     function.compile(Adam(lr=0.01), "mse")
     train(function, [a, b], t, 2)
-    function.save(tmp_path / "functional.h5")
+    function.save(folder / "functional.h5")
     expected["functional"] = function.predict([a, b])
     network = zoo()
     network.compile("adam", ["categorical_crossentropy", "mse"], metrics=["accuracy"])
     images = r.random((3, 8, 8, 2)).astype("float32")
-    np.save(tmp_path / "images.npy", images)
+    np.save(folder / "images.npy", images)
     train(network, images, [np.eye(8, dtype="float32")[[0, 1, 2]], r.random((3, 3)).astype("float32")], 1)
-    network.save(tmp_path / "zoo.h5")
+    network.save(folder / "zoo.h5")
+    network.save_weights(folder / "zoo_w.h5")
+    (folder / "zoo.json").write_text(network.to_json())
     expected["zoo"] = network.predict(images)
     sequences = sequence_zoo()
     sequences.compile("rmsprop", "mse")
     tokens = r.integers(0, 20, (3, 6))
-    np.save(tmp_path / "tokens.npy", tokens)
-    sequences.save(tmp_path / "sequences.h5")
+    np.save(folder / "tokens.npy", tokens)
+    sequences.save(folder / "sequences.h5")
     expected["sequences"] = sequences.predict(tokens)
     plan = {"models": [{"name": "cnn", "file": "cnn.h5", "inputs": ["x.npy"]},
                        {"name": "zoo", "file": "zoo.h5", "inputs": ["images.npy"]},
                        {"name": "sequences", "file": "sequences.h5", "inputs": ["tokens.npy"]},
                        {"name": "functional", "file": "functional.h5", "inputs": ["a.npy", "b.npy"]}],
             "weights": [{"name": "cnn_new", "model": "cnn.h5", "file": "cnn_w.weights.h5", "inputs": ["x.npy"]},
-                        {"name": "cnn_legacy", "model": "cnn.h5", "file": "cnn_w.h5", "inputs": ["x.npy"]}]}
+                        {"name": "cnn_legacy", "model": "cnn.h5", "file": "cnn_w.h5", "inputs": ["x.npy"]},
+                        {"name": "cnn_json", "json": "cnn.json", "file": "cnn_w.h5", "inputs": ["x.npy"]},
+                        {"name": "zoo_json", "json": "zoo.json", "file": "zoo_w.h5", "inputs": ["images.npy"]}]}
     continued = {}
     for name, optimizer in (("sgd", SGD(lr=0.1, momentum=0.9)), ("adam", Adam(lr=0.01, decay=0.01))):
         net = mlp()
         net.compile(optimizer, "mse")
         train(net, a, t, 2)
-        net.save(tmp_path / f"mlp_{name}.h5")
+        net.save(folder / f"mlp_{name}.h5")
         expected[f"mlp_{name}"] = net.predict(a)
         continued[name] = train(net, a, t)  # where graphflow gets from the same state
         plan["models"].append({"name": f"mlp_{name}", "file": f"mlp_{name}.h5", "inputs": ["a.npy"],
                                "train": "t.npy"})
-    (tmp_path / "plan.json").write_text(json.dumps(plan))
-    run_keras3(keras3, "read", tmp_path)
-    got = np.load(tmp_path / "keras3_results.npz")
+    (folder / "plan.json").write_text(json.dumps(plan))
+    return expected, continued
+
+
+def check_keras3_read(got, expected, continued):
     for name, value in expected.items():
         for compile in (0, 1):
             for i, out in enumerate(value if isinstance(value, list) else [value]):
                 np.testing.assert_allclose(got[f"{name}_compile{compile}_{i}"], out, atol=ATOL,
                                            err_msg=f"{name}, Keras 3 load_model(compile={bool(compile)})")
-    for name in ("cnn_new", "cnn_legacy"):
-        np.testing.assert_allclose(got[f"{name}_weights"], expected["cnn"], atol=ATOL, err_msg=name)
+    for name, model in (("cnn_new", "cnn"), ("cnn_legacy", "cnn"), ("cnn_json", "cnn"), ("zoo_json", "zoo")):
+        outputs = expected[model] if isinstance(expected[model], list) else [expected[model]]
+        for i, out in enumerate(outputs):
+            np.testing.assert_allclose(got[f"{name}_weights_{i}"], out, atol=ATOL, err_msg=name)
     for name, weights in continued.items():
         assert_close_all([got[f"mlp_{name}_after_{i}"] for i in range(len(weights))], weights,
                          f"{name}: Keras 3 training on from graphflow's optimizer state")
+
+
+@pytest.mark.slow
+def test_keras3_and_graphflow_read_each_others_files(keras3, tmp_path):
+    """Both directions with one Keras 3 process (importing Keras and jax once, and
+    compiling the ops both directions share once): Keras 3 writes fresh files that
+    graphflow loads, and loads the files graphflow wrote."""
+    ours, theirs = tmp_path / "graphflow", tmp_path / "keras3"
+    ours.mkdir()
+    expected, continued = graphflow_writes(ours)
+    run_keras3(keras3, "write", theirs, "read", ours)
+    check_keras3_files(theirs)
+    check_keras3_read(np.load(ours / "keras3_results.npz"), expected, continued)

@@ -102,3 +102,18 @@ def test_plot_model_renders_with_dot(seq_model, tmp_path, name, magic):
     assert magic in content[:400]
     if name.endswith(".svg"):
         assert b"c_input: InputLayer" in content and b"(None, 4, 4, 2)" in content
+
+
+@pytest.mark.parametrize("name", ["model.dot", "model.svg"])
+def test_an_interrupted_plot_model_leaves_the_previous_picture_whole(seq_model, tmp_path, monkeypatch, name):
+    if name.endswith(".svg") and shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot program is not installed")
+    out = tmp_path / name
+    out.write_bytes(b"the previous picture")
+
+    def interrupted(path):
+        raise KeyboardInterrupt
+    monkeypatch.setattr("graphflow.utils.files._fsync_path", interrupted)  # after the new bytes are written
+    with pytest.raises(KeyboardInterrupt):
+        utils.plot_model(seq_model, to_file=str(out))
+    assert out.read_bytes() == b"the previous picture" and sorted(p.name for p in tmp_path.iterdir()) == [name]

@@ -2,7 +2,10 @@
 tests are left out, each with the reason (docs/keras.md lists the same, a test checks).
 
 Left out: what needs recurrent layers or masking (graphflow has neither), TensorFlow- or
-Theano-only features, and 3-D layers (graphflow has 2-D convolution and pooling only).
+Theano-only features, 3-D layers (graphflow has 1-D and 2-D convolution and pooling), and
+layers Keras added after 2.0.6 (some stored copies of the test files are a little later
+than the release: see docs/keras.md). Tests Keras itself marks TensorFlow-only skip by
+themselves (graphflow's ``K.backend()`` is 'graphflow').
 """
 
 FILES = [
@@ -12,33 +15,36 @@ FILES = [
     "tests/keras/test_callbacks.py",
     "tests/keras/layers/advanced_activations_test.py",
     "tests/keras/layers/embeddings_test.py",
+    "tests/keras/layers/noise_test.py",
 ]
+
+_CONV = "tests/keras/layers/convolutional_test.py::"
+_3D = "3-D layers: graphflow has 1-D and 2-D convolution, pooling, padding, cropping and upsampling"
+_TF = "TensorFlow only"
+_LUCK = ("one draw of the initial weights decides whether 2 epochs reach the accuracy bar (Keras 3 on jax "
+         "misses 0.75 in 4-5 of 12 draws); graphflow's draw for seed 1337 misses it. "
+         "tests/keras/test_optimizers.py checks the median of seven draws instead")
 
 EXCLUDED = {
     "tests/keras/layers/core_test.py::test_masking":
         "Masking: masks serve recurrent layers, which graphflow does not have",
-    "tests/keras/layers/convolutional_test.py::test_convolution_3d":
-        "Conv3D: graphflow has 2-D convolution only",
-    "tests/keras/layers/convolutional_test.py::test_maxpooling_3d":
-        "MaxPooling3D: graphflow has 2-D pooling only",
-    "tests/keras/layers/convolutional_test.py::test_averagepooling_3d":
-        "AveragePooling3D: graphflow has 2-D pooling only",
-    "tests/keras/layers/convolutional_test.py::test_globalpooling_3d":
-        "GlobalPooling3D: graphflow has 2-D pooling only",
-    "tests/keras/layers/convolutional_test.py::test_zero_padding_3d":
-        "ZeroPadding3D: 3-D layers are not in graphflow",
-    "tests/keras/layers/convolutional_test.py::test_upsampling_3d":
-        "UpSampling3D: 3-D layers are not in graphflow",
-    "tests/keras/layers/convolutional_test.py::test_cropping_3d":
-        "Cropping3D: 3-D layers are not in graphflow",
+    **{_CONV + name: _3D for name in (
+        "test_convolution_3d", "test_conv3d_transpose", "test_maxpooling_3d", "test_averagepooling_3d",
+        "test_globalpooling_3d", "test_zero_padding_3d", "test_upsampling_3d", "test_cropping_3d")},
+    "tests/keras/layers/advanced_activations_test.py::test_softmax":
+        "the Softmax layer came with Keras 2.1.3, after 2.0.6",
+    **{"tests/keras/optimizers_test.py::" + name: _LUCK for name in (
+        "test_rmsprop", "test_adadelta", "test_adam", "test_adamax")},
     "tests/keras/optimizers_test.py::test_tfoptimizer":
-        "TFOptimizer wraps a TensorFlow optimizer (TensorFlow only)",
+        "TFOptimizer wraps a TensorFlow optimizer (" + _TF + ")",
     "tests/keras/test_callbacks.py::test_TensorBoard":
-        "TensorBoard writes TensorFlow summaries (TensorFlow only)",
+        "TensorBoard writes TensorFlow summaries (" + _TF + ")",
     "tests/keras/test_callbacks.py::test_TensorBoard_convnet":
-        "TensorBoard writes TensorFlow summaries (TensorFlow only)",
+        "TensorBoard writes TensorFlow summaries (" + _TF + ")",
     "tests/keras/test_callbacks.py::test_TensorBoard_multi_input_output":
-        "TensorBoard writes TensorFlow summaries (TensorFlow only)",
+        "TensorBoard writes TensorFlow summaries (" + _TF + ")",
+    "tests/keras/test_callbacks.py::test_TensorBoard_with_ReduceLROnPlateau":
+        "TensorBoard writes TensorFlow summaries (" + _TF + ")",
     "tests/keras/test_callbacks.py::test_RemoteMonitor":
         "RemoteMonitor posts to a web server (needs `requests` and a network)",
 }

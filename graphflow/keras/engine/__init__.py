@@ -24,7 +24,8 @@ saving or drawing models):
 * ``graphflow.keras.layers.deserialize(config, custom_objects)``; the layer classes by
   name: ``graphflow.keras.layers.get_class(name)``.
 """
-from .base_layer import KerasTensor, Layer, Node  # noqa: F401
+from .base_layer import Layer  # noqa: F401
+from .node import KerasTensor, Node  # noqa: F401
 from .input_layer import Input, InputLayer  # noqa: F401
 from .network import Network  # noqa: F401
 from .progbar import Progbar  # noqa: F401

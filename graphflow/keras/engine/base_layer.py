@@ -1,4 +1,4 @@
-"""The Layer base class, Keras tensors and the nodes that connect them.
+"""The Layer base class: building, calling (which records a ``Node``, see node.py), weights.
 
 Calling a layer on a ``KerasTensor`` records a ``Node`` (which layer, which inputs) and
 builds the layer's inference-phase graphflow graph right away, so shapes are known and
@@ -31,6 +31,7 @@ from .. import backend as K
 from .. import constraints as constraints_module
 from .. import initializers, regularizers
 from .._utils import assign_values, to_snake_case
+from .node import DirectCall, KerasTensor, Node
 
 _ALLOWED_KWARGS = {"input_shape", "batch_input_shape", "batch_size", "dtype", "name", "trainable",
                    "weights", "input_dtype", "input_dim"}
@@ -68,78 +69,6 @@ def scope_name(name):
     return _SCOPE_CHARS.sub("_", name) or "layer"
 
 
-class KerasTensor:
-    """A symbolic output of a layer: the graphflow tensor of the inference graph
-    (``.tensor``) plus where it came from (``_keras_history``) and its static shape."""
-
-    __slots__ = ("tensor", "_keras_history", "_keras_shape", "name")
-
-    def __init__(self, tensor, history, shape=None, name=None):
-        self.tensor = tensor
-        self._keras_history = history  # (layer, node_index, tensor_index)
-        self._keras_shape = tuple(tensor.shape if shape is None else shape)
-        self.name = name or tensor.name
-
-    shape = property(lambda self: self._keras_shape)
-    dtype = property(lambda self: self.tensor.dtype)
-    ndim = property(lambda self: len(self._keras_shape))
-
-    def __repr__(self):
-        layer = self._keras_history[0].name
-        return f"<KerasTensor shape={self._keras_shape} dtype={self.dtype} from layer {layer}>"
-
-    def __bool__(self):
-        raise TypeError("a Keras tensor is symbolic and has no truth value")
-
-    def _no_math(self, *args):
-        raise TypeError("graphflow.keras: Keras tensors do not support arithmetic; use a merge layer "
-                        "(Add, Concatenate...) or wrap graphflow code in a Lambda layer")
-
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __matmul__ = _no_math
-
-
-class InputSpec(dict):
-    """Keras 2's input constraints of a layer (``ndim``, ``min_ndim``, ``axes``...): a
-    dict of the keys given, which is what ``Layer.input_spec`` holds in graphflow.
-
-    >>> self.input_spec = InputSpec(min_ndim=2, axes={-1: 16})
-    """
-
-    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None):
-        super().__init__((k, v) for k, v in (("dtype", dtype), ("shape", shape), ("ndim", ndim),
-                                             ("max_ndim", max_ndim), ("min_ndim", min_ndim), ("axes", axes))
-                         if v is not None)
-        if shape is not None and ndim is None:
-            self["ndim"] = len(shape)
-
-    def __getattr__(self, name):
-        if name in ("dtype", "shape", "ndim", "max_ndim", "min_ndim", "axes"):
-            return self.get(name)
-        raise AttributeError(name)
-
-
-class Node:
-    """One call of ``outbound_layer`` on ``input_tensors`` giving ``output_tensors``;
-    ``losses`` and ``updates`` are what that call added (activity penalties, moving
-    averages), tied to this call's graph (Keras 2's ``get_losses_for(inputs)``)."""
-
-    def __init__(self, outbound_layer, input_tensors, output_tensors, arguments=None, losses=(), updates=()):
-        self.outbound_layer = outbound_layer
-        self.losses, self.updates = list(losses), list(updates)
-        self.input_tensors = list(input_tensors)
-        self.output_tensors = list(output_tensors)
-        self.arguments = dict(arguments or {})
-        history = [t._keras_history for t in self.input_tensors]
-        self.inbound_layers = [h[0] for h in history]
-        self.node_indices = [h[1] for h in history]
-        self.tensor_indices = [h[2] for h in history]
-        self.input_shapes = [t.shape for t in self.input_tensors]
-        self.output_shapes = [t.shape for t in self.output_tensors]
-        for layer in self.inbound_layers:
-            layer.outbound_nodes.append(self)
-        outbound_layer.inbound_nodes.append(self)
-
-
 class Layer:
     """Base class of all layers (see the module docstring)."""
 
@@ -157,6 +86,7 @@ class Layer:
         self._losses = []
         self.constraints = {}
         self.inbound_nodes, self.outbound_nodes = [], []
+        self._direct_calls = []  # calls on plain graphflow tensors: no nodes, but their own losses
         self._initial_weights = kwargs.get("weights")
         batch_shape = self._batch_input_shape(kwargs)
         if batch_shape is not None:
@@ -230,7 +160,7 @@ class Layer:
         outside ``call``) plus those each call on Keras tensors added (activity penalties).
         A model's training loss does not read this list: it takes the weight penalties
         (``get_losses_for(None)``) and rebuilds the activity ones in its own graph."""
-        return list(self._losses) + [loss for node in self.inbound_nodes for loss in node.losses]
+        return list(self._losses) + [loss for node in self._calls() for loss in node.losses]
 
     def get_losses_for(self, inputs):
         """The penalties of the call on ``inputs`` (Keras tensors); ``None``: the ones that
@@ -248,11 +178,14 @@ class Layer:
 
     @property
     def updates(self):
-        return [u for node in self.inbound_nodes for u in node.updates]
+        return [u for node in self._calls() for u in node.updates]
+
+    def _calls(self):
+        return self.inbound_nodes + self._direct_calls
 
     def _nodes_for(self, inputs):
         wanted = [id(t) for t in to_list(inputs)]
-        return [node for node in self.inbound_nodes if [id(t) for t in node.input_tensors] == wanted]
+        return [node for node in self._calls() if [id(t) for t in node.input_tensors] == wanted]
 
     def get_weights(self):
         return [w.get_value() for w in self.weights]
@@ -317,19 +250,16 @@ class Layer:
 
     def __call__(self, inputs, **kwargs):
         inputs_list = to_list(inputs)
+        if inputs_list and all(isinstance(x, gf.Tensor) for x in inputs_list):
+            return self._call_on_tensors(inputs_list, kwargs)
         for x in inputs_list:
             if not isinstance(x, KerasTensor):
                 raise TypeError(f"Layer {self.name} was called with an input that isn't a symbolic tensor "
                                 f"(got {type(x).__name__}). All inputs to the layer should be tensors made "
-                                f"by Input() or by other layers.")
+                                f"by Input() or by other layers (or all plain graphflow tensors).")
         shapes = [x.shape for x in inputs_list]
         self._check_inputs(shapes)
-        if not self.built:
-            self.build(unpack(shapes))
-            self.built = True
-            if self._initial_weights is not None:
-                self.set_weights(self._initial_weights)
-                self._initial_weights = None
+        self._ensure_built(shapes)
         try:
             with collecting() as (updates, losses):  # this call's own, not the layer's forever
                 outputs = to_list(self._call_graph(unpack([x.tensor for x in inputs_list]), **kwargs))
@@ -342,6 +272,27 @@ class Layer:
                          for i, t in enumerate(outputs)]
         Node(self, inputs_list, keras_outputs, kwargs, losses, updates)
         return unpack(keras_outputs)
+
+    def _ensure_built(self, shapes):
+        if not self.built:
+            self.build(unpack(shapes))
+            self.built = True
+            if self._initial_weights is not None:
+                self.set_weights(self._initial_weights)
+                self._initial_weights = None
+
+    def _call_on_tensors(self, tensors, kwargs):
+        """Keras 2 also applies layers to plain backend tensors (``layer(K.variable(x))``, then
+        ``K.eval``): the result is a graphflow tensor, in the inference phase unless
+        ``training=`` says otherwise, and no model's node; the call's losses and updates are
+        kept for ``get_losses_for(tensors)``."""
+        shapes = [tuple(t.shape) for t in tensors]
+        self._check_inputs(shapes)
+        self._ensure_built(shapes)
+        with collecting() as (updates, losses):
+            outputs = self._call_graph(unpack(tensors), **kwargs)
+        self._direct_calls.append(DirectCall(tensors, losses, updates))
+        return outputs
 
     def _format_hint(self, shapes):
         fmt = getattr(self, "data_format", None)

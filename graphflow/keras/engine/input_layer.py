@@ -7,7 +7,8 @@ import numpy as np
 import graphflow as gf
 
 from .. import backend as K
-from .base_layer import KerasTensor, Layer, Node, scope_name
+from .base_layer import Layer, scope_name
+from .node import KerasTensor, Node
 
 
 class InputLayer(Layer):

@@ -10,7 +10,8 @@ import json
 
 from .. import backend as K
 from .._utils import assign_values, is_chief, json_default
-from .base_layer import KerasTensor, Layer, collecting, to_list, unpack
+from .base_layer import Layer, collecting, to_list, unpack
+from .node import KerasTensor
 from .input_layer import InputLayer
 
 
@@ -264,9 +265,27 @@ class Network(Layer):
                    outputs=unpack(outputs) if len(outputs) == 1 else outputs, name=config.get("name"))
 
     def to_json(self, **kwargs):
-        """The model architecture as Keras 2 JSON (``model_from_json`` reads it back)."""
-        return json.dumps({"class_name": type(self).__name__, "config": self.get_config(),
-                           "keras_version": "2.0.6", "backend": K.backend()}, default=json_default, **kwargs)
+        """The architecture as JSON, in the layout ``save`` writes to HDF5 (dict-shaped
+        Sequential with an explicit InputLayer), which the ``model_from_json`` of Keras
+        2.2+, tf.keras and Keras 3 read; graphflow's reads it and every older layout.
+        ``kwargs`` go to ``json.dumps`` (``indent=2``)."""
+        return json.dumps(self._architecture(), default=json_default, **kwargs)
+
+    def to_yaml(self, **kwargs):
+        """The architecture as YAML (``to_json``'s content; needs PyYAML)."""
+        try:
+            import yaml
+        except ImportError:
+            raise ImportError("to_yaml needs PyYAML: pip install pyyaml") from None
+        return yaml.safe_dump(json.loads(self.to_json()), **kwargs)
+
+    def _architecture(self):
+        from ..saving.configs import write_model_config
+        from ..saving.writing import BACKEND, KERAS_VERSION
+        # "module" is how Keras 3's model_from_json finds the class; it reads the layers in
+        # this layout itself (the one its load_model reads from HDF5), and older Keras ignore it
+        return {"module": "keras", **write_model_config(self), "registered_name": None,
+                "keras_version": KERAS_VERSION, "backend": BACKEND}
 
     def summary(self, line_length=None, positions=None, print_fn=print):
         """Print the layer table exactly as Keras 2 does."""

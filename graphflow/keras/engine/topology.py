@@ -4,7 +4,8 @@
 
     >>> from graphflow.keras.engine.topology import InputLayer, Layer, Container
 """
-from .base_layer import InputSpec, KerasTensor, Layer, Node  # noqa: F401
+from .base_layer import Layer  # noqa: F401
+from .node import InputSpec, KerasTensor, Node  # noqa: F401
 from .input_layer import Input, InputLayer  # noqa: F401
 from .network import Network
 

@@ -13,6 +13,7 @@ from .core import (Activation, ActivityRegularization, Dense, Dropout, Flatten, 
 from .embeddings import Embedding  # noqa: F401
 from .merge import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add, average,  # noqa: F401
                     concatenate, maximum, minimum, multiply, subtract)
+from .noise import AlphaDropout, GaussianDropout, GaussianNoise  # noqa: F401
 from .normalization import BatchNormalization  # noqa: F401
 from .pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,  # noqa: F401
                       GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,

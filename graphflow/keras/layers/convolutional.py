@@ -197,7 +197,7 @@ class SeparableConv2D(Conv2D):
 
     def get_config(self):
         config = super().get_config()
-        for name in ("kernel_initializer", "kernel_regularizer", "kernel_constraint", "dilation_rate"):
+        for name in ("kernel_initializer", "kernel_regularizer", "kernel_constraint"):
             config.pop(name)
         config["depth_multiplier"] = self.depth_multiplier
         config.update(options_config(self, ("depthwise_initializer", "pointwise_initializer",

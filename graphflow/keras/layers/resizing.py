@@ -16,6 +16,9 @@ def _pairs(value, n, what):
     """An int, n ints (symmetric) or n pairs -> n (before, after) pairs."""
     if isinstance(value, int):
         return ((value, value),) * n
+    if not isinstance(value, (tuple, list)):
+        raise ValueError(f"`{what}` should be an int, a tuple of {n} ints or a tuple of {n} (before, after) "
+                         f"pairs. Found: {value!r}")
     value = tuple(value)
     if n == 1 and len(value) == 2 and all(isinstance(v, int) for v in value):
         return (value,)
@@ -92,8 +95,8 @@ class _Cropping(_Spatial):
         key = [slice(None)] * inputs.ndim
         for axis, (before, after) in zip(self._axes, self.cropping):
             length = inputs.shape[axis]
-            if length is not None and before + after >= length:
-                raise ValueError(f"layer {self.name}: cropping {(before, after)} leaves nothing of axis {axis} "
+            if length is not None and before + after > length:  # all of it is allowed: length 0
+                raise ValueError(f"layer {self.name}: cropping {(before, after)} is more than axis {axis} "
                                  f"(length {length}) of input shape {inputs.shape}")
             key[axis] = slice(before, -after if after else None)
         return inputs[tuple(key)]

@@ -34,7 +34,10 @@ _DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "
 
 def looks_like_keras3(config):
     """Whether a config was written by Keras 3 (``module`` keys, ``batch_shape``, dtype
-    policies): what an activation's name means depends on it."""
+    policies): what an activation's name means depends on it. A Keras 2 ``to_json`` text
+    says its version (``keras_version``), which then decides."""
+    if isinstance(config, dict) and isinstance(config.get("keras_version"), str):
+        return config["keras_version"].startswith("3.")
     stack = [config]
     while stack:
         item = stack.pop()

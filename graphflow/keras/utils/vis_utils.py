@@ -10,6 +10,8 @@ lower-level op graph of a compiled function instead.)
 """
 import os
 
+from graphflow.utils import write_bytes, write_text
+
 _RECORD_SPECIALS = str.maketrans({c: "\\" + c for c in '{}|<>"'})
 _SOURCE_FORMATS = ("dot", "gv")
 
@@ -39,15 +41,16 @@ def plot_model(model, to_file="model.svg", show_shapes=False, show_layer_names=T
     """Draw the layer graph of ``model`` into ``to_file``; the extension picks the format.
 
     '.svg', '.png', '.pdf' ... are rendered by Graphviz's ``dot`` program; '.dot' or
-    '.gv' write the DOT text and need no Graphviz install. Returns the Digraph.
+    '.gv' write the DOT text and need no Graphviz install. The file is replaced in one
+    step (written beside it, then renamed): an interrupted call leaves the previous
+    picture whole. Returns the Digraph.
     """
     dot = model_to_dot(model, show_shapes=show_shapes, show_layer_names=show_layer_names,
                        rankdir=rankdir)
     graphviz = _graphviz()
     extension = os.path.splitext(to_file)[1][1:].lower() or "png"
     if extension in _SOURCE_FORMATS:
-        with open(to_file, "w", encoding="utf8") as out:
-            out.write(dot.source)
+        write_text(to_file, dot.source)
         return dot
     try:
         data = dot.pipe(format=extension)
@@ -58,8 +61,7 @@ def plot_model(model, to_file="model.svg", show_shapes=False, show_layer_names=T
     except (graphviz.CalledProcessError, ValueError) as err:
         raise RuntimeError(f"plot_model: Graphviz's `dot` cannot write format {extension!r} "
                            f"for {to_file!r} ({err}); try '.svg' or '.dot'") from None
-    with open(to_file, "wb") as out:
-        out.write(data)
+    write_bytes(to_file, data)
     return dot
 
 
