@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import graphflow as gf
-from graphflow_numpy.kernels import fused_blocks
+from graphflow_numpy.kernels import fused_blocks, fused_loops, reductions
 
 
 @pytest.fixture
@@ -12,6 +12,7 @@ def tiny_blocks(monkeypatch):
     """Blocks of 7 elements from outputs of 40: every group below runs blocked (counted)."""
     monkeypatch.setattr(fused_blocks, "BLOCK_ELEMENTS", 7)
     monkeypatch.setattr(fused_blocks, "MIN_ELEMENTS", 40)
+    monkeypatch.setattr(fused_loops, "loop_for", lambda *a: None)  # the NumPy plan, blocked
     calls = []
     real = fused_blocks.run_blocked
     monkeypatch.setattr(fused_blocks, "run_blocked", lambda *a: calls.append(a[1]) or real(*a))
@@ -86,3 +87,71 @@ def test_conv_epilogue_runs_on_each_block_in_cache(monkeypatch, rng, data_format
     a, s = rng.normal(size=(4,) + shape[1:]), rng.normal(size=(4,) + skip.shape[1:])
     np.testing.assert_allclose(f(a, s), gf.function([x, skip], out, optimize="O0")(a, s), rtol=1e-10)
     assert blocks
+
+
+# ---------------------------------------------------------------- compiled loops (numba)
+from graphflow_numpy import jit  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from test_property import build, feed  # noqa: E402
+
+needs_numba = pytest.mark.skipif(not jit.available(), reason="numba is not installed")
+
+
+@needs_numba
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_compiled_loops_equal_the_step_by_step_plan(data):
+    """Random element-wise graphs (test_property's builder) with every group large enough
+    for a compiled loop: the values of O0 (no fusion) to the last few ulps."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fused_blocks, "MIN_ELEMENTS", 1)
+        _loops_equal_o0(data, build, feed)
+
+
+def _loops_equal_o0(data, build, feed):
+    phs, outs, cost = build(data)
+    grads = gf.grad(cost, phs)
+    f0 = gf.function(phs, outs + grads, optimize="O0")
+    f2 = gf.function(phs, outs + grads, optimize="O2")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31), label="seed"))
+    for batch in (4, 2):
+        args = feed(phs, [batch] * len(phs), rng)
+        for want, got in zip(f0(*args), f2(*args)):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@needs_numba
+def test_loop_source_follows_numpy_semantics_for_nan_and_clip():
+    x = gf.placeholder((None,), "float32")
+    out = gf.clip(gf.maximum(x, 0.0), -1.0, 2.0) + gf.minimum(x, 1.0) * gf.nn.relu(x) + gf.sigmoid(x)
+    f = gf.function([x], out)
+    assert [n.op.op_name() for n in f.program.schedule] == ["fused"]
+    a = np.array([np.nan, -np.inf, np.inf, -3, -0.0, 0.5, 7] * 30000, np.float32)
+    # float32 tanh (inside sigmoid) from numba's libm vs NumPy's SIMD: an ulp apart, which
+    # sigmoid's (1 + tanh) can make a few ulps of the result
+    np.testing.assert_allclose(f(a), gf.function([x], out, optimize="O0")(a), rtol=2e-6, equal_nan=True)
+    (fused,) = f.program.schedule
+    assert f.executor.steps[0][0] is not None
+    n = fused.op.n_inputs
+    source = fused_loops.loop_source(fused.op, ["float32"] * n, (False,) + (True,) * (n - 1),
+                                     [o.dtype for o in fused.op.step_types([t.type for t in fused.inputs])[n:]])
+    assert "if (a0 >= np.float32(0) or a0 != a0)" in source  # maximum keeps NaN, as NumPy's
+
+
+def test_groups_without_a_scalar_form_keep_the_numpy_plan():
+    from graphflow.ops.fused import Fused
+    from graphflow.ops.nn.activations import Gelu
+    op = Fused(((Gelu(), (0,)),), 1)
+    assert fused_loops.loop_source(op, ["float32"], (False,), ["float32"]) is None
+
+
+def test_leading_sums_split_over_the_cores_agree(monkeypatch, rng):
+    monkeypatch.setattr(reductions, "SPLIT_MIN", 10)
+    x = gf.placeholder((None, 7, 5), "float64")
+    f = gf.function([x], [gf.sum(x, (0, 1)), gf.mean(x, 0, keepdims=True), gf.sum(x, 2)])
+    a = rng.normal(size=(9, 7, 5))
+    s01, m0, s2 = f(a)
+    np.testing.assert_allclose(s01, a.sum((0, 1)), rtol=1e-12)
+    np.testing.assert_allclose(m0, a.mean(0, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(s2, a.sum(2), rtol=1e-12)

@@ -30,7 +30,8 @@ import numpy as np
 from graphflow.graph import Tensor, TensorType
 from graphflow.ops.fused import Fused, FusedEpilogue, step_type
 
-from . import fused_blocks
+from . import fused_blocks, fused_loops
+from ._parallel import run_parts
 
 MAX_PLANS = 32  # signatures (whole calls and blocks) whose generated code is kept
 
@@ -180,10 +181,17 @@ def fused_kernel(op: Fused, input_types, origin, table, xp):
                     plan = plans[key] = _Plan(op, safe, dtypes, key).compile(kernels, xp)
         return plan
 
+    loops: dict = {}  # input layout -> (compiled loop, which inputs are single values) or None
+
     def run(*args, out=None):
         plan = plan_for(tuple([a.shape for a in args]))
         if out is None:
             out = xp.empty(plan.shape, plan.dtype)
+        if xp is np and out.size >= fused_blocks.MIN_ELEMENTS:
+            loop = fused_loops.loop_for(op, args, out, dtypes, loops)
+            if loop is not None:  # one compiled pass, over every core
+                run_parts(loop, out.size, blas=False)
+                return out
         view = fused_blocks.block_view(args, out) if xp is np else None
         if view is None:
             return plan.fn(*args, out, *plan.temps())

@@ -1,7 +1,28 @@
 """Reduction kernels."""
+import numpy as np
+
 from graphflow.ops import reductions as red
 
 from ..table import KERNELS
+from ._parallel import run_parts
+
+
+SPLIT_MIN = 1 << 20  # elements: a sum over leading axes of a larger array runs over the cores
+
+
+def _leading_sum(xp, x, axes, dtype):
+    """The sum over leading axes ``0..k-1`` of a large contiguous NumPy array as per-core
+    partial sums, added in part order (so the result depends only on the thread count),
+    or None where that does not apply."""
+    k = len(axes)
+    if xp is not np or x.size < SPLIT_MIN or axes != tuple(range(k)) or not x.flags.c_contiguous:
+        return None
+    rows = x.reshape((-1,) + x.shape[k:])
+    partials = run_parts(lambda lo, hi: np.sum(rows[lo:hi], axis=0, dtype=dtype), rows.shape[0], blas=False)
+    total = partials[0]
+    for p in partials[1:]:
+        total += p
+    return total
 
 
 def _reduction(name):
@@ -9,9 +30,17 @@ def _reduction(name):
         fn = getattr(xp, name)
         axes, keep = op.axes, op.keepdims
         dtype = node.outputs[0].dtype
+        split = name in ("sum", "mean") and np.dtype(dtype).kind == "f"
 
         def run(x, out=None):
-            r = fn(x, axis=axes, keepdims=keep)
+            r = _leading_sum(xp, x, axes, dtype) if split else None
+            if r is None:
+                r = fn(x, axis=axes, keepdims=keep)
+            else:
+                if name == "mean":
+                    r /= np.asarray(x.size // r.size, dtype)
+                if keep:
+                    r = r.reshape(tuple(1 if i in axes else d for i, d in enumerate(x.shape)))
             return r if getattr(r, "dtype", None) == dtype else xp.asarray(r, dtype)
         return run
     return factory

@@ -1,0 +1,156 @@
+"""Fused element-wise groups as one compiled loop (numba): one pass over memory, no
+temporaries, on every core.
+
+A group whose array inputs all have the output's shape (C-contiguous) and whose other
+inputs are single values — ReLU-gradient masks, optimizer updates, activation chains —
+becomes a generated function of one element, looped over a range:
+
+    def loop(lo, hi, out, x0, x1):      # where(greater(x1, 0), x0, 0), generated
+        for i in range(lo, hi):
+            a0 = x0[i]; a1 = x1[i]
+            t0 = np.bool_(a1 > np.float32(0.0))
+            t1 = np.float32(a0 if t0 else np.float32(0.0))
+            out[i] = t1
+
+Every step's result is cast to its declared dtype, and each op's scalar form follows
+NumPy's (NaN propagates through maximum/minimum and clip; sigmoid and softplus use the
+same formulas as the NumPy kernels), so the loop computes what the step-by-step plan
+computes, to the last bit where the math library agrees and within an ulp of
+exp/log/tanh otherwise. The source is written to a cache folder (keyed by its hash) and
+imported, so numba caches its machine code on disk like any module's. Groups with an op
+that has no scalar form here, or inputs that broadcast, keep the NumPy plan.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import os
+import sys
+
+import numpy as np
+
+from graphflow.ops import elementwise as ew
+from graphflow.ops.fused import Fused
+
+from .. import jit
+
+_BIN = {ew.Add: "({0} + {1})", ew.Sub: "({0} - {1})", ew.Mul: "({0} * {1})", ew.Div: "({0} / {1})",
+        ew.Greater: "({0} > {1})", ew.GreaterEqual: "({0} >= {1})", ew.Less: "({0} < {1})",
+        ew.LessEqual: "({0} <= {1})", ew.Equal: "({0} == {1})", ew.NotEqual: "({0} != {1})",
+        ew.LogicalAnd: "(bool({0}) and bool({1}))", ew.LogicalOr: "(bool({0}) or bool({1}))",
+        # NumPy's maximum/minimum return NaN when either side is NaN
+        ew.Maximum: "({0} if ({0} >= {1} or {0} != {0}) else {1})",
+        ew.Minimum: "({0} if ({0} <= {1} or {0} != {0}) else {1})"}
+_UNARY = {ew.Neg: "(-{0})", ew.Abs: "abs({0})", ew.Exp: "np.exp({0})", ew.Log: "np.log({0})",
+          ew.Log1p: "np.log1p({0})", ew.Expm1: "np.expm1({0})", ew.Sqrt: "np.sqrt({0})",
+          ew.Rsqrt: "({c1} / np.sqrt({0}))", ew.Square: "({0} * {0})", ew.Tanh: "np.tanh({0})",
+          ew.Sign: "np.sign({0})", ew.LogicalNot: "(not bool({0}))", ew.IsFinite: "np.isfinite({0})",
+          ew.Cast: "{0}", ew.StopGradient: "{0}",
+          ew.Relu: "({0} if ({0} >= {c0} or {0} != {0}) else {c0})",
+          # the NumPy kernels' formulas: (1 + tanh(x/2)) / 2, and max(x, 0) + log1p(e^-|x|)
+          ew.Sigmoid: "(({c1} + np.tanh({0} * {half})) * {half})",
+          ew.Softplus: "(({0} if {0} > {c0} else {c0}) + np.log1p(np.exp(-abs({0}))))"}
+
+
+def _expr(op, args, dtype) -> str | None:
+    """The scalar expression of one step, or None when the op has none here."""
+    consts = {"c0": f"np.{dtype}(0)", "c1": f"np.{dtype}(1)", "half": f"np.{dtype}(0.5)"}
+    t = type(op)
+    if t in _BIN:
+        return _BIN[t].format(*args)
+    if t in _UNARY:
+        return _UNARY[t].format(*args, **consts)
+    if t is ew.Where:
+        return f"({args[1]} if {args[0]} else {args[2]})"
+    if t is ew.Clip:  # np.clip: NaN stays NaN
+        lo, hi = f"np.{dtype}({op.lo!r})", f"np.{dtype}({op.hi!r})"
+        return f"({args[0]} if {args[0]} != {args[0]} else min(max({args[0]}, {lo}), {hi}))"
+    return None
+
+
+def loop_source(op: Fused, input_dtypes, scalars, step_dtypes) -> str | None:
+    """The Python source of the group's loop, or None when some step has no scalar form.
+    ``scalars[i]``: input i is a single value (passed as a scalar, not indexed)."""
+    names = [f"x{i}" if scalars[i] else f"a{i}" for i in range(op.n_inputs)]
+    lines = [f"a{i} = x{i}[i]" for i in range(op.n_inputs) if not scalars[i]]
+    for j, (step, refs) in enumerate(op.steps):
+        dtype = np.dtype(step_dtypes[j]).name
+        expr = _expr(step, [names[r] for r in refs], dtype)
+        if expr is None or dtype not in _SCALAR_TYPES:
+            return None
+        lines.append(f"t{j} = np.{dtype}({expr})")
+        names.append(f"t{j}")
+    params = ", ".join(f"x{i}" for i in range(op.n_inputs))
+    body = "\n".join(f"        {line}" for line in lines + [f"out[i] = t{len(op.steps) - 1}"])
+    return (f"import numpy as np\n\n\ndef loop(lo, hi, out, {params}):\n"
+            f"    for i in range(lo, hi):\n{body}\n")
+
+
+_SCALAR_TYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+                 "float32", "float64"}
+
+
+def _cache_dir() -> str | None:
+    base = os.environ.get("GRAPHFLOW_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "graphflow")
+    folder = os.path.join(base, "fused-loops")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
+
+
+@functools.lru_cache(maxsize=256)
+def compiled_loop(source: str):
+    """The compiled ``loop`` of ``source`` (written once under the cache folder and
+    imported, so numba caches it on disk), or None without numba or a writable folder."""
+    if not jit.available():
+        return None
+    folder = _cache_dir()
+    if folder is None:
+        return None
+    name = "gf_fused_" + hashlib.blake2b(source.encode(), digest_size=10).hexdigest()
+    text = source.replace("def loop(", f"def {name}(", 1)
+    path = os.path.join(folder, name + ".py")
+    if not os.path.exists(path) or open(path, encoding="utf-8").read() != text:
+        from graphflow.utils import write_text
+        write_text(path, text, durable=False)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # numba's cache locates functions through their module
+    spec.loader.exec_module(module)
+    return jit.loop(getattr(module, name))  # named by its hash in STATS and numba's cache
+
+
+def loop_for(op: Fused, args, out, step_dtypes, memo: dict):
+    """``run(lo, hi)`` filling ``out[lo:hi]`` (flat) for these inputs, or None when the
+    group does not fit a compiled loop (inputs that broadcast, a step without a scalar
+    form). The decision and the compiled loop are kept per input layout in ``memo``."""
+    key = (out.shape, out.flags.c_contiguous) + tuple([(a.shape, a.flags.c_contiguous) for a in args])
+    found = memo.get(key, False)
+    if found is False:
+        found = memo[key] = _decide(op, args, out, step_dtypes)
+    if found is None:
+        return None
+    fn, scalars = found
+    flat = [a.reshape(-1)[0] if s else a.reshape(-1) for a, s in zip(args, scalars)]
+    flat_out = out.reshape(-1)
+    return lambda lo, hi: fn(lo, hi, flat_out, *flat)
+
+
+def _decide(op, args, out, step_dtypes):
+    if not (out.flags.c_contiguous and out.dtype.name in _SCALAR_TYPES):
+        return None
+    scalars = []
+    for a in args:
+        if a.size == 1:
+            scalars.append(True)
+        elif a.shape == out.shape and a.flags.c_contiguous:
+            scalars.append(False)
+        else:
+            return None
+    source = loop_source(op, [a.dtype.name for a in args], tuple(scalars), step_dtypes)
+    fn = compiled_loop(source) if source is not None else None
+    return None if fn is None else (fn, scalars)
