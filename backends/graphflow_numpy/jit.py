@@ -28,19 +28,33 @@ from types import SimpleNamespace
 STATS: dict = {}        # loop name -> {"seconds": first-call seconds, "cache": "hit"/"miss"/"off"}
 _lock = threading.Lock()
 _numba = []             # [module or None], resolved on first use
+_import_lock = threading.Lock()
 
 
 def _module():
     if not _numba:
-        if os.environ.get("GRAPHFLOW_NO_JIT", "") not in ("", "0"):
-            _numba.append(None)
-        else:
-            try:
-                import numba
-                _numba.append(numba)
-            except ImportError:
-                _numba.append(None)
+        with _import_lock:
+            if not _numba:
+                _numba.append(_import())
     return _numba[0]
+
+
+def _import():
+    if os.environ.get("GRAPHFLOW_NO_JIT", "") not in ("", "0"):
+        return None
+    try:
+        import numba
+        return numba
+    except ImportError:
+        return None
+
+
+def preload() -> None:
+    """Import numba on a background thread (about half a second) while the caller builds
+    and compiles its graph, so the first kernel that needs it does not wait for it. Only
+    the import overlaps: what is computed does not depend on it."""
+    if not _numba:
+        threading.Thread(target=_module, name="graphflow-numba-import", daemon=True).start()
 
 
 def available() -> bool:

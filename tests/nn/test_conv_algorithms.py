@@ -135,6 +135,9 @@ def test_choice_of_algorithm(monkeypatch):
 def test_scratch_bytes_covers_what_a_call_holds(op_type, algo, strides, monkeypatch):
     """Run in a fresh thread (empty scratch pool) with one thread of work: the scratch it
     then holds is what ``scratch_bytes`` said, within the rounding of work units."""
+    from graphflow_numpy import jit
+    if algo == "winograd" and not jit.available():
+        pytest.skip("without numba Winograd's array formulation allocates its tiles: no scratch pool")
     monkeypatch.setenv("GRAPHFLOW_CONV", algo)
     monkeypatch.setenv("GRAPHFLOW_NUM_THREADS", "1")
     rng = np.random.default_rng(4)
