@@ -69,9 +69,18 @@ def _expr(op, args, dtype) -> str | None:
     return None
 
 
+#: longer groups keep the NumPy plan: numba's compile time grows faster than linearly with
+#: the loop body (a 60-step group took minutes), and the hot groups of real models — masks,
+#: optimizer updates, activation chains — are a few steps long
+MAX_STEPS = 12
+
+
 def loop_source(op: Fused, input_dtypes, scalars, step_dtypes) -> str | None:
-    """The Python source of the group's loop, or None when some step has no scalar form.
-    ``scalars[i]``: input i is a single value (passed as a scalar, not indexed)."""
+    """The Python source of the group's loop, or None when some step has no scalar form
+    (or the group is longer than ``MAX_STEPS``). ``scalars[i]``: input i is a single value
+    (passed as a scalar, not indexed)."""
+    if len(op.steps) > MAX_STEPS:
+        return None
     names = [f"x{i}" if scalars[i] else f"a{i}" for i in range(op.n_inputs)]
     lines = [f"a{i} = x{i}[i]" for i in range(op.n_inputs) if not scalars[i]]
     for j, (step, refs) in enumerate(op.steps):
