@@ -10,11 +10,11 @@ float32 (CuPy uses TF32 only when ``CUPY_TF32=1``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import fields
 from functools import lru_cache
 
 from graphflow.ops.nn import conv, conv_transpose
-from graphflow.ops.nn._geometry import output_length, padding_of
+from graphflow_numpy.kernels.conv_geometry import ConvGeometry
 
 from .. import device
 from ..source import static_kernel
@@ -24,20 +24,8 @@ IM2COL = static_kernel("conv.cu", "gf_im2col")
 COL2IM = static_kernel("conv.cu", "gf_col2im")
 
 
-@dataclass(frozen=True)
-class Geometry:
-    n: int
-    h: int
-    w: int
-    c: int
-    kh: int
-    kw: int
-    o: int
-    oh: int
-    ow: int
-    strides: tuple
-    dilation: tuple
-    pad: tuple       # (top, left)
+class Geometry(ConvGeometry):
+    """The NumPy backend's ``ConvGeometry``, with what the CUDA kernels take from it."""
 
     @property
     def rows(self) -> int:           # rows of the column matrix
@@ -49,26 +37,18 @@ class Geometry:
 
     @property
     def plain(self) -> bool:         # a 1x1 window that visits every pixel once
-        return self.kh == self.kw == 1 and self.strides == (1, 1) and self.pad == (0, 0)
+        return self.kh == self.kw == 1 and self.strides == (1, 1) and self.pads == (0, 0, 0, 0)
 
     def scalars(self) -> tuple:
         (sh, sw), (dh, dw) = self.strides, self.dilation
-        return (self.n, self.h, self.w, self.c, self.kh, self.kw, self.oh, self.ow, sh, sw, dh, dw, *self.pad)
+        return (self.n, self.h, self.w, self.c, self.kh, self.kw, self.oh, self.ow, sh, sw, dh, dw,
+                self.pads[0], self.pads[2])
 
 
 @lru_cache(maxsize=512)
 def geometry(op, x_shape, k_shape) -> Geometry:
-    n, h, w, c = x_shape if op.data_format == "channels_last" else (x_shape[0], x_shape[2], x_shape[3], x_shape[1])
-    kh, kw, k_in, o = k_shape
-    if c != k_in:
-        raise ValueError(f"input channels {c} != kernel input channels {k_in} (input shape {x_shape}, "
-                         f"kernel shape {k_shape})")
-    (sh, sw), (dh, dw) = op.strides, op.dilation
-    oh = output_length(h, kh, sh, op.padding, dh, "input height")
-    ow = output_length(w, kw, sw, op.padding, dw, "input width")
-    top = padding_of(h, kh, sh, op.padding, dh)[0]
-    left = padding_of(w, kw, sw, op.padding, dw)[0]
-    return Geometry(n, h, w, c, kh, kw, o, oh, ow, op.strides, op.dilation, (top, left))
+    g = ConvGeometry.of(op, x_shape, k_shape)
+    return Geometry(**{f.name: getattr(g, f.name) for f in fields(g)})
 
 
 def _geometry(node, x_shape, k_shape) -> Geometry:
