@@ -1,5 +1,7 @@
 """Fused element-wise groups run in cache-sized blocks over the cores: the same values
 as running them whole, for every broadcasting pattern, in place or not."""
+import os
+
 import numpy as np
 import pytest
 
@@ -99,7 +101,8 @@ needs_numba = pytest.mark.skipif(not jit.available(), reason="numba is not insta
 
 
 @needs_numba
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("GRAPHFLOW_DEEP_EXAMPLES", 10)), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_compiled_loops_equal_the_step_by_step_plan(data):
     """Random element-wise graphs (test_property's builder) with every group large enough
@@ -155,3 +158,10 @@ def test_leading_sums_split_over_the_cores_agree(monkeypatch, rng):
     np.testing.assert_allclose(s01, a.sum((0, 1)), rtol=1e-12)
     np.testing.assert_allclose(m0, a.mean(0, keepdims=True), rtol=1e-12)
     np.testing.assert_allclose(s2, a.sum(2), rtol=1e-12)
+
+
+def test_a_single_row_is_not_cut(monkeypatch):
+    monkeypatch.setattr(fused_blocks, "MIN_ELEMENTS", 1)
+    assert fused_blocks.block_view([np.ones((1, 3)), np.ones(3)], np.empty((1, 3))) is None
+    rows, views, spans, out = fused_blocks.block_view([np.ones((2, 3)), np.ones(3)], np.empty((2, 3)))
+    assert (rows, spans, out.shape) == (2, [True, False], (2, 3))

@@ -48,10 +48,12 @@ def block_view(args, out):
     if not k:
         return None
     rows, inner = math.prod(shape[:k]), shape[k:]
+    if rows <= 1:  # one row is one block: nothing to cut
+        return None
     views, spans = [], []
     for a in args:
         lead = nd - a.ndim
-        spans.append(lead == 0 and all(d == s for d, s in zip(a.shape[:k], shape)) and rows > 1)
+        spans.append(lead == 0 and all(d == s for d, s in zip(a.shape[:k], shape)))
         if spans[-1]:
             views.append(a.reshape((rows,) + a.shape[k:]))
         else:  # broadcast over the merged axes: keep only its part over the inner ones
