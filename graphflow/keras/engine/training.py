@@ -253,8 +253,8 @@ class Model(Network):
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments: {kwargs}")
         if check_numerics or profile:
-            from ..callbacks import _Diagnostics
-            callbacks = list(callbacks or []) + [_Diagnostics(check_numerics, profile)]
+            from ..diagnostics import Diagnostics
+            callbacks = list(callbacks or []) + [Diagnostics(check_numerics, profile)]
         try:
             if loops.is_generator(x):
                 return self.fit_generator(x, steps_per_epoch, epochs=epochs, verbose=verbose, callbacks=callbacks,
