@@ -23,9 +23,6 @@ class NumpyBackend(Backend):
     kernels = KERNELS
     fuses = True
 
-    def __init__(self):
-        jit.preload()  # the first compiled loop is usually needed a few hundred ms from now
-
     def to_device(self, host_array):
         return np.asarray(host_array)
 

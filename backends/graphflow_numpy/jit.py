@@ -49,14 +49,6 @@ def _import():
         return None
 
 
-def preload() -> None:
-    """Import numba on a background thread (about half a second) while the caller builds
-    and compiles its graph, so the first kernel that needs it does not wait for it. Only
-    the import overlaps: what is computed does not depend on it."""
-    if not _numba:
-        threading.Thread(target=_module, name="graphflow-numba-import", daemon=True).start()
-
-
 def available() -> bool:
     """Whether compiled loops are in use (numba importable and not switched off with
     ``GRAPHFLOW_NO_JIT=1``)."""

@@ -45,8 +45,8 @@ class Executor:
         self.n_outputs = n_outputs
         self.update_vars = list(update_vars)
         slots = self._fixed_slots(program)
-        self.template = [None] * self._n_fixed
-        self.variables = []
+        self.template = [None] * len(slots)
+        self.state_vars, self.state_slots = [], []
         for t, i in slots.items():
             if isinstance(t, Placeholder) and i >= len(self.inputs):
                 raise GraphError(f"the outputs depend on placeholder `{t.name}` (made at {t.site}), "
@@ -54,7 +54,8 @@ class Executor:
             if isinstance(t, Constant):
                 self.template[i] = backend.to_device(t.value)
             elif isinstance(t, Variable):
-                self.variables.append((t, i))
+                self.state_vars.append(t)
+                self.state_slots.append(i)
         self._steps, self.nodes, n_slots = self._build_steps(program, slots)
         self.template += [None] * (n_slots - len(self.template))
         self.output_slots = [slots[t] for t in program.outputs]
@@ -75,7 +76,6 @@ class Executor:
             for t in node.inputs:
                 if isinstance(t, Source):
                     slots.setdefault(t, len(slots))
-        self._n_fixed = len(slots)
         return slots
 
     def _build_steps(self, program, slots):
@@ -199,29 +199,24 @@ class Executor:
         env = list(self.template)
         for i, v in enumerate(feeds):
             env[i] = v
-        state = variables.snapshot([var for var, _ in self.variables], self.backend)
-        for (_, i), array in zip(self.variables, state):
+        for i, array in zip(self.state_slots, variables.snapshot(self.state_vars, self.backend)):
             env[i] = array
         pending = checks.start()
-        k = 0
+        ins = None
         try:
             if watch is None:
-                for run, ins, o, buf in steps:
+                for run, ins, o, buf in steps:  # the hot loop: nothing but the kernels
                     env[o] = run(*[env[i] for i in ins], out=buf)
-                    k += 1
             else:
-                for run, ins, o, buf in steps:
+                for k, (run, ins, o, buf) in enumerate(steps):
                     args = [env[i] for i in ins]
                     env[o] = run(*args, out=buf)
                     watch(k, self.nodes[k], env[o], args, buf)
-                    k += 1
-        except Exception as exc:
+        except BaseException as exc:
             checks.abandon()
-            node = self.nodes[k]
-            exc.add_note(f"while running {node.op.label()}: {node.where()}")
-            raise
-        except BaseException:
-            checks.abandon()
+            if isinstance(exc, Exception) and ins is not None:  # name the node that failed
+                k = next(j for j, s in enumerate(steps) if s[1] is ins and s[2] == o)
+                exc.add_note(f"while running {self.nodes[k].op.label()}: {self.nodes[k].where()}")
             raise
         checks.finish(pending, self.backend.to_host)
         return [env[i] for i in self.output_slots]

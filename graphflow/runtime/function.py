@@ -177,7 +177,7 @@ class Function:
         hosts = []
         for arr, copy in zip(outs, self._copy_out):
             host = np.asarray(self.backend.to_host(arr))
-            hosts.append(host.copy() if copy and host is arr or not host.flags.writeable else host)
+            hosts.append(host.copy() if (copy and host is arr) or not host.flags.writeable else host)
         return hosts[0] if self.single else hosts
 
     def call_on_device(self, *args, **kwargs):

@@ -43,14 +43,6 @@ def fused_inplace(op: Fused, position: int) -> bool:
     return all(position not in refs for _, refs in op.steps[1:])
 
 
-def epilogue_inplace(op: FusedEpilogue, position: int) -> bool:
-    """The head reads its inputs before anything is written; the epilogue's rule applies
-    to the rest."""
-    if position < op.n_head_inputs:
-        return True
-    return fused_inplace(op.epilogue, position - op.n_head_inputs + 1)
-
-
 class _Step:
     """What a kernel factory reads of a node (op, typed inputs and outputs, where), for
     one step of a fused op; it speaks for the fused node in error messages."""

@@ -35,6 +35,9 @@ from graphflow.ops.fused import Fused
 
 from .. import jit
 
+_SCALAR_TYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+                 "float32", "float64"}
+
 _BIN = {ew.Add: "({0} + {1})", ew.Sub: "({0} - {1})", ew.Mul: "({0} * {1})", ew.Div: "({0} / {1})",
         ew.Greater: "({0} > {1})", ew.GreaterEqual: "({0} >= {1})", ew.Less: "({0} < {1})",
         ew.LessEqual: "({0} <= {1})", ew.Equal: "({0} == {1})", ew.NotEqual: "({0} != {1})",
@@ -94,10 +97,6 @@ def loop_source(op: Fused, input_dtypes, scalars, step_dtypes) -> str | None:
     body = "\n".join(f"        {line}" for line in lines + [f"out[i] = t{len(op.steps) - 1}"])
     return (f"import numpy as np\n\n\ndef loop(lo, hi, out, {params}):\n"
             f"    for i in range(lo, hi):\n{body}\n")
-
-
-_SCALAR_TYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-                 "float32", "float64"}
 
 
 def _cache_dir() -> str | None:
