@@ -12,8 +12,8 @@ This module re-exports the public API; it defines nothing itself.
 from . import ops  # noqa: F401
 from .autodiff import grad, gradients  # noqa: F401
 from .graph import (Constant, DisconnectedError, FeedError, GraphError, NonDifferentiableError,  # noqa: F401
-                    Op, Placeholder, Tensor, TensorType, Variable, constant, name_scope, placeholder,
-                    to_networkx, variable)
+                    NameRuleError, Op, Placeholder, Tensor, TensorType, Variable, check_name, check_path,
+                    constant, name_scope, placeholder, to_networkx, variable)
 from .ops import *  # noqa: F401,F403
 from .ops import abs, max, min, pow, sum  # noqa: F401
 from .ops import nn  # noqa: F401

@@ -23,6 +23,7 @@ import threading
 import weakref
 
 from .errors import GraphError
+from .names import check_path
 from .scope import current_scope
 from .types import TensorType
 
@@ -192,6 +193,8 @@ def apply(op, inputs, name=None, tags=None):
             raise GraphError(f"{op.op_name()}: input {i} must be a graphflow Tensor, got {type(t).__name__}"
                              f" (made at {user_site()})")
     inputs = tuple(inputs)
+    if name is not None:
+        check_path(name, f"{op.op_name()} name")
     ws = _workspace.get()
     # inputs by identity: a live entry's node keeps its inputs alive (so an id cannot be
     # reused while it is in the table), and the table holds no tensor strongly, so a dead

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 
+from .names import check_name
+
 _state = threading.local()
-_VALID = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
 def current_scope() -> str:
@@ -21,8 +21,7 @@ def name_scope(name: str):
     >>> with name_scope("block1"):
     ...     y = x * 2          # y.name == "block1/mul"
     """
-    if not isinstance(name, str) or not _VALID.match(name):
-        raise ValueError(f"a scope name is letters, digits and _.- only, got {name!r}")
+    check_name(name, "scope name")
     stack = getattr(_state, "stack", ())
     _state.stack = stack + (name,)
     try:

@@ -8,6 +8,7 @@ import numpy as np
 
 from .dtypes import as_dtype
 from .errors import GraphError
+from .names import check_path
 from .node import active_workspace, scoped, unique_name, user_site
 from .tensor import Tensor
 from .types import TensorType, format_shape
@@ -116,25 +117,32 @@ def _to_array(value, dtype, what):
     return arr
 
 
+def _given(name, kind: str) -> str:
+    """A source's name as given (checked by the naming rule), or its kind."""
+    return kind if name is None else check_path(name, f"{kind} name")
+
+
 def placeholder(shape, dtype="float32", name=None) -> Placeholder:
     """A tensor fed at call time: ``x = gf.placeholder((None, 784), name="x")``."""
     try:
         t = TensorType(dtype, tuple(shape))
     except (TypeError, ValueError) as exc:
         raise GraphError(f"placeholder: {exc}") from None
-    return Placeholder(t, scoped(name or "placeholder"))
+    return Placeholder(t, scoped(_given(name, "placeholder")))
 
 
 def variable(value, dtype=None, name=None, trainable=True) -> Variable:
     """Persistent state: ``w = gf.variable(np.zeros((784, 10)), name="w")``."""
     arr = _to_array(value, dtype, "variable")
-    return Variable(arr, scoped(name or "variable"), trainable)
+    return Variable(arr, scoped(_given(name, "variable")), trainable)
 
 
 def constant(value, dtype=None, name=None) -> Constant:
     """A fixed value: ``gf.constant([1, 2, 3], dtype="float32")``. Small unnamed
     constants of equal value are one node, so equal expressions merge."""
     arr = _to_array(value, dtype, "constant")
+    if name is not None:
+        check_path(name, "constant name")
     ws = active_workspace()
     if ws is not None:
         return _workspace_constant(ws, arr, name)

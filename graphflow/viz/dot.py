@@ -81,7 +81,30 @@ class _Layout:
 
 
 def _text(label: str, lines) -> str:
-    return "\n".join([label, *lines]).replace("\\", "\\\\")
+    return "\n".join([label, *lines])
+
+
+# attributes whose value is free text (names, labels): escaped on the way out
+_TEXT_ATTRS = ("label", "xlabel", "tooltip", "id")
+# attributes that make Graphviz write a link (<a xlink:href>): never built here, from any text
+_LINK_ATTRS = ("URL", "href", "labelURL", "labelhref", "edgeURL", "edgehref", "headURL", "headhref",
+               "tailURL", "tailhref", "tooltipURL")
+
+
+def _escaped(attrs: dict) -> dict:
+    """``attrs`` as DOT may carry them: free text is never an HTML-like label (Graphviz
+    reads a value ``<...>`` as markup), its backslashes are literal (not Graphviz escapes
+    such as ``\\N``), and no attribute builds a link. Names already pass the naming rule
+    (``graphflow.graph.names``); this keeps op labels and anything else safe too."""
+    graphviz = _graphviz()
+    out = {}
+    for key, value in attrs.items():
+        if key in _LINK_ATTRS:
+            raise ValueError(f"graphflow.viz never writes link attributes; got {key!r}")
+        if key in _TEXT_ATTRS:
+            value = graphviz.nohtml(str(value).replace("\\", "\\\\"))
+        out[key] = value
+    return out
 
 
 def _item_attrs(it) -> dict:
@@ -175,7 +198,8 @@ def to_dot(target, optimized: bool = False, collapse=None, hide_gradients: bool 
         fast = len(drawn) + len(groups) > FAST_LAYOUT_SIZE or layout_cost(groups, rank) > FAST_LAYOUT_COST
     else:
         fast = bool(fast_layout)
-    dot = graphviz.Digraph(name="graphflow", graph_attr=_graph_attrs(rankdir, _title(target, optimized), fast),
+    graph_attr = _escaped(_graph_attrs(rankdir, _title(target, optimized), fast))
+    dot = graphviz.Digraph(name="graphflow", graph_attr=graph_attr,
                            node_attr={"fontname": L.FONT, "fontsize": "10", "height": "0.3"},
                            edge_attr={"fontname": L.FONT, "fontsize": "8", "arrowsize": "0.6"})
     if cluster_depth is None:
@@ -204,7 +228,7 @@ def to_dot(target, optimized: bool = False, collapse=None, hide_gradients: bool 
             # dot can rank like any other (a real back edge loops around the whole graph)
             s, d = d, s
             attrs["dir"] = "back"
-        dot.edge(s, d, **attrs)
+        dot.edge(s, d, **_escaped(attrs))
     return dot
 
 
@@ -238,17 +262,18 @@ def _emit_clusters(graphviz, dot, clusters: dict) -> None:
         children.setdefault(scope.rpartition("/")[0] if "/" in scope else "", []).append(scope)
 
     def build(scope, depth):
-        g = graphviz.Digraph(name=f"cluster_{scope}")
+        g = graphviz.Digraph(name=graphviz.nohtml(f"cluster_{scope}"))
         grad = GRAD_MARK in scope.split("/")
-        g.attr(label=("∇ " if scope.rpartition("/")[2] == GRAD_MARK else "") + scope.rpartition("/")[2],
-               tooltip=f"scope {scope}", id=f"cluster_{scope}", **L.cluster_style(depth, grad))
+        label = ("∇ " if scope.rpartition("/")[2] == GRAD_MARK else "") + scope.rpartition("/")[2]
+        g.attr(**_escaped({"label": label, "tooltip": f"scope {scope}", "id": f"cluster_{scope}",
+                           **L.cluster_style(depth, grad)}))
         for rep, attrs in clusters.get(scope, []):
-            g.node(rep, **attrs)
+            g.node(rep, **_escaped(attrs))
         for child in children.get(scope, []):
             g.subgraph(build(child, depth + 1))
         return g
 
     for rep, attrs in clusters.get("", []):
-        dot.node(rep, **attrs)
+        dot.node(rep, **_escaped(attrs))
     for scope in children.get("", []):
         dot.subgraph(build(scope, 0))

@@ -20,7 +20,6 @@ Writing a layer: override ``build(input_shape)`` (make weights with ``add_weight
 """
 import contextlib
 import inspect
-import re
 import threading
 
 import numpy as np
@@ -35,7 +34,6 @@ from .node import DirectCall, KerasTensor, Node
 
 _ALLOWED_KWARGS = {"input_shape", "batch_input_shape", "batch_size", "dtype", "name", "trainable",
                    "weights", "input_dtype", "input_dim"}
-_SCOPE_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
 _collecting = threading.local()
 
 
@@ -65,8 +63,9 @@ def _current():
 
 
 def scope_name(name):
-    """A layer name as a graphflow scope (letters, digits, ``_.-``)."""
-    return _SCOPE_CHARS.sub("_", name) or "layer"
+    """A layer name as a graphflow scope: the name itself, since a layer's name passes
+    graphflow's naming rule when it is given (see ``graphflow.graph.names``)."""
+    return name
 
 
 class Layer:
@@ -104,6 +103,16 @@ class Layer:
             return None
         shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)  # 784 -> (784,)
         return (kwargs.get("batch_size"),) + tuple(None if d is None else int(d) for d in shape)
+
+    @property
+    def name(self):
+        """The layer's name; it becomes a scope, an HDF5 group and a box in pictures, so
+        it must pass graphflow's naming rule (letters, digits, ``_.-``)."""
+        return self._name
+
+    @name.setter
+    def name(self, value):
+        self._name = gf.check_name(value, f"{type(self).__name__} layer name")
 
     # ------------------------------------------------------------ weights
     def add_weight(self, name, shape, dtype=None, initializer=None, regularizer=None, trainable=True,

@@ -12,7 +12,7 @@ import os
 
 from graphflow.utils import write_bytes, write_text
 
-_RECORD_SPECIALS = str.maketrans({c: "\\" + c for c in '{}|<>"'})
+_RECORD_SPECIALS = str.maketrans({c: "\\" + c for c in '\\{}|<>"'})
 _SOURCE_FORMATS = ("dot", "gv")
 
 
@@ -29,7 +29,8 @@ def model_to_dot(model, show_shapes=False, show_layer_names=True, rankdir="TB"):
                            graph_attr={"rankdir": rankdir, "concentrate": "true"},
                            node_attr={"shape": "record", "fontname": "Helvetica"})
     for layer in layers:
-        dot.node(str(id(layer)), label=_label(layer, show_shapes, show_layer_names))
+        # nohtml: a label is record text, never an HTML-like label (no <a href> from names)
+        dot.node(str(id(layer)), label=graphviz.nohtml(_label(layer, show_shapes, show_layer_names)))
     for layer in layers:
         for inbound in _inbound_layers(layer, layers):
             dot.edge(str(id(inbound)), str(id(layer)))
