@@ -37,7 +37,7 @@ def load_weights(model, filepath, by_name=False):
     """
     def read(saved):
         if saved.layout == "keras3":
-            return "keras3", keras3_layout.read(f, saved.file_size, saved.graphflow)
+            return "keras3", keras3_layout.read(f, saved.budget, saved.graphflow)
         layers = saved.legacy_layers()
         saved.optimizer_entries()  # read (and checked) so the manifest can be verified
         if "model_config" in saved.root.attrs:

@@ -1,10 +1,9 @@
 """Careful HDF5 access for saving: every read is checked and every fault becomes a
 ``LoadError``; every array written carries its digest; every file is written atomically.
 
-Reading never builds objects from a file: string attributes become ``str``, datasets must
-hold numbers (an object, string or compound dtype is refused before anything is read),
-and a dataset claiming more bytes than the file could hold is refused before it is
-allocated.
+Reading never builds objects from a file: string attributes become ``str``, and a weight
+is read only once ``guard.py`` has accepted it: reached by hard links, a plain numeric
+dataset stored in this file, its size paid for by bytes the file holds.
 
     >>> with open_to_read("model.h5") as f:          # faults -> LoadError naming the file
     ...     names = text_list(f.attrs, "layer_names")
@@ -20,9 +19,8 @@ from graphflow.utils import atomic_path
 
 from .digest import ARRAY_ATTR, array_digest
 from .errors import LoadError
+from .guard import check_dataset, hard_child
 
-# a compressed dataset may expand; Keras never compresses, so this only bounds damage
-_MAX_EXPANSION = 1000
 
 
 @contextlib.contextmanager
@@ -109,21 +107,17 @@ def json_attr(attrs, key):
 
 # ------------------------------------------------------------------ arrays
 
-def read_array(group, name, file_size, digests):
-    """The numbers in dataset ``group[name]``, checked against its digest: required when
-    ``digests`` is true (a graphflow file), checked when present otherwise."""
-    node = group.get(name)
+def read_array(group, name, budget, digests):
+    """The numbers in dataset ``group[name]`` (``name`` may be a path, as Keras 2's
+    ``dense_1/kernel:0``), after ``guard.check_dataset`` has accepted it, checked against
+    its digest: required when ``digests`` is true (a graphflow file), checked when present
+    otherwise."""
     where = f"{group.name.rstrip('/')}/{name}"
+    node = hard_child(group, name, "weight")
     if not isinstance(node, h5py.Dataset):
         found = "nothing" if node is None else "a group"
         raise LoadError(f"the weight {where!r} is missing (found {found})")
-    if node.dtype.kind not in "biuf" or node.dtype.names or node.dtype.subdtype:
-        raise LoadError(f"the weight {where!r} is stored as {node.dtype}, not as numbers")
-    limit = file_size * (_MAX_EXPANSION if node.compression else 1)
-    nbytes = int(np.prod(node.shape, dtype=np.float64)) * node.dtype.itemsize
-    if nbytes > limit:
-        raise LoadError(f"the weight {where!r} claims {nbytes} bytes (shape {node.shape}) in a file of "
-                        f"{file_size} bytes")
+    check_dataset(node, budget)
     value = np.asarray(node[()])
     saved = node.attrs.get(ARRAY_ATTR)
     if saved is None:

@@ -12,7 +12,12 @@ wrote ``_layer_checkpoint_dependencies`` in place of ``layers``.
 """
 import re
 
+import h5py
+
+import graphflow as gf
+
 from .errors import LoadError
+from .guard import hard_child, hard_members
 from .hdf5 import b, read_array, text
 
 ROOTS = ("layers", "_layer_checkpoint_dependencies")
@@ -65,34 +70,51 @@ def link(root, legacy_groups, model):
 
 # ------------------------------------------------------------------ reading
 
-def read(root, file_size, digests):
-    """``{path: (layer name or None, [arrays])}`` of the layers with variables."""
-    if "vars" in root and len(root["vars"]):
+def read(root, budget, digests):
+    """``{path: (layer name or None, [arrays])}`` of the layers with variables; every link
+    followed is a hard link and every dataset passes ``guard.check_dataset``."""
+    top = _group(root, "vars")
+    if top is not None and len(hard_members(top)):
         raise LoadError("it holds top-level model weights (weights of a subclassed Keras 3 model), which "
                         "graphflow models do not have")
-    base = next(k for k in ROOTS if k in root)
+    base = next(k for k in ROOTS if _group(root, k) is not None)
     found = {}
-    _walk(root[base], "layers", found, file_size, digests)
+    _walk(_group(root, base), "layers", found, budget, digests)
     return found
 
 
-def _walk(group, prefix, found, file_size, digests):
-    for key in group:
+def _group(parent, key):
+    """``parent[key]`` when it is a group reached by a hard link, else ``None``."""
+    node = hard_child(parent, key, "group")
+    return node if isinstance(node, h5py.Group) else None
+
+
+def _walk(group, prefix, found, budget, digests):
+    for key in hard_members(group):
         node = group[key]
-        if hasattr(node, "dtype"):
+        if not isinstance(node, h5py.Group):
             raise LoadError(f"unexpected dataset {node.name!r} among the Keras 3 layers")
         path = f"{prefix}/{key}"
-        if "vars" in node:
-            vars_group = node["vars"]
-            names = list(vars_group)
+        vars_group = _group(node, "vars")
+        if vars_group is not None:
+            names = hard_members(vars_group)
             if sorted(names, key=lambda k: (len(k), k)) != [str(i) for i in range(len(names))]:
                 raise LoadError(f"the variables of {node.name!r} are not numbered 0..n-1: {names}")
-            values = [read_array(vars_group, str(i), file_size, digests)[0] for i in range(len(names))]
+            values = [read_array(vars_group, str(i), budget, digests)[0] for i in range(len(names))]
             name = vars_group.attrs.get("name")
             if values:
-                found[path] = (text(name, "name attribute") if name is not None else None, values)
-        if "layers" in node:
-            _walk(node["layers"], f"{path}/layers", found, file_size, digests)
+                found[path] = (_name(text(name, "name attribute"), node) if name is not None else None, values)
+        inner = _group(node, "layers")
+        if inner is not None:
+            _walk(inner, f"{path}/layers", found, budget, digests)
+
+
+def _name(name, node):
+    """A layer name kept in the file, held to graphflow's naming rule."""
+    try:
+        return gf.check_name(name, "layer name")
+    except gf.NameRuleError as err:
+        raise LoadError(f"{node.name!r} keeps an {err}") from None
 
 
 def plan(saved, layers, by_name, pair):

@@ -9,12 +9,14 @@ Keras 3's ``.weights.h5`` (``layers/<layer>/vars/<i>``, tf.keras 2.13's
 Everything is read and checked -- layout, names, counts, shapes, digests -- before a
 single value is assigned.
 """
-import os
-
+import h5py
 import numpy as np
+
+import graphflow as gf
 
 from .digest import MANIFEST_ATTR, VERSION_ATTR, manifest_digest
 from .errors import DigestMismatchError, LoadError
+from .guard import Budget, hard_child
 from .hdf5 import json_attr, read_array, text, text_list
 from .keras3_layout import ROOTS as KERAS3_ROOTS
 
@@ -30,9 +32,10 @@ class SavedFile:
     model file) the configs and the optimizer state."""
 
     def __init__(self, f, filepath):
-        self.file_size = os.path.getsize(filepath)
+        self.file_size = f.id.get_filesize()  # the file opened, even if the path was replaced since
+        self.budget = Budget(self.file_size)
         self.root = f
-        self.weights_group = f["model_weights"] if "model_weights" in f else f
+        self.weights_group = self._weights_group()
         self.graphflow = VERSION_ATTR in f.attrs or MANIFEST_ATTR in f.attrs
         self.keras_version = text(f.attrs.get("keras_version", self.weights_group.attrs.get(
             "keras_version", b"1")), "keras_version attribute")
@@ -41,11 +44,22 @@ class SavedFile:
         self._check_origin()
         self.texts, self.contents = {}, []
 
+    def _weights_group(self):
+        """The root of a weights file (it lists ``layer_names`` itself, whatever its layers
+        are called), else a model file's ``model_weights`` group."""
+        f = self.root
+        if "layer_names" in f.attrs or "layer_names0" in f.attrs:
+            return f
+        group = hard_child(f, "model_weights", "group")
+        return group if isinstance(group, h5py.Group) else f
+
     def _layout(self):
         group = self.weights_group
         if "layer_names" in group.attrs or "layer_names0" in group.attrs:
             return "legacy"
-        if any(k in self.root for k in KERAS3_ROOTS) and "model_weights" not in self.root:
+        root = self.root
+        if any(hard_child(root, k, "group") is not None for k in KERAS3_ROOTS) \
+                and hard_child(root, "model_weights", "group") is None:
             return "keras3"
         raise LoadError("it has no layer_names attribute and no Keras 3 'layers' group, so it holds no "
                         "Keras weights")
@@ -72,8 +86,8 @@ class SavedFile:
 
     def values(self, group, name):
         """``[(weight name, array)]`` of ``group[name]`` in weight_names order."""
-        node = group.get(name)
-        if node is None or not hasattr(node, "attrs") or hasattr(node, "dtype"):
+        node = hard_child(group, name, "layer group")
+        if not isinstance(node, h5py.Group):
             raise LoadError(f"layer_names lists {name!r} but there is no such group")
         names = text_list(node.attrs, "weight_names", required=False) \
             if "weight_names" in node.attrs or "weight_names0" in node.attrs else None
@@ -81,7 +95,7 @@ class SavedFile:
             raise LoadError(f"the group {name!r} has no weight_names attribute")
         out, digests = [], []
         for n in names:
-            value, digest = read_array(node, n, self.file_size, self.graphflow)
+            value, digest = read_array(node, n, self.budget, self.graphflow)
             out.append((n, value))
             digests.append([n, digest])
         self.contents.append([name, digests])
@@ -89,7 +103,7 @@ class SavedFile:
 
     def legacy_layers(self):
         """``[(layer name, [arrays])]`` of the layers with weights, Theano kernels flagged."""
-        names = text_list(self.weights_group.attrs, "layer_names")
+        names = [_layer_name(n) for n in text_list(self.weights_group.attrs, "layer_names")]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise LoadError(f"layer_names lists {dupes} more than once")
@@ -98,17 +112,20 @@ class SavedFile:
             values = [v for _, v in self.values(self.weights_group, name)]
             if values:
                 saved.append((name, values))
-        top = self.weights_group.get("top_level_model_weights")
-        if top is not None and text_list(top.attrs, "weight_names", required=False):
+        # Keras 3's model-level weights, unless a layer of that name was listed above
+        top = None if "top_level_model_weights" in names else \
+            hard_child(self.weights_group, "top_level_model_weights", "group")
+        if isinstance(top, h5py.Group) and text_list(top.attrs, "weight_names", required=False):
             raise LoadError("it holds top-level model weights (weights of a subclassed Keras 3 model), "
                             "which graphflow models do not have")
         return saved
 
     def optimizer_entries(self):
-        if "optimizer_weights" not in self.root:
+        """A model file's optimizer state; a weights file has none (its layers sit at the
+        root, where a layer may be called ``optimizer_weights``)."""
+        if self.weights_group is self.root or hard_child(self.root, "optimizer_weights", "group") is None:
             return []
-        entries = self.values(self.root, "optimizer_weights")
-        return entries
+        return self.values(self.root, "optimizer_weights")
 
     def verify_manifest(self):
         """The configs and table of contents of a graphflow file match its manifest."""
@@ -121,6 +138,15 @@ class SavedFile:
             raise DigestMismatchError("its configuration or table of contents (layer and weight names) "
                                       "does not match the manifest saved with it: the file was damaged "
                                       "after it was written")
+
+
+def _layer_name(name):
+    """A layer name read from ``layer_names``, held to graphflow's naming rule (a NUL would
+    make HDF5 read another group; '/' or '..' another path)."""
+    try:
+        return gf.check_name(name, "layer name")
+    except gf.NameRuleError as err:
+        raise LoadError(f"its layer_names attribute lists an {err}") from None
 
 
 # ------------------------------------------------------------------ planning
