@@ -30,6 +30,7 @@ from .. import backend as K
 from .. import constraints as constraints_module
 from .. import initializers, regularizers
 from .._utils import assign_values, to_snake_case
+from .build_budget import charge
 from .node import DirectCall, KerasTensor, Node
 
 _ALLOWED_KWARGS = {"input_shape", "batch_input_shape", "batch_size", "dtype", "name", "trainable",
@@ -119,6 +120,7 @@ class Layer:
                    constraint=None):
         """Make a weight variable named ``<layer>/<name>`` and register it."""
         shape = tuple(int(d) for d in shape)
+        charge(self, f"a weight {name!r}", shape)  # before anything is allocated (see build_budget)
         init = initializers.get(initializer if initializer is not None else "glorot_uniform")
         value = np.asarray(init(shape, dtype or K.floatx()), dtype=dtype or K.floatx())
         if value.shape != shape:

@@ -14,6 +14,7 @@ import graphflow as gf
 from .. import activations
 from .._utils import normalize_data_format, normalize_padding, normalize_tuple
 from ..engine.base_layer import Layer
+from ..engine.build_budget import charge
 from ._options import KERNEL_AND_BIAS, options_config, set_options
 from .pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,  # noqa: F401
                       GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D,
@@ -190,6 +191,7 @@ class SeparableConv2D(Conv2D):
     def _convolve(self, inputs):
         kh, kw, channels, mult = self.depthwise_kernel.shape
         # block-diagonal: full[a, b, c, c * mult + m] = depthwise[a, b, c, m], zero across channels
+        charge(self, "a block-diagonal mask", (channels, channels), weight=False)
         mask = np.eye(channels, dtype=self.depthwise_kernel.dtype).reshape(1, 1, channels, channels, 1)
         full = gf.reshape(gf.expand_dims(self.depthwise_kernel, 3) * mask, (kh, kw, channels, channels * mult))
         depthwise = gf.nn.conv2d(inputs, full, self.strides, self.padding, self.data_format, self.dilation_rate)

@@ -11,6 +11,7 @@ import graphflow as gf
 from .. import activations, regularizers
 from .._utils import normalize_data_format
 from ..engine.base_layer import Layer
+from ..engine.build_budget import charge
 from ._options import KERNEL_AND_BIAS, options_config, set_options
 
 
@@ -169,7 +170,9 @@ class Reshape(Layer):
             like = gf.expand_dims(like, 1)
         for _ in range(len(target) - axis - 1):
             like = gf.expand_dims(like, -1)
-        like = like + np.zeros((1,) + tuple(1 if d == -1 else d for d in target), like.dtype)
+        shape = (1,) + tuple(1 if d == -1 else d for d in target)
+        charge(self, "a constant", shape, weight=False)
+        like = like + np.zeros(shape, like.dtype)
         return gf.reshape_like(flat, like)
 
     def get_config(self):

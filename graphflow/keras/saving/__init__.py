@@ -14,6 +14,9 @@ raises ``LoadError`` (a ``ValueError``) and leaves the model as it was. Nothing 
 """
 import warnings
 
+import numpy as np
+
+from ..engine.build_budget import build_budget
 from .configs import build_model
 from .errors import DigestMismatchError, LoadError, Unsupported
 from .hdf5 import open_to_read
@@ -78,8 +81,12 @@ def load_model(filepath, custom_objects=None, compile=True):
         optimizer_entries = saved.optimizer_entries()
         saved.verify_manifest()
         keras3, flip = saved.keras3, saved.backend in ("theano",)
+    stored = sum(int(np.size(v)) for _, values in layers for v in values)
     try:
-        model = build_model(config, custom_objects, keras3=keras3 or None)
+        # the config may not allocate more numbers than the file stores (a Dense(units=5e7)
+        # in a small file stops before it allocates; see engine/build_budget.py)
+        with build_budget(stored, f"the file {str(filepath)!r}"):
+            model = build_model(config, custom_objects, keras3=keras3 or None)
         plan = plan_legacy(layers, model.layers, False, flip)
     except LoadError as err:
         raise type(err)(f"cannot load {str(filepath)!r}: {err}") from None
