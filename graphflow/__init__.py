@@ -13,7 +13,7 @@ from . import ops  # noqa: F401
 from .autodiff import grad, gradients  # noqa: F401
 from .graph import (Constant, DisconnectedError, FeedError, GraphError, NonDifferentiableError,  # noqa: F401
                     NameRuleError, Op, Placeholder, Tensor, TensorType, Variable, check_name, check_path,
-                    constant, name_scope, placeholder, to_networkx, variable)
+                    constant, derived_name, name_scope, placeholder, to_networkx, variable)
 from .ops import *  # noqa: F401,F403
 from .ops import abs, max, min, pow, sum  # noqa: F401
 from .ops import nn  # noqa: F401

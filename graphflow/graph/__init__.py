@@ -1,7 +1,7 @@
 """The IR: types, tensors, nodes, ops, scopes and traversal. Imports nothing else of ours."""
 from .dtypes import as_dtype, is_bool, is_float, is_integer
 from .errors import DisconnectedError, FeedError, GraphError, NonDifferentiableError
-from .names import NameRuleError, check_name, check_path, is_valid_name
+from .names import NameRuleError, check_name, check_path, derived_name, is_valid_name
 from .node import Node, Workspace, active_workspace, apply, build_error, user_site
 from .op import Op
 from .scope import current_scope, name_scope

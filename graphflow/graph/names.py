@@ -66,6 +66,12 @@ def check_path(path, what: str = "name") -> str:
     return path
 
 
+def derived_name(name: str, suffix: str) -> str:
+    """A name made from a valid ``name`` plus ``suffix`` (``"dense_1" + "_input"``),
+    cut so that it still passes the rule however long ``name`` is."""
+    return name[: MAX_NAME - len(suffix)] + suffix
+
+
 def is_valid_name(name) -> bool:
     """Whether ``name`` passes the rule (one name, no ``/``)."""
     return _problem(name) is None

@@ -5,6 +5,8 @@
     >>> model.add(Activation("relu"))
     >>> model.compile(optimizer="rmsprop", loss="mse")
 """
+import graphflow as gf
+
 from ._utils import is_chief
 from .engine.base_layer import Layer
 from .engine.input_layer import Input
@@ -38,7 +40,7 @@ class Sequential(Model):
         if not self._seq_layers:
             if isinstance(layer, Network) and getattr(layer, "inputs", None):
                 x = Input(batch_shape=layer.inputs[0].shape, dtype=layer.inputs[0].dtype,
-                          name=layer.name + "_input")
+                          name=gf.derived_name(layer.name, "_input"))
                 output = layer(x)
             elif layer.inbound_nodes:  # already called on an Input: continue from there
                 if len(layer.inbound_nodes) != 1 or len(layer.inbound_nodes[0].output_tensors) != 1:
@@ -51,7 +53,7 @@ class Sequential(Model):
                                      f"`batch_input_shape` argument (or `input_dim`); {layer.name} "
                                      f"({type(layer).__name__}) has none. Example: "
                                      f"{type(layer).__name__}(..., input_shape=(28, 28, 1))")
-                x = Input(batch_shape=layer.batch_input_shape, dtype=layer.dtype, name=layer.name + "_input")
+                x = Input(batch_shape=layer.batch_input_shape, dtype=layer.dtype, name=gf.derived_name(layer.name, "_input"))
                 output = layer(x)
             inputs = self._source_inputs(output)
         else:

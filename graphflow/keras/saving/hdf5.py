@@ -96,6 +96,25 @@ def text_list(attrs, key, required=True):
     return out
 
 
+# the largest attribute HDF5 keeps in an object header (Keras 2.1+ splits longer lists)
+_ATTR_LIMIT = 64512
+
+
+def write_text_list(attrs, key, names):
+    """Write a list of names as ``attrs[key]``, or, when it is too long for one HDF5
+    attribute, as ``key0``, ``key1``... (Keras 2.1+'s layout, which ``text_list`` and
+    every Keras read)."""
+    data = np.array([b(n) for n in names], dtype="S") if names else np.zeros((0,), "S1")
+    chunks = 1
+    while data.nbytes / chunks > _ATTR_LIMIT * 0.9:
+        chunks += 1
+    if chunks == 1:
+        attrs[key] = data
+        return
+    for i, part in enumerate(np.array_split(data, chunks)):
+        attrs[f"{key}{i}"] = part
+
+
 def json_attr(attrs, key):
     """A JSON attribute (``model_config``, ``training_config``) as Python data."""
     raw = text(attrs[key], f"{key} attribute")

@@ -23,7 +23,7 @@ from .._utils import json_default
 from . import keras3_layout
 from .configs import write_model_config
 from .digest import MANIFEST_ATTR, VERSION_ATTR, manifest_digest
-from .hdf5 import b, open_to_write, write_array
+from .hdf5 import b, open_to_write, write_array, write_text_list
 from .optimizer_state import write_entries
 from .training import write_training_config
 
@@ -84,7 +84,7 @@ def _stamp(attrs):
 def write_layers(group, layers):
     """One group per layer with its weights; returns the table of contents for the
     manifest: ``[[layer, [[weight name, digest], ...]], ...]``."""
-    group.attrs["layer_names"] = [b(layer.name) for layer in layers]
+    write_text_list(group.attrs, "layer_names", [layer.name for layer in layers])
     group.attrs["backend"] = b(BACKEND)
     group.attrs["keras_version"] = b(KERAS_VERSION)
     contents = []
@@ -107,6 +107,5 @@ def weight_names(variables):
 
 def write_values(group, entries):
     """Datasets for ``[(name, array)]`` plus the ``weight_names`` attribute listing them."""
-    group.attrs["weight_names"] = np.array([b(n) for n, _ in entries], dtype="S") if entries \
-        else np.zeros((0,), "S1")
+    write_text_list(group.attrs, "weight_names", [n for n, _ in entries])
     return [[name, write_array(group, name, np.asarray(value))] for name, value in entries]
