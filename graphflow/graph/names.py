@@ -21,6 +21,7 @@ from .errors import GraphError
 
 MAX_NAME = 255  # a file name's limit (NAME_MAX) on Linux and macOS
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
+_CHARACTERS = {"\0": "a NUL character", " ": "a space", "\n": "a line break", "\\": "a backslash"}
 
 
 class NameRuleError(GraphError):
@@ -36,8 +37,12 @@ def _problem(name) -> str | None:
     if len(name) > MAX_NAME:
         return f"it is {len(name)} characters long (at most {MAX_NAME})"
     if not _NAME.match(name):
-        return ("use ASCII letters, digits and _.- only, not starting with . or -"
-                + (" ('/' separates scopes and is not part of a name)" if "/" in name else ""))
+        if name[0] in ".-":
+            return f"it starts with {name[0]!r}; a name starts with an ASCII letter, digit or _"
+        i = next(i for i, c in enumerate(name) if not _NAME.match("_" + c))
+        found = _CHARACTERS.get(name[i], repr(name[i]))
+        hint = " ('/' separates scopes and is not part of a name)" if name[i] == "/" else ""
+        return f"it holds {found} at position {i}; use ASCII letters, digits and _.- only{hint}"
     return None
 
 

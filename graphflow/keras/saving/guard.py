@@ -76,9 +76,11 @@ def hard_child(group, path, what="object"):
             where = f"{node.name.rstrip('/')}/{part}"
             kind = {h5py.SoftLink: "a soft link", h5py.ExternalLink: "an external link (to another "
                     "file)"}.get(type(link), "a user-defined link")
-            target = getattr(link, "path", "")
-            raise LoadError(f"{where!r} ({what} {path!r}) is {kind}{f' to {target!r}' if target else ''}; "
-                            "graphflow reads only objects stored in the file itself")
+            target = f" to {link.path!r}" if hasattr(link, "path") else ""
+            if hasattr(link, "filename"):
+                target += f" in {link.filename!r}"
+            raise LoadError(f"{where!r} ({what} {path!r}) is {kind}{target}; graphflow reads only objects "
+                            "stored in the file itself")
         node = node[part]
     return node
 

@@ -34,7 +34,8 @@ def open_to_read(filepath):
         with h5py.File(filepath, "r") as f:
             yield f
     except LoadError as err:
-        raise type(err)(f"cannot load {filepath!r}: {err}") from None
+        prefix = f"cannot load {filepath!r}"
+        raise type(err)(str(err) if str(err).startswith(prefix) else f"{prefix}: {err}") from None
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except Exception as err:  # h5py raises OSError, RuntimeError, KeyError, ValueError, TypeError...
