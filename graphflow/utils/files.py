@@ -87,7 +87,7 @@ def _naming_target(err: BaseException, tmp: str, path: str) -> BaseException:
     reads the path they asked for."""
     if isinstance(err, OSError) and err.errno is not None:
         if err.filename == tmp or tmp in str(err):
-            return type(err)(err.errno, f"cannot write {path!r}: {err.strerror}", path)
+            return type(err)(err.errno, f"cannot write {path!r}: {str(err.strerror).replace(tmp, path)}", path)
         return err
     if tmp in str(err):
         try:
