@@ -93,79 +93,92 @@ def other_hdf5(folder, shape=(4, 3)):
 
 
 def _replace(f, path):
-    """Delete the object at ``path`` (keeping its shape and dtype) and return
-    ``(parent group, leaf name, shape, dtype)``."""
+    """Delete the object at ``path`` (a path or (layer, index)) and return
+    ``(parent group, leaf name, shape, dtype)`` of what was there."""
     path = weight_path(f, path)
-    parent, _, leaf = path.rpartition("/")
-    group = f[parent] if parent else f
-    shape, dtype = f[path].shape, f[path].dtype
-    del group[leaf]
+    obj = f[path]
+    shape, dtype = (obj.shape, obj.dtype) if isinstance(obj, h5py.Dataset) else ((4, 3), np.dtype("f4"))
+    group, leaf = unlink(f, path)
     return group, leaf, shape, dtype
 
 
-def external_storage(file, path, target):
+def unlink(f, path):
+    """Delete the link ``path``; return ``(parent group, leaf name)``."""
+    parent, _, leaf = path.rpartition("/")
+    group = f[parent] if parent else f
+    del group[leaf]
+    return group, leaf
+
+
+def _tampered(name, doc):
+    """A file-level form of an in-file mutation: open, mutate, strip graphflow's marks."""
+    def on_file(file, *args):
+        with h5py.File(file, "r+") as f:
+            globals()[name](f, *args)
+            strip_graphflow_marks(f)
+    on_file.__doc__ = doc
+    return on_file
+
+
+def external_storage_in(f, path, target):
     """Make the dataset ``path`` keep its bytes in the local file ``target``."""
-    with h5py.File(file, "r+") as f:
-        group, leaf, shape, dtype = _replace(f, path)
-        group.create_dataset(leaf, shape, dtype, external=[(os.fspath(target), 0, h5py.h5f.UNLIMITED)])
-        strip_graphflow_marks(f)
+    group, leaf, shape, dtype = _replace(f, path)
+    group.create_dataset(leaf, shape, dtype, external=[(os.fspath(target), 0, h5py.h5f.UNLIMITED)])
 
 
-def virtual_dataset(file, path, other):
+def virtual_dataset_in(f, path, other):
     """Make ``path`` a virtual dataset mapping ``/data`` of the HDF5 file ``other``."""
-    with h5py.File(file, "r+") as f:
-        group, leaf, shape, dtype = _replace(f, path)
-        layout = h5py.VirtualLayout(shape, dtype)
-        layout[...] = h5py.VirtualSource(os.fspath(other), "data", shape)
-        group.create_virtual_dataset(leaf, layout)
-        strip_graphflow_marks(f)
+    group, leaf, shape, dtype = _replace(f, path)
+    layout = h5py.VirtualLayout(shape, dtype)
+    layout[...] = h5py.VirtualSource(os.fspath(other), "data", shape)
+    group.create_virtual_dataset(leaf, layout)
 
 
-def external_link(file, path, other, inside="data"):
+def external_link_in(f, path, other, inside="data"):
     """Make ``path`` an external link to ``inside`` in the file ``other``."""
-    with h5py.File(file, "r+") as f:
-        group, leaf, _, _ = _replace(f, path)
-        group[leaf] = h5py.ExternalLink(os.fspath(other), inside)
-        strip_graphflow_marks(f)
+    group, leaf, _, _ = _replace(f, path)
+    group[leaf] = h5py.ExternalLink(os.fspath(other), inside)
 
 
-def soft_link(file, path, to):
+def soft_link_in(f, path, to):
     """Make ``path`` a soft link to ``to`` in the same file."""
-    with h5py.File(file, "r+") as f:
-        group, leaf, _, _ = _replace(f, path)
-        group[leaf] = h5py.SoftLink("/" + weight_path(f, to))
-        strip_graphflow_marks(f)
+    target = "/" + weight_path(f, to)
+    group, leaf, _, _ = _replace(f, path)
+    group[leaf] = h5py.SoftLink(target)
 
 
-def compact_dataset(file, path):
+def compact_in(f, path):
     """Rewrite ``path`` with COMPACT layout (data in the object header)."""
-    with h5py.File(file, "r+") as f:
-        value = f[weight_path(f, path)][()]
-        group, leaf, shape, _ = _replace(f, path)
-        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
-        dcpl.set_layout(h5py.h5d.COMPACT)
-        space = h5py.h5s.create_simple(shape)
-        ds = h5py.h5d.create(group.id, leaf.encode(), h5py.h5t.IEEE_F32LE, space, dcpl=dcpl)
-        ds.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(value, "f4"))
-        strip_graphflow_marks(f)
+    value = np.asarray(f[weight_path(f, path)][()], "f4")
+    group, leaf, _, _ = _replace(f, path)
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_layout(h5py.h5d.COMPACT)
+    space = h5py.h5s.create_simple(value.shape) if value.shape else h5py.h5s.create(h5py.h5s.SCALAR)
+    ds = h5py.h5d.create(group.id, leaf.encode(), h5py.h5t.IEEE_F32LE, space, dcpl=dcpl)
+    ds.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(value))
 
 
-def fill_value_dataset(file, path, fill=7.0):
+def fill_value_in(f, path, fill=7.0):
     """Rewrite ``path`` as a chunked dataset that was never written: every value read
     would be the fill value, stored nowhere."""
-    with h5py.File(file, "r+") as f:
-        group, leaf, shape, dtype = _replace(f, path)
-        group.create_dataset(leaf, shape, dtype, chunks=shape, fillvalue=fill)
-        strip_graphflow_marks(f)
+    group, leaf, shape, dtype = _replace(f, path)
+    group.create_dataset(leaf, shape, dtype, chunks=shape or None, fillvalue=fill)
 
 
-def compression_bomb(file, path, elements=4_000_000):
-    """Rewrite ``path`` as a gzip-compressed run of zeros far larger than it stores."""
-    with h5py.File(file, "r+") as f:
-        group, leaf, _, dtype = _replace(f, path)
-        group.create_dataset(leaf, data=np.zeros(elements, dtype), chunks=(elements // 8,),
-                             compression="gzip", compression_opts=9)
-        strip_graphflow_marks(f)
+def compression_in(f, path, elements=4_000_000):
+    """Rewrite ``path`` as a gzip-compressed run of zeros (far larger than it stores)."""
+    group, leaf, _, _ = _replace(f, path)
+    group.create_dataset(leaf, data=np.zeros(elements, "f4"), chunks=(max(elements // 8, 1),),
+                         compression="gzip", compression_opts=9)
+
+
+external_storage = _tampered("external_storage_in", external_storage_in.__doc__)
+virtual_dataset = _tampered("virtual_dataset_in", virtual_dataset_in.__doc__)
+external_link = _tampered("external_link_in", external_link_in.__doc__)
+soft_link = _tampered("soft_link_in", soft_link_in.__doc__)
+compact_dataset = _tampered("compact_in", compact_in.__doc__)
+fill_value_dataset = _tampered("fill_value_in", fill_value_in.__doc__)
+compression_bomb = _tampered("compression_in", compression_in.__doc__)
 
 
 def set_config(file, edit):
@@ -231,20 +244,24 @@ LOAD_CHILD = '''
 import numpy as np
 from graphflow.keras.layers import Dense
 from graphflow.keras.models import Sequential, load_model
+from graphflow.keras.saving import LoadError
 secret = open(ARGS["secret"], "rb").read() if ARGS.get("secret") else b""
 def leaked(model):
     if not secret:
         return False
-    data = b"".join(np.ascontiguousarray(w).tobytes() for w in model.get_weights())
-    return any(secret[i:i + 16] in data for i in range(0, len(secret) - 16, 16))
+    arrays = [np.ascontiguousarray(w).tobytes() for w in model.get_weights()]
+    data = b"".join(arrays)
+    return any(len(a) >= 8 and a[:8] in secret for a in arrays) or \
+        any(secret[i:i + 16] in data for i in range(0, len(secret) - 16, 16))
 def attempt(fn):
     start = time.time()
     try:
         model = fn()
         return {"outcome": "loaded", "leak": leaked(model), "seconds": time.time() - start}
     except Exception as err:
-        return {"outcome": type(err).__name__, "message": str(err)[:400], "seconds": time.time() - start,
-                "leak": False}
+        outcome = "LoadError" if isinstance(err, LoadError) else type(err).__name__  # or a subclass
+        return {"outcome": outcome, "error": type(err).__name__, "message": str(err)[:400],
+                "seconds": time.time() - start, "leak": False}
 for path in ARGS["paths"]:
     fresh = Sequential([Dense(3, input_shape=(4,), name="dense"), Dense(2, name="dense_1")])
     def weights():

@@ -127,10 +127,12 @@ def plan(optimizer, model, entries):
         return _by_position(optimizer, [value for _, value in entries])
     out, kinds = [], {}
     for c, (name, value) in zip(classified, entries):
-        if c[0] == "iterations":
-            out.append((optimizer.iterations, np.asarray(value, dtype=np.float64)))
-        elif c[0] == "lr":
-            out.append((optimizer.lr, np.asarray(value, dtype=np.float64)))
+        if c[0] in ("iterations", "lr"):
+            if np.shape(value) != ():
+                raise LoadError(f"the optimizer state {name!r} should be one number, found shape "
+                                f"{np.shape(value)}")
+            target = optimizer.iterations if c[0] == "iterations" else optimizer.lr
+            out.append((target, np.asarray(value, dtype=np.float64)))
         else:
             slot = next((s for s, names in table.items() if c[1] in names), None)
             if slot is None:
