@@ -10,6 +10,9 @@ needs Graphviz's ``dot`` program.
 """
 from __future__ import annotations
 
+import hashlib
+
+from ..graph.names import is_valid_name
 from . import labels as L
 from .long_edges import cut_long_edges, layout_cost, ranks
 from .view import GRAD_MARK, build_picture
@@ -91,6 +94,17 @@ _LINK_ATTRS = ("URL", "href", "labelURL", "labelhref", "edgeURL", "edgehref", "h
                "tailURL", "tailhref", "tooltipURL")
 
 
+_MAX_TEXT = 2000  # Graphviz's parser refuses far longer strings (a 70,000-character name)
+
+
+def _capped(text: str) -> str:
+    """``text``, or its start plus a digest of the whole when it is too long for DOT."""
+    if len(text) <= _MAX_TEXT:
+        return text
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+    return f"{text[:_MAX_TEXT // 2]}…({len(text)} characters, {digest})"
+
+
 def _escaped(attrs: dict) -> dict:
     """``attrs`` as DOT may carry them: free text is never an HTML-like label (Graphviz
     reads a value ``<...>`` as markup), its backslashes are literal (not Graphviz escapes
@@ -102,7 +116,7 @@ def _escaped(attrs: dict) -> dict:
         if key in _LINK_ATTRS:
             raise ValueError(f"graphflow.viz never writes link attributes; got {key!r}")
         if key in _TEXT_ATTRS:
-            value = graphviz.nohtml(str(value).replace("\\", "\\\\"))
+            value = graphviz.nohtml(_capped(str(value)).replace("\\", "\\\\"))
         out[key] = value
     return out
 
@@ -214,7 +228,8 @@ def to_dot(target, optimized: bool = False, collapse=None, hide_gradients: bool 
         groups, refs = cut_long_edges(pic, layout, groups, rank)
         for key, cluster, attrs in refs:
             clusters.setdefault(_cut(cluster, cluster_depth), []).append((key, attrs))
-    _emit_clusters(graphviz, dot, clusters)
+    node_name = _NodeNames()
+    _emit_clusters(graphviz, dot, clusters, node_name)
     kind = ("xlabel" if fast else "label") if edge_labels else ""
     for s, d, group in groups:
         attrs = _edge_attrs(pic, group[0], kind)
@@ -228,8 +243,23 @@ def to_dot(target, optimized: bool = False, collapse=None, hide_gradients: bool 
             # dot can rank like any other (a real back edge loops around the whole graph)
             s, d = d, s
             attrs["dir"] = "back"
-        dot.edge(s, d, **_escaped(attrs))
+        dot.edge(node_name(s), node_name(d), **_escaped(attrs))
     return dot
+
+
+class _NodeNames:
+    """DOT node names carry only text that passes the naming rule: a collapsed scope's box
+    is ``scope_<path>`` when its path does (always, for names given through graphflow),
+    else ``scope<N>`` (its ``id`` attribute keeps the path, escaped), since in an edge
+    Graphviz reads ``:`` in a node name as a port and a backslash as an escape."""
+
+    def __init__(self):
+        self.names: dict = {}
+
+    def __call__(self, rep: str) -> str:
+        if not rep.startswith("scope_") or all(is_valid_name(p) for p in rep[len("scope_"):].split("/")):
+            return rep  # n0, s0, out0, n0c1, ref..., grad_hidden: made here; or a valid path
+        return self.names.setdefault(rep, f"scope{len(self.names)}")
 
 
 def _cut(scope: str, depth) -> str:
@@ -252,28 +282,28 @@ def _edge_groups(pic, layout):
     return [(key[0], key[1], list(group.values())) for key, group in groups.items()]
 
 
-def _emit_clusters(graphviz, dot, clusters: dict) -> None:
+def _emit_clusters(graphviz, dot, clusters: dict, node_name) -> None:
     """Nested ``subgraph cluster_<scope>`` blocks, children before they are attached."""
     scopes = set()
     for scope in clusters:
-        scopes.update(_prefixes(scope))
+        scopes.update(p for p in _prefixes(scope) if p)  # "" is the top level, never a cluster
     children: dict = {}
     for scope in sorted(scopes):
         children.setdefault(scope.rpartition("/")[0] if "/" in scope else "", []).append(scope)
 
     def build(scope, depth):
-        g = graphviz.Digraph(name=graphviz.nohtml(f"cluster_{scope}"))
+        g = graphviz.Digraph(name=graphviz.nohtml(_capped(f"cluster_{scope}").replace("\\", "\\\\")))
         grad = GRAD_MARK in scope.split("/")
         label = ("∇ " if scope.rpartition("/")[2] == GRAD_MARK else "") + scope.rpartition("/")[2]
         g.attr(**_escaped({"label": label, "tooltip": f"scope {scope}", "id": f"cluster_{scope}",
                            **L.cluster_style(depth, grad)}))
         for rep, attrs in clusters.get(scope, []):
-            g.node(rep, **_escaped(attrs))
+            g.node(node_name(rep), **_escaped(attrs))
         for child in children.get(scope, []):
             g.subgraph(build(child, depth + 1))
         return g
 
     for rep, attrs in clusters.get("", []):
-        dot.node(rep, **_escaped(attrs))
+        dot.node(node_name(rep), **_escaped(attrs))
     for scope in children.get("", []):
         dot.subgraph(build(scope, 0))
