@@ -49,7 +49,9 @@ def open_to_write(filepath, overwrite=True):
     clean exit it is made durable and renamed over ``filepath`` (readers and crashes see
     the old file or the new one, never half)."""
     with atomic_path(filepath, overwrite=overwrite) as tmp:
-        with h5py.File(tmp, "w") as f:
+        # HDF5 1.8's format at least (every HDF5 since 2008 reads it): an attribute over
+        # 64 KB (a big model's model_config) goes to dense storage instead of failing
+        with h5py.File(tmp, "w", libver=("v108", "latest")) as f:
             yield f
 
 
