@@ -145,3 +145,21 @@ def test_keras3_weights_layout_refuses_links_and_bad_names(tmp_path):
             H.strip_graphflow_marks(f)
         with pytest.raises(LoadError, match="external link" if case == "link" else "layer name"):
             model.load_weights(path, by_name=True)
+
+
+def test_the_build_budget_also_bounds_arrays_a_layer_makes_besides_weights():
+    """SeparableConv2D builds a (channels, channels) mask and Reshape a constant of its
+    target shape: from a config in a small file they stop before allocating, and within
+    the budget they build as before."""
+    from graphflow.keras.engine.build_budget import CONSTANT_FLOOR, build_budget
+    from graphflow.keras.layers import Input, Reshape, SeparableConv2D
+    channels = int(CONSTANT_FLOOR ** 0.5) + 64
+    with build_budget(2 * channels + 1, "a small file"):
+        with pytest.raises(ValueError, match="block-diagonal mask.*a small file"):
+            SeparableConv2D(1, 1)(Input((1, 1, channels)))
+    with build_budget(100, "a small file"):
+        with pytest.raises(ValueError, match="constant.*a small file"):
+            Reshape((-1, 5000, 5000))(Input((None,)))
+    with build_budget(1000):
+        SeparableConv2D(4, 3)(Input((8, 8, 3)))
+        assert Reshape((-1, 2))(Input((None,))).shape[-1] == 2

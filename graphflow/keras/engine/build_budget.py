@@ -20,12 +20,33 @@ CONSTANT_FACTOR = 16
 CONSTANT_FLOOR = 1 << 24
 
 
+class _Budget:
+    """Numbers left for weights (the file's own) and for other arrays (an allowance)."""
+
+    def __init__(self, elements, source):
+        self.stored, self.source = int(elements), source
+        self.weights = self.stored
+        self.allowance = self.constants = max(CONSTANT_FACTOR * self.stored, CONSTANT_FLOOR)
+
+    def pay(self, layer, what, shape, weight):
+        count = float(np.prod([float(d) for d in shape])) if len(shape) else 1.0
+        left = self.weights if weight else self.constants
+        if count > left:
+            rest = f"{left} are left" if weight else f"other arrays may take {self.allowance}"
+            raise ValueError(f"layer {layer.name!r} asks for {what} of shape {tuple(shape)} ({count:.0f} "
+                             f"numbers), but {self.source} stores {self.stored} numbers in all, of which {rest}: "
+                             "the config does not fit the weights saved with it")
+        if weight:
+            self.weights -= int(count)
+        else:
+            self.constants -= int(count)
+
+
 @contextlib.contextmanager
 def build_budget(elements, source="the file"):
     """Count (and bound to ``elements``) the numbers allocated while building."""
     previous = getattr(_state, "budget", None)
-    allowance = max(CONSTANT_FACTOR * int(elements), CONSTANT_FLOOR)
-    _state.budget = [int(elements), int(elements), source, allowance, allowance]
+    _state.budget = _Budget(elements, source)
     try:
         yield
     finally:
@@ -38,13 +59,5 @@ def charge(layer, what, shape, weight=True):
     file stores; other arrays (``weight=False``: a constant a layer needs) from an
     allowance of ``CONSTANT_FACTOR`` times that, at least ``CONSTANT_FLOOR`` numbers."""
     budget = getattr(_state, "budget", None)
-    if budget is None:
-        return
-    count = float(np.prod([float(d) for d in shape])) if len(shape) else 1.0
-    slot = 0 if weight else 3
-    if count > budget[slot]:
-        stores = f"{budget[2]} stores {budget[1]} numbers in all"
-        left = f"{budget[0]} are left" if weight else f"constants may take {budget[4]}"
-        raise ValueError(f"layer {layer.name!r} asks for {what} of shape {tuple(shape)} ({count:.0f} numbers), "
-                         f"but {stores}, of which {left}: the config does not fit the weights saved with it")
-    budget[slot] -= int(count)
+    if budget is not None:
+        budget.pay(layer, what, shape, weight)

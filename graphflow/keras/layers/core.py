@@ -158,8 +158,7 @@ class Reshape(Layer):
             return gf.reshape(inputs, (batch,) + target)
         return self._reshape_two_unknown(inputs, target)
 
-    @staticmethod
-    def _reshape_two_unknown(inputs, target):
+    def _reshape_two_unknown(self, inputs, target):
         """Batch and the -1 axis both unknown: reshape like a tensor of that run-time
         shape, made from one entry per (sample, position along the -1 axis)."""
         flat = gf.flatten(inputs)
