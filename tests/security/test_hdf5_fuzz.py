@@ -17,7 +17,7 @@ import pytest
 import hostile_files as H
 
 SEED = int(os.environ.get("GRAPHFLOW_FUZZ_SEED", "1818"))
-CASES = 48
+CASES = 32
 
 
 def _datasets(f):

@@ -15,7 +15,7 @@ import pytest
 import hostile_files as H
 
 SEED = int(os.environ.get("GRAPHFLOW_FUZZ_SEED", "1818"))
-CASES = 24
+CASES = 16
 _PIECES = ["a", "Z", "7", "_", ".", "-", "/", "<", ">", '"', "'", "&", ";", "\\", " ", "\0", "\n", "é", "\u202e",
            "☃", "URL=", "href=", "javascript:", "<a>", "</svg>", "%s", "{}", "|", ":0", "..", "\\N", "\\G"]
 
@@ -64,7 +64,7 @@ for i, name in enumerate(ARGS["names"]):
                              all(np.array_equal(a, b) for a, b in zip(fresh.get_weights(), model.get_weights()))]
         with gf.name_scope(name):
             x = gf.placeholder((2,), name=name)
-        out["links"] += drawn(x * 2)
+        out["links"].append(links(gf.viz.to_svg(x * 2)))
     # past the rule (as if a name reached a picture some other way): still text, never a link
     raw = Placeholder(TensorType("float32", (2,)), name + "/" + name if "\\0" not in name else "x")
     out["links"] += drawn(gf.exp(raw))
@@ -98,4 +98,4 @@ def test_fuzzed_names_are_refused_or_round_trip_and_never_draw_a_link(tmp_path):
         if not ok or any(r["links"]):
             problems.append((name[:60], r))
     assert not problems, f"seed {SEED}: {problems}"
-    assert sum(r["valid"] for r in results) >= 3 and sum(not r["valid"] for r in results) >= 10
+    assert sum(r["valid"] for r in results) >= 3 and sum(not r["valid"] for r in results) >= 8
