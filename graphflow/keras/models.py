@@ -53,7 +53,8 @@ class Sequential(Model):
                                      f"`batch_input_shape` argument (or `input_dim`); {layer.name} "
                                      f"({type(layer).__name__}) has none. Example: "
                                      f"{type(layer).__name__}(..., input_shape=(28, 28, 1))")
-                x = Input(batch_shape=layer.batch_input_shape, dtype=layer.dtype, name=gf.derived_name(layer.name, "_input"))
+                x = Input(batch_shape=layer.batch_input_shape, dtype=layer.dtype,
+                          name=gf.derived_name(layer.name, "_input"))
                 output = layer(x)
             inputs = self._source_inputs(output)
         else:

@@ -98,7 +98,8 @@ class Model(Network):
                 shape = shape[:-1] + (1,)
             self._targets.append(gf.placeholder(shape, K.floatx(), name=gf.derived_name(name, "_target")))
             weight_shape = (None, None) if mode == "temporal" else (None,)
-            self._sample_weights.append(gf.placeholder(weight_shape, K.floatx(), name=gf.derived_name(name, "_sample_weights")))
+            self._sample_weights.append(gf.placeholder(weight_shape, K.floatx(),
+                                                       name=gf.derived_name(name, "_sample_weights")))
         self.metrics_names = ["loss"]
         if len(names) > 1:
             self.metrics_names += [f"{n}_loss" for n in names]
