@@ -107,8 +107,7 @@ class Layer:
 
     @property
     def name(self):
-        """The layer's name; it becomes a scope, an HDF5 group and a box in pictures, so
-        it must pass graphflow's naming rule (letters, digits, ``_.-``)."""
+        """The layer's name: a scope, an HDF5 group, a box in pictures (so it passes ``gf.check_name``)."""
         return self._name
 
     @name.setter
