@@ -3,7 +3,8 @@
 mutations of a valid Python 2 batch (bytes flipped, cut, repeated, opcodes inserted,
 dropped or swapped, integer arguments pushed to their extremes). Every case runs in one
 subprocess under a memory limit; the only outcomes allowed are a correct load and a
-``LoadError`` — no other exception, no crash, no case slower than a second.
+``LoadError`` — no other exception, no crash, no case slower than a second — and a load
+must read what the stock unpickler reads from the same bytes.
 
 GRAPHFLOW_FUZZ_SEED and GRAPHFLOW_FUZZ_CASES replay or deepen a run."""
 import os
@@ -103,6 +104,7 @@ def test_pickle_streams_give_a_load_or_a_clear_error():
     for case, (seconds, kind, text) in zip(cases, results):
         kinds[kind] = kinds.get(kind, 0) + 1
         assert kind in ("ok", "refused"), f"seed {SEED}: {kind} {text} on {case[:120].hex()}"
+        assert "MISMATCH" not in text, f"seed {SEED}: a load that is not the pickle's meaning: {text}"
         assert kind == "ok" or len(text) > len("CIFAR batch cannot be read: "), text
         assert seconds < 1.0, f"seed {SEED}: {seconds:.2f} s on {case[:120].hex()}"
     assert results[-1][1] == "ok"

@@ -50,6 +50,8 @@ ATTACKS = {
     "frame past the end": (b"\x80\x04\x95" + struct.pack("<Q", 1 << 40) + b"N.", "frame of"),
     "array larger than its bytes": (in_batch(array(b"J\x00\x00\x00\x40\x85", _U1, b"\x01")),
                                     r"needs 1073741824 bytes but 1 are stored"),
+    "zero-size array of 2^127 columns": (in_batch(array(b"K\x00\x8a\x10" + b"\xff" * 15 + b"\x7f\x86", _U1, b"")),
+                                          "not a tuple of at most 32 sizes"),
     "a million empty lists": (b"\x80\x02(" + b"]" * 1_000_000 + b"l.", r"exceed 16x"),
     "huge integer": (b"\x80\x02\x8b" + struct.pack("<i", 1 << 20) + b"\x01" * (1 << 20) + b".",
                      r"LONG4\) is not part of a data set pickle"),

@@ -281,7 +281,7 @@ class _Reader:
             self.fail(f"an array state other than (1, shape, dtype, fortran, bytes): {_short(state)}")
         _, shape, dtype, fortran, raw = state
         if not (isinstance(shape, tuple) and len(shape) <= MAX_DIMS and
-                all(type(n) is int and n >= 0 for n in shape)):
+                all(type(n) is int and 0 <= n < 2**62 for n in shape)):  # NumPy's sizes fit an intp
             self.fail(f"an array shape that is not a tuple of at most {MAX_DIMS} sizes: {_short(shape)}")
         if not (isinstance(dtype, _PendingDtype) and dtype.built):
             self.fail("an array whose dtype is not a plain numeric dtype")
@@ -454,6 +454,11 @@ def loads(data: bytes):
     reader = _Reader(bytes(data))
     try:
         return reader.run()
+    except PickleRefused:
+        raise
     except MemoryError:  # the budget keeps us far below any sane limit; say so if one is lower still
         raise PickleRefused(f"ran out of memory reading a {len(reader.data)}-byte pickle (the reader needs at "
                             f"most {MEMORY_FACTOR}x its size)") from None
+    except (ValueError, TypeError, OverflowError, UnicodeError) as err:  # a check above missed a case:
+        # still a refusal, never a crash
+        raise PickleRefused(f"byte {reader.at}: {type(err).__name__}: {err}") from None
