@@ -52,7 +52,8 @@ ATTACKS = {
                                     r"needs 1073741824 bytes but 1 are stored"),
     "zero-size array of 2^127 columns": (in_batch(array(b"K\x00\x8a\x10" + b"\xff" * 15 + b"\x7f\x86", _U1, b"")),
                                           "not a tuple of at most 32 sizes"),
-    "a million empty lists": (b"\x80\x02(" + b"]" * 1_000_000 + b"l.", r"exceed 16x"),
+    "a million empty lists": (b"\x80\x02(" + b"]" * 1_000_000 + b"l.", r"more than 8812 opcodes in 1000005 bytes"),
+    "a megabyte of NONE": (b"\x80\x02" + b"N0" * 500_000 + b"N.", "more than 8812 opcodes"),
     "huge integer": (b"\x80\x02\x8b" + struct.pack("<i", 1 << 20) + b"\x01" * (1 << 20) + b".",
                      r"LONG4\) is not part of a data set pickle"),
     "os.system": (b"\x80\x02cos\nsystem\n" + s("touch /tmp/pwned") + b"\x85R.", "refusing to load global os.system"),
@@ -92,14 +93,17 @@ def test_a_batch_written_as_python2_wrote_the_originals_loads():
     assert got.shape == (1, 3, 32, 32) and got.ravel().tolist() == list(_PIXELS) and got_labels == [0]
 
 
-def test_a_full_size_batch_loads_in_time_linear_in_its_size():
+def test_a_large_batch_loads_within_the_opcode_and_memory_budgets():
+    """2,000 images (a fifth of a real batch), each with its label and file name: the
+    opcodes a real batch has per image fit the cap with room to spare."""
+    n = 2000
     rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (10000, 3072), dtype=np.uint8)
-    labels = [int(v) for v in rng.integers(0, 10, 10000)]
+    images = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
+    labels = [int(v) for v in rng.integers(0, 10, n)]
     data = py2_pickle({b"batch_label": b"testing batch 1 of 1", b"labels": labels, b"data": images,
-                       b"filenames": [f"file_{k:05d}.png".encode() for k in range(10000)]})
+                       b"filenames": [f"leptodactylus_pictus_s_{k:06d}.png".encode() for k in range(n)]})
     got, got_labels = load_batch(data)
-    np.testing.assert_array_equal(got.reshape(10000, 3072), images)
+    np.testing.assert_array_equal(got.reshape(n, 3072), images)
     assert got_labels == labels
 
 
@@ -123,6 +127,8 @@ def test_plain_data_and_numeric_arrays_round_trip():
         for k in ("f4", "i8", "b1"):
             np.testing.assert_array_equal(got[k], values[k])
             assert got[k].dtype == values[k].dtype
+    with pytest.raises(safe_pickle.PickleRefused, match=r"exceed 16x the 200005-byte input"):
+        safe_pickle.loads(b"\x80\x02(" + b"]" * 200_000 + b"l.")  # without an opcode cap: the memory budget
     with pytest.raises(safe_pickle.PickleRefused, match="byte 2: the stack is empty"):
         safe_pickle.loads(b"\x80\x02a.")
     with pytest.raises(LoadError, match="cannot be read: byte 3: opcode b'V' \\(UNICODE\\)"):

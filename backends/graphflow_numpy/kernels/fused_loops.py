@@ -134,7 +134,8 @@ def _versions() -> str:
     return f"{ours}\n{numba.__version__}\n{np.__version__}\n{sys.version}\n{_GENERATOR}"
 
 
-_GENERATOR = hashlib.blake2b(open(__file__, "rb").read(), digest_size=8).hexdigest()
+with open(__file__, "rb") as _f:  # this generator's own text: a change to it is a new key
+    _GENERATOR = hashlib.blake2b(_f.read(), digest_size=8).hexdigest()
 
 
 @functools.lru_cache(maxsize=256)

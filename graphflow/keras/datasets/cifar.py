@@ -20,6 +20,9 @@ from ..saving.errors import LoadError
 from .safe_pickle import loads
 
 PIXELS = 3 * 32 * 32
+#: a batch is mostly image bytes: about 5 opcodes (labels, a file name, its memo slot) per
+#: 3,072-byte image, so a file may hold one opcode per OPCODE_BYTES bytes, plus a few
+MAX_OPCODES_BASE, OPCODE_BYTES = 1000, 128
 #: every key a CIFAR-10 or CIFAR-100 batch holds
 KEYS = ("data", "labels", "fine_labels", "coarse_labels", "batch_label", "filenames")
 
@@ -33,7 +36,7 @@ def load_batch(fpath, label_key="labels"):
         with open(fpath, "rb") as f:
             fpath = f.read()
     try:
-        batch = loads(bytes(fpath))
+        batch = loads(bytes(fpath), max_opcodes=MAX_OPCODES_BASE + len(fpath) // OPCODE_BYTES)
     except pickle.UnpicklingError as err:
         raise LoadError(f"{where} cannot be read: {err}") from None
     batch = _checked(batch, where, label_key)

@@ -90,12 +90,13 @@ class _Mark:
 
 # ------------------------------------------------------------------ the machine
 class _Reader:
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, max_opcodes=None):
         self.data, self.pos, self.at = data, 0, 0   # at: where the current opcode starts
         self.stack, self.marks, self.memo = [], [], {}
         self.info = {}         # id(container) -> (depth, holds a stand-in)
         self.keep = []         # containers in ``info`` stay alive, so their ids stay theirs
         self.budget = MEMORY_FACTOR * len(data) + _SLACK
+        self.max_opcodes = max_opcodes
 
     # -- input
     def fail(self, why, at=None):
@@ -298,8 +299,12 @@ class _Reader:
 
     # -- the loop
     def run(self):
-        ops = _OPS
+        ops, left = _OPS, self.max_opcodes if self.max_opcodes is not None else len(self.data) + 1
         while True:
+            left -= 1
+            if left < 0:
+                self.fail(f"more than {self.max_opcodes} opcodes in {len(self.data)} bytes, more than this kind "
+                          f"of file holds")
             self.at = self.pos
             code = self.take(1)
             handler = ops.get(code)
@@ -445,13 +450,15 @@ _OPNAMES = {getattr(pickle, n): n for n in dir(pickle) if n.isupper() and isinst
             and len(getattr(pickle, n)) == 1}
 
 
-def loads(data: bytes):
+def loads(data: bytes, max_opcodes=None):
     """The object pickled in ``data`` (plain data and numeric NumPy arrays; Python 2
     strings come back as ``bytes``). Anything else, and any damage, raises
-    ``PickleRefused`` (a ``pickle.UnpicklingError``) naming the byte where it was found."""
+    ``PickleRefused`` (a ``pickle.UnpicklingError``) naming the byte where it was found.
+    ``max_opcodes`` caps the work for a kind of file whose bytes are mostly array data
+    (each opcode costs about a microsecond; a file may otherwise hold one per byte)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"loads expects the file's bytes, got {type(data).__name__}")
-    reader = _Reader(bytes(data))
+    reader = _Reader(bytes(data), max_opcodes)
     try:
         return reader.run()
     except PickleRefused:
