@@ -99,6 +99,8 @@ def _private_cache(fn):
         return _cache_class(folder)(fn)
     except (RuntimeError, OSError):  # no locator: the source is not a file, or the folder is unusable
         return None
+    except (ImportError, AttributeError):  # a numba whose cache internals moved: compile uncached
+        return None
 
 
 @functools.lru_cache(maxsize=None)

@@ -82,6 +82,8 @@ def _own_problem(folder) -> str | None:
     st = os.stat(folder)
     if not stat.S_ISDIR(st.st_mode):
         return f"{folder!r} is not a directory"
+    if not hasattr(os, "geteuid"):  # Windows: no owners and modes of this kind; its ACLs are its own
+        return None
     if st.st_uid != os.geteuid():
         return f"{folder!r} belongs to user id {st.st_uid}, not to this process's user ({os.geteuid()})"
     if st.st_mode & 0o022:
@@ -91,6 +93,8 @@ def _own_problem(folder) -> str | None:
 
 def _ancestors_problem(folder) -> str | None:
     """Whether someone else could replace what lies below ``folder`` (and so our cache)."""
+    if not hasattr(os, "geteuid"):
+        return None
     while True:
         st = os.stat(folder)
         if st.st_uid not in (os.geteuid(), 0):

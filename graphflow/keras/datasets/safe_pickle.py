@@ -30,15 +30,13 @@ file raises ``PickleRefused`` (a ``pickle.UnpicklingError``) that names the byte
 """
 from __future__ import annotations
 
-import math
 import pickle
 import struct
 
-import numpy as np
+from .pickle_numpy import GLOBALS, Global, PendingArray, PendingDtype, build, call
 
 MAX_DEPTH = 8              # a CIFAR batch nests 2 deep (dict -> list -> bytes)
 MAX_INT_BYTES = 16         # LONG1 payloads; LONG4 (arbitrary size) is refused
-MAX_DIMS = 32              # NumPy's own limit is 64
 MEMORY_FACTOR = 16         # bytes of Python objects per byte of file, at most
 _SLACK = 1 << 16
 
@@ -46,46 +44,6 @@ _SLACK = 1 << 16
 class PickleRefused(pickle.UnpicklingError):
     """The data is not a pickle of plain data and numeric arrays (or is damaged); the
     message says what was found and at which byte."""
-
-
-# ------------------------------------------------------------------ stand-ins
-class _Global:
-    """One of the few importable names, as an inert token."""
-    __slots__ = ("name",)
-
-    def __init__(self, name):
-        self.name = name
-
-
-class _PendingDtype:
-    """``numpy.dtype(code)`` awaiting its ``BUILD`` (which fixes the byte order)."""
-    __slots__ = ("dtype", "built")
-
-    def __init__(self, dtype):
-        self.dtype, self.built = dtype, False
-
-
-class _PendingArray:
-    """``_reconstruct(ndarray, (0,), b'b')`` awaiting its ``BUILD``; ``keys``: the memo
-    slots that hold it, updated when it is built."""
-    __slots__ = ("keys",)
-
-    def __init__(self):
-        self.keys = []
-
-
-_RECONSTRUCT, _NDARRAY, _DTYPE, _ENCODE = (_Global(n) for n in ("_reconstruct", "ndarray", "dtype", "encode"))
-_GLOBALS = {("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
-            ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
-            ("numpy", "ndarray"): _NDARRAY, ("numpy", "dtype"): _DTYPE, ("_codecs", "encode"): _ENCODE}
-# the type codes NumPy writes for plain numeric dtypes (the byte order comes in BUILD)
-_DTYPE_CODES = {"b1", "i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "f2", "f4", "f8"}
-_KIND_NAMES = {"O": "object", "V": "structured", "S": "string", "U": "unicode", "a": "string", "M": "datetime",
-               "m": "timedelta", "c": "complex", "f": "float", "i": "integer", "u": "integer", "b": "bool"}
-
-
-class _Mark:
-    __slots__ = ()
 
 
 # ------------------------------------------------------------------ the machine
@@ -152,7 +110,7 @@ class _Reader:
     # -- containers
     def depth(self, obj):
         return self.info.get(id(obj), (1, False)) if isinstance(obj, (list, tuple, dict)) else \
-            (0, isinstance(obj, (_Global, _PendingDtype, _PendingArray)))
+            (0, isinstance(obj, (Global, PendingDtype, PendingArray)))
 
     def note(self, container, items):
         """Record ``container``'s depth after ``items`` went in; refuse too deep."""
@@ -168,7 +126,7 @@ class _Reader:
 
     def value(self, item):
         """``item`` as it may go into a list or dict: stand-ins may not."""
-        if isinstance(item, _PendingDtype) and item.built:
+        if isinstance(item, PendingDtype) and item.built:
             return item.dtype
         if self.depth(item)[1]:
             self.fail("a NumPy helper (ndarray, a dtype in a tuple, an unfinished array) stored in a list or "
@@ -213,89 +171,17 @@ class _Reader:
         if index not in self.memo:
             self.charge(100)
         self.memo[index] = obj
-        if isinstance(obj, _PendingArray):
+        if isinstance(obj, PendingArray):
             obj.keys.append(index)
 
     def get(self, index):
         if index not in self.memo:
             self.fail(f"memo index {index} was never stored")
         obj = self.memo[index]
-        if isinstance(obj, (list, dict, _PendingArray)) or (isinstance(obj, tuple) and self.depth(obj)[0] > 1):
+        if isinstance(obj, (list, dict, PendingArray)) or (isinstance(obj, tuple) and self.depth(obj)[0] > 1):
             self.fail(f"a second reference to a {type(obj).__name__.strip('_')} (memo index {index}); shared "
                       f"or recursive containers are refused, a data file never needs them")
         self.push(obj)
-
-    # -- the numpy helpers
-    def call(self, fn, args):
-        if not isinstance(fn, _Global) or not isinstance(args, tuple):
-            self.fail(f"a call of {type(fn).__name__}: only NumPy's array and dtype reconstruction are allowed")
-        if fn is _RECONSTRUCT:
-            if len(args) != 3 or args[0] is not _NDARRAY or args[1] != (0,) or args[2] not in (b"b", "b"):
-                self.fail("an array reconstruction other than _reconstruct(ndarray, (0,), b'b')")
-            return _PendingArray()
-        if fn is _DTYPE:
-            if len(args) != 3 or not isinstance(args[0], (str, bytes)) or args[1:] not in ((False, True), (0, 1)):
-                self.fail("a dtype made other than as dtype(code, False, True)")
-            code = args[0].decode("ascii", "replace") if isinstance(args[0], bytes) else args[0]
-            if code not in _DTYPE_CODES:
-                kind = _KIND_NAMES.get(code[:1], "unknown")
-                self.fail(f"refusing dtype {kind} ({code[:20]!r}): only bool, integer and float arrays are read")
-            return _PendingDtype(np.dtype(code))
-        if fn is _ENCODE:
-            if len(args) != 2 or not isinstance(args[0], str) or args[1] not in ("latin1", "latin-1"):
-                self.fail("_codecs.encode other than (text, 'latin1')")
-            try:
-                return args[0].encode("latin1")
-            except UnicodeEncodeError:
-                self.fail("_codecs.encode of text outside latin-1")
-        self.fail(f"calls numpy.{fn.name}(...) directly, which a data file never needs; refusing it")
-
-    def build(self, state):
-        obj = self.top()
-        if isinstance(obj, _PendingDtype) and not obj.built:
-            self.stack[-1] = self.build_dtype(obj, state)
-        elif isinstance(obj, _PendingArray):
-            array = self.build_array(state)
-            self.stack[-1] = array
-            for k in obj.keys:
-                if self.memo.get(k) is obj:
-                    self.memo[k] = array
-        else:
-            self.fail(f"BUILD of a {type(obj).__name__.strip('_')}: only a new array or dtype takes a state")
-
-    def build_dtype(self, pending, state):
-        # NumPy's plain-dtype state: (version, byteorder, subarray, names, fields,
-        # elsize, alignment, flags[, metadata]); anything more makes a structured type
-        ok = isinstance(state, tuple) and len(state) in (8, 9) and state[0] in (3, 4) and \
-            state[1] in ("<", ">", "|", "=", b"<", b">", b"|", b"=") and state[2:5] == (None, None, None) and \
-            state[5:8] == (-1, -1, 0) and (len(state) == 8 or state[8] is None)
-        if not ok:
-            self.fail(f"refusing a dtype state other than a plain {pending.dtype}'s (no fields, sub-arrays, "
-                      f"sizes or flags): {_short(state)}")
-        order = state[1].decode() if isinstance(state[1], bytes) else state[1]
-        pending.dtype = pending.dtype.newbyteorder(order) if order in "<>" else pending.dtype
-        pending.built = True
-        return pending
-
-    def build_array(self, state):
-        if not (isinstance(state, tuple) and len(state) == 5 and state[0] == 1):
-            self.fail(f"an array state other than (1, shape, dtype, fortran, bytes): {_short(state)}")
-        _, shape, dtype, fortran, raw = state
-        if not (isinstance(shape, tuple) and len(shape) <= MAX_DIMS and
-                all(type(n) is int and 0 <= n < 2**62 for n in shape)):  # NumPy's sizes fit an intp
-            self.fail(f"an array shape that is not a tuple of at most {MAX_DIMS} sizes: {_short(shape)}")
-        if not (isinstance(dtype, _PendingDtype) and dtype.built):
-            self.fail("an array whose dtype is not a plain numeric dtype")
-        if fortran not in (True, False) or not isinstance(raw, bytes):
-            self.fail("an array whose data is not a byte string (object arrays are refused)")
-        dtype = dtype.dtype
-        if math.prod(shape) * dtype.itemsize != len(raw):
-            self.fail(f"an array of shape {shape} and dtype {dtype} needs {math.prod(shape) * dtype.itemsize} "
-                      f"bytes but {len(raw)} are stored")
-        self.charge(len(raw) + 112)
-        array = np.frombuffer(raw, dtype).reshape(shape, order="F" if fortran else "C")
-        # a bool array's bytes may be any value: keep NumPy's invariant that they are 0 or 1
-        return array.view(np.uint8) != 0 if dtype.kind == "b" else array.copy(order="K")
 
     # -- the loop
     def run(self):
@@ -322,17 +208,6 @@ class _Reader:
 
 
 _STOP = object()
-
-
-def _short(obj, n=80):
-    """A short description of ``obj`` for a message (never the repr of a large value)."""
-    if isinstance(obj, (tuple, list, dict)):
-        inner = ", ".join(_short(v, 20) for v in list(obj)[:8]) if isinstance(obj, tuple) else "..."
-        return f"{type(obj).__name__} of {len(obj)}: ({inner}{', ...' if len(obj) > 8 else ''})"
-    if isinstance(obj, (bytes, str)):
-        return repr(obj[:n]) + ("..." if len(obj) > n else "")
-    return type(obj).__name__.strip("_") if isinstance(obj, (_Global, _PendingDtype, _PendingArray)) else \
-        repr(obj)[:n]
 
 
 def _stop(r):
@@ -388,7 +263,7 @@ def _stack_global(r):
 
 
 def _push_global(r, module, name):
-    found = _GLOBALS.get((module, name))
+    found = GLOBALS.get((module, name))
     if found is None:
         r.fail(f"refusing to load global {module}.{name}: this data file names code to run, which a data "
                f"file never needs (only NumPy arrays and plain data are read)")
@@ -398,7 +273,7 @@ def _push_global(r, module, name):
 def _reduce(r):
     args = r.pop()
     fn = r.pop()
-    r.push(r.call(fn, args), 64)
+    r.push(call(r, fn, args), 64)
 
 
 def _dict_from_mark(r):
@@ -444,7 +319,7 @@ _OPS = {
     pickle.MEMOIZE: lambda r: r.put(len(r.memo)),
     pickle.BINGET: lambda r: r.get(r.take(1)[0]), pickle.LONG_BINGET: lambda r: r.get(r.unpack("<I")),
     pickle.GLOBAL: _global, pickle.STACK_GLOBAL: _stack_global, pickle.REDUCE: _reduce,
-    pickle.BUILD: lambda r: r.build(r.pop()),
+    pickle.BUILD: lambda r: build(r, r.pop()),
 }
 _OPNAMES = {getattr(pickle, n): n for n in dir(pickle) if n.isupper() and isinstance(getattr(pickle, n), bytes)
             and len(getattr(pickle, n)) == 1}
