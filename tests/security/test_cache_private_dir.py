@@ -29,9 +29,10 @@ def cache(tmp_path, monkeypatch):
     fused_loops.compiled_loop.cache_clear()
     yield root
     fused_loops.compiled_loop.cache_clear()
-    for p in [root, *root.rglob("*")]:  # let pytest remove what was chowned away
-        if p.exists() and not p.is_symlink():
-            os.chown(p, os.geteuid(), -1) if os.geteuid() == 0 else None
+    if os.geteuid() == 0 and root.exists():  # give back what a test chowned away, for pytest to remove
+        for p in [root, *root.rglob("*")]:
+            if not p.is_symlink():
+                os.chown(p, 0, -1)
 
 
 def test_the_directory_is_made_0700_and_checked(cache):
@@ -62,14 +63,14 @@ def test_a_directory_above_writable_by_others_is_refused_unless_sticky(tmp_path,
 
 
 @as_root
-def test_a_directory_of_another_user_is_refused(cache):
+def test_a_directory_of_another_user_is_refused(cache, monkeypatch):
     cache.mkdir(mode=0o700)
     os.chown(cache, OTHER_UID, -1)
     with pytest.warns(pd.UnsafeCacheDir, match=f"belongs to user id {OTHER_UID}"):
         assert pd.private_dir("fused-loops") is None
     symlinked = cache.parent / "link"
     symlinked.symlink_to(cache)  # a link does not hide who owns the target
-    os.environ["GRAPHFLOW_CACHE_DIR"] = str(symlinked)
+    monkeypatch.setenv("GRAPHFLOW_CACHE_DIR", str(symlinked))
     with pytest.warns(pd.UnsafeCacheDir, match=f"belongs to user id {OTHER_UID}"):
         assert pd.private_dir("fused-loops2") is None
 
@@ -149,8 +150,9 @@ def test_library_loops_cache_in_the_private_folder_not_numba_cache_dir(cache, tm
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     assert jit.loop(mod.total)(np.arange(4.0)) == 6.0
-    assert [p.name for p in (cache / "numba").rglob("*.nbi")] == ["mod_for_cache_test.total-1.py311.nbi"] or \
-        len(list((cache / "numba").rglob("*.nbi"))) == 1
+    (index,) = (cache / "numba").rglob("*.nbi")
+    assert index.name.startswith("mod_for_cache_test.total-1.py")
+    assert stat.S_IMODE(index.parent.stat().st_mode) == 0o700
     assert not elsewhere.exists()
 
 
