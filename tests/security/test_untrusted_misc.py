@@ -7,6 +7,7 @@
 - optimizer configs with NaN, inf or list learning rates, refused when built;
 - ``GRAPHFLOW_COLLECTIVE_TIMEOUT`` that is NaN, inf, negative or not a number, refused;
 - the MPI launcher's consent to run as root: only when asked, and said."""
+import json
 import math
 import os
 
@@ -129,6 +130,31 @@ def test_msle_and_mape_train_on_large_batches(loss, rng):
 def test_optimizer_configs_with_nonsense_are_refused_when_built(config, error):
     with pytest.raises((ValueError, TypeError), match=error):
         optimizers.deserialize({"class_name": "SGD", "config": config})
+
+
+@pytest.mark.parametrize("lr,error", [(float("nan"), "lr should be a finite number, got nan"),
+                                      ([1, 2], r"lr should be a number, got list \[1, 2\]")])
+def test_a_model_file_with_a_nonsense_learning_rate_fails_at_load(tmp_path, lr, error):
+    """As a Keras-written file (no graphflow attributes) would carry it."""
+    h5py = pytest.importorskip("h5py")
+    from graphflow.keras.models import load_model
+    from graphflow.keras.saving import LoadError
+    path = tmp_path / "m.h5"
+    model = Sequential([Dense(2, input_shape=(3,))])
+    model.compile(loss="mse", optimizer="sgd")
+    model.save(str(path))
+
+    def strip(_, obj):
+        for key in [k for k in obj.attrs if k.startswith("graphflow")]:
+            del obj.attrs[key]
+    with h5py.File(path, "r+") as f:
+        config = json.loads(f.attrs["training_config"])
+        config["optimizer_config"]["config"]["learning_rate"] = lr
+        f.attrs["training_config"] = json.dumps(config)
+        strip("/", f)
+        f.visititems(strip)
+    with pytest.raises(LoadError, match=f"optimizer_config: .*SGD: {error}"):
+        load_model(str(path))
 
 
 def test_adam_epsilon_and_learning_rate_checked_and_plain_values_kept():
