@@ -5,9 +5,12 @@ Winograd transforms) writes its inner loop as a plain Python function and wraps 
 ``loop`` (or keeps several in a module of plain functions and takes them all with
 ``loops``). numba compiles it on first use (``nogil``: threads run it in parallel;
 ``error_model="numpy"``: no division checks, smaller code) and caches the machine code on
-disk (``NUMBA_CACHE_DIR``, else beside the source, else numba's per-user cache when the
-install is read-only; where nothing is writable it compiles uncached), so only the first
-process on a machine pays the compile. What each loop cost to compile or load is kept in
+disk, so only the first process on a machine pays the compile. numba's cache files are
+pickles, so they go only to graphflow's private cache directory
+(``graphflow.utils.private_dir``: ``$GRAPHFLOW_CACHE_DIR``, ``$XDG_CACHE_HOME/graphflow``
+or ``~/.cache/graphflow``, sub-directory ``numba``; ``NUMBA_CACHE_DIR`` and the folders
+beside the sources are not used for our loops); where that directory is missing, not
+private or not writable, loops compile uncached. What each loop cost to compile or load is kept in
 ``STATS`` for ``f.report()``/``f.profile()``. Without numba (or with
 ``GRAPHFLOW_NO_JIT=1``), ``loop`` and ``loops`` return None and the kernel keeps its
 array formulation.
@@ -24,6 +27,8 @@ import os
 import threading
 import time
 from types import SimpleNamespace
+
+from graphflow.utils.private_dir import private_dir
 
 STATS: dict = {}        # loop name -> {"seconds": first-call seconds, "cache": "hit"/"miss"/"off"}
 _lock = threading.Lock()
@@ -60,10 +65,11 @@ def loop(fn):
     numba = _module()
     if numba is None:
         return None
-    try:
-        compiled, cached = numba.njit(cache=True, nogil=True, error_model="numpy")(fn), True
-    except RuntimeError:  # "cannot cache function ...: no locator available": nothing writable
-        compiled, cached = numba.njit(nogil=True, error_model="numpy")(fn), False
+    compiled = numba.njit(nogil=True, error_model="numpy")(fn)
+    cache = _private_cache(fn)
+    if cache is not None:  # what njit(cache=True) does, with our locator instead of numba's
+        compiled._cache = cache
+    cached = cache is not None
     name = fn.__qualname__
     first = []
 
@@ -81,6 +87,51 @@ def loop(fn):
                 first.append(True)
         return result
     return run
+
+
+def _private_cache(fn):
+    """A numba ``FunctionCache`` for ``fn`` kept in the private ``numba`` cache directory,
+    or None (no private directory, or ``fn`` has no source file: compiled in memory)."""
+    folder = private_dir("numba")
+    if folder is None:
+        return None
+    try:
+        return _cache_class(folder)(fn)
+    except (RuntimeError, OSError):  # no locator: the source is not a file, or the folder is unusable
+        return None
+    except (ImportError, AttributeError):  # a numba whose cache internals moved: compile uncached
+        return None
+
+
+@functools.lru_cache(maxsize=None)
+def _cache_class(folder):
+    from numba.core import caching
+
+    class PrivateLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
+        """numba's cache for one source file, in ``folder`` (as numba's locator for
+        ``NUMBA_CACHE_DIR`` lays it out)."""
+
+        def __init__(self, py_func, py_file):
+            self._py_file, self._lineno = py_file, py_func.__code__.co_firstlineno
+            self._sub = self.get_suitable_cache_subpath(py_file)
+            self._cache_path = os.path.join(folder, self._sub)
+
+        def get_cache_path(self):
+            return self._cache_path
+
+        def ensure_cache_path(self):
+            # checked (and made 0700) at every use: the folder may have changed hands since
+            if private_dir("numba", self._sub) != self._cache_path:
+                raise OSError(f"{self._cache_path!r} is not private")
+            super().ensure_cache_path()
+
+    class Impl(caching.CompileResultCacheImpl):
+        _locator_classes = [PrivateLocator]
+
+    class PrivateFunctionCache(caching.FunctionCache):
+        _impl_class = Impl
+
+    return PrivateFunctionCache
 
 
 _namespaces: dict = {}

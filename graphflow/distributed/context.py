@@ -15,6 +15,7 @@ waiting forever.
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import socket
 import sys
@@ -90,15 +91,20 @@ def _import_mpi():
 
 
 def _seconds(value, env, default) -> float:
+    """A deadline in seconds from the argument, else ``env``, else ``default``: a finite
+    number above zero. NaN would compare false with every elapsed time (no deadline at
+    all), inf never expires, and both are refused here, before MPI starts."""
+    source = "the argument" if value is not None else (env if os.environ.get(env) else "the default")
     if value is None:
         value = os.environ.get(env) or default
     try:
-        value = float(value)
-    except ValueError:
-        raise ValueError(f"{env} must be a number of seconds, got {value!r}") from None
-    if value <= 0:
-        raise ValueError(f"a timeout must be positive, got {value} (from {env} or the argument)")
-    return value
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{env} must be a number of seconds, got {value!r} (from {source})") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"{env} must be a finite number of seconds above 0, got {value!r} (from {source}); "
+                         f"a NaN, infinite or non-positive timeout would never end a stuck collective")
+    return seconds
 
 
 def init(timeout=None, comm=None, abort_on_error=True) -> None:

@@ -6,7 +6,9 @@ start jobs alike:
 
 - the ``mpirun`` beside the running Python first (the one ``pip install
   'graphflow[mpi]'`` puts in the virtual environment), else the one on ``PATH``;
-- Open MPI's consent to run as root when the user is root;
+- Open MPI's consent to run as root, only when asked for (``allow_root=True``,
+  ``--allow-run-as-root`` or ``GRAPHFLOW_MPI_ALLOW_ROOT=1``), and said on stderr when
+  given: running every rank as root is a choice the user makes, not one made for them;
 - ``--oversubscribe``, so a job may have more ranks than the machine has cores;
 - one BLAS/OpenMP thread per rank unless the environment says otherwise (ranks that
   each start a thread per core fight over the cores);
@@ -38,13 +40,32 @@ def find_mpirun() -> str:
     return found
 
 
-def command(n: int, argv, python=None, loopback=False, btl=None, env=None) -> tuple[list, dict]:
+ALLOW_ROOT_VARIABLE = "GRAPHFLOW_MPI_ALLOW_ROOT"
+
+
+def command(n: int, argv, python=None, loopback=False, btl=None, env=None,
+            allow_root=None) -> tuple[list, dict]:
     """``(argv, env)`` that run ``python *argv`` as ``n`` ranks under mpirun; ``btl``
-    picks Open MPI's transports (``"self,sm"`` shared memory, ``"self,tcp"`` TCP)."""
+    picks Open MPI's transports (``"self,sm"`` shared memory, ``"self,tcp"`` TCP).
+
+    As root, Open MPI's ``mpirun`` refuses to start unless told it may; ``allow_root=True``
+    (default: ``GRAPHFLOW_MPI_ALLOW_ROOT=1`` in the environment) tells it so and says so
+    on stderr. Without it, a root user gets a ``PermissionError`` saying how to ask."""
     env = dict(os.environ if env is None else env)
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    if allow_root is None:
+        allow_root = env.get(ALLOW_ROOT_VARIABLE, "") not in ("", "0")
+    mpirun = find_mpirun()
+    open_mpi = _is_open_mpi(mpirun)
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and open_mpi and \
+            env.get("OMPI_ALLOW_RUN_AS_ROOT") != "1":  # not already the user's own setting
+        if not allow_root:
+            raise PermissionError(f"this process runs as root, and Open MPI's mpirun refuses to start ranks as "
+                                  f"root unless told it may. If you mean to, pass allow_root=True (command line: "
+                                  f"--allow-run-as-root) or set {ALLOW_ROOT_VARIABLE}=1; better, run as a "
+                                  f"user of your own")
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        print("graphflow.distributed.launch: running the MPI ranks as root (OMPI_ALLOW_RUN_AS_ROOT=1, "
+              "as asked)", file=sys.stderr)
     for name in THREAD_VARIABLES:
         env.setdefault(name, "1")
     if loopback:  # MPI's own TCP traffic on lo (ranks on one machine use shared memory anyway)
@@ -52,9 +73,8 @@ def command(n: int, argv, python=None, loopback=False, btl=None, env=None) -> tu
         env["OMPI_MCA_oob_tcp_if_include"] = "lo"
     if btl:
         env["OMPI_MCA_btl"] = btl
-    mpirun = find_mpirun()
     args = [mpirun, "-n", str(int(n))]
-    if _is_open_mpi(mpirun):  # MPICH oversubscribes by itself
+    if open_mpi:  # MPICH oversubscribes by itself
         args.append("--oversubscribe")
     return args + [python or sys.executable] + [str(a) for a in argv], env
 
@@ -63,9 +83,10 @@ def _is_open_mpi(mpirun: str) -> bool:
     return os.path.exists(os.path.join(os.path.dirname(os.path.realpath(mpirun)), "ompi_info"))
 
 
-def run(n: int, argv, timeout=None, loopback=False, btl=None, **kwargs) -> subprocess.CompletedProcess:
+def run(n: int, argv, timeout=None, loopback=False, btl=None, allow_root=None,
+        **kwargs) -> subprocess.CompletedProcess:
     """Run ``python *argv`` as ``n`` ranks; output captured as text."""
-    args, env = command(n, argv, loopback=loopback, btl=btl)
+    args, env = command(n, argv, loopback=loopback, btl=btl, allow_root=allow_root)
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
@@ -76,10 +97,16 @@ def main(argv=None) -> int:
     parser.add_argument("-n", "--np", type=int, default=2, help="number of ranks (processes)")
     parser.add_argument("--loopback", action="store_true", help="MPI's TCP traffic on the loopback interface only")
     parser.add_argument("--btl", default=None, help="Open MPI transports, e.g. self,sm or self,tcp")
+    parser.add_argument("--allow-run-as-root", action="store_true",
+                        help=f"let Open MPI start the ranks as root (or set {ALLOW_ROOT_VARIABLE}=1)")
     parser.add_argument("script", help="the script, then its arguments")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     ns = parser.parse_args(argv)
-    args, env = command(ns.np, [ns.script] + ns.args, loopback=ns.loopback, btl=ns.btl)
+    try:
+        args, env = command(ns.np, [ns.script] + ns.args, loopback=ns.loopback, btl=ns.btl,
+                            allow_root=ns.allow_run_as_root or None)
+    except (PermissionError, FileNotFoundError) as err:
+        parser.exit(2, f"{parser.prog}: {err}\n")
     return subprocess.call(args, env=env)
 
 

@@ -161,7 +161,8 @@ def model_from_json(json_string, custom_objects=None):
 
 
 def model_from_yaml(yaml_string, custom_objects=None):
-    """A model from YAML text (needs PyYAML; read with ``yaml.safe_load``, never as objects)."""
+    """A model from YAML text (needs PyYAML; read with its safe loader, never as objects, and
+    alias bombs refused: ``saving.yaml_text``)."""
     from .saving.configs import parse_text
     return model_from_config(parse_text(yaml_string, "YAML"), custom_objects=custom_objects)
 

@@ -37,7 +37,9 @@ class Optimizer:
             raise TypeError(f"{type(self).__name__}: pass either lr= (Keras 2) or learning_rate= "
                             f"(Keras 3), not both")
         lr = default_lr if lr is None and learning_rate is None else (lr if lr is not None else learning_rate)
-        self.__dict__.update(kwargs)
+        lr = self._number("lr", lr, minimum=0.0)
+        decay = self._number("decay", decay, minimum=0.0)
+        self.__dict__.update({k: self._number(k, v, minimum=0.0) for k, v in kwargs.items()})
         prefix = type(self).__name__
         self.iterations = K.variable(0.0, name=f"{prefix}/iterations")
         self.lr = K.variable(lr, name=f"{prefix}/lr")
@@ -51,7 +53,26 @@ class Optimizer:
     def learning_rate(self):
         return self.lr
 
+    def _number(self, name, value, minimum=None) -> float:
+        """``value`` as a float, once it is known to be one finite number (at least
+        ``minimum``): a loaded config's NaN, inf or list would otherwise go unnoticed
+        until training diverged or failed."""
+        owner = type(self).__name__
+        if isinstance(value, np.ndarray) and value.shape == ():
+            value = value[()]
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            shown = repr(value)
+            raise TypeError(f"{owner}: {name} should be a number, got {type(value).__name__} "
+                            f"{shown[:60] + '...' if len(shown) > 60 else shown}")
+        value = float(value)
+        if not np.isfinite(value):
+            raise ValueError(f"{owner}: {name} should be a finite number, got {value}")
+        if minimum is not None and value < minimum:
+            raise ValueError(f"{owner}: {name} should be at least {minimum}, got {value}")
+        return value
+
     def _hyper(self, name, value):
+        value = self._number(name, value)
         var = K.variable(value, name=f"{type(self).__name__}/{name}")
         setattr(self, name, var)
         return var
@@ -176,7 +197,7 @@ class RMSprop(Optimizer):
     def __init__(self, lr=None, rho=0.9, epsilon=1e-8, decay=0.0, learning_rate=None, **kwargs):
         super().__init__(lr, 0.001, learning_rate, decay, **kwargs)
         self._hyper("rho", rho)
-        self.epsilon = float(epsilon)
+        self.epsilon = self._number("epsilon", epsilon, minimum=0.0)
 
     def _step(self, p, g, state, lr):
         (a,) = state
@@ -196,7 +217,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, lr=None, epsilon=1e-8, decay=0.0, learning_rate=None, **kwargs):
         super().__init__(lr, 0.01, learning_rate, decay, **kwargs)
-        self.epsilon = float(epsilon)
+        self.epsilon = self._number("epsilon", epsilon, minimum=0.0)
 
     def _step(self, p, g, state, lr):
         (a,) = state
@@ -218,7 +239,7 @@ class Adadelta(Optimizer):
     def __init__(self, lr=None, rho=0.95, epsilon=1e-8, decay=0.0, learning_rate=None, **kwargs):
         super().__init__(lr, 1.0, learning_rate, decay, **kwargs)
         self.rho = float(rho)
-        self.epsilon = float(epsilon)
+        self.epsilon = self._number("epsilon", epsilon, minimum=0.0)
 
     def _step(self, p, g, state, lr):
         a, d = state
@@ -243,7 +264,7 @@ class Adam(Optimizer):
         super().__init__(lr, 0.001, learning_rate, decay, **kwargs)
         self._hyper("beta_1", beta_1)
         self._hyper("beta_2", beta_2)
-        self.epsilon = float(epsilon)
+        self.epsilon = self._number("epsilon", epsilon, minimum=0.0)
 
     def _lr_for_step(self):
         t = self.iterations + 1.0
@@ -296,8 +317,8 @@ class Nadam(Optimizer):
         super().__init__(lr, 0.002, learning_rate, 0.0, **kwargs)
         self._hyper("beta_1", beta_1)
         self._hyper("beta_2", beta_2)
-        self.epsilon = float(epsilon)
-        self.schedule_decay = float(schedule_decay)
+        self.epsilon = self._number("epsilon", epsilon, minimum=0.0)
+        self.schedule_decay = self._number("schedule_decay", schedule_decay)
         self.m_schedule = K.variable(1.0, name="Nadam/m_schedule")
 
     def _lr_for_step(self):

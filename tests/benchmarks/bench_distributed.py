@@ -72,9 +72,10 @@ def run(n, steps):
     # each rank in a session of its own: Linux's per-session CPU fairness (autogroup) would
     # otherwise give all ranks of the job together one share of a busy machine
     if shutil.which("setsid"):
-        args, env = launch.command(n, [sys.executable, __file__, "--worker", str(steps)], python="setsid")
+        args, env = launch.command(n, [sys.executable, __file__, "--worker", str(steps)], python="setsid",
+                                   allow_root=True)
     else:
-        args, env = launch.command(n, [__file__, "--worker", str(steps)])
+        args, env = launch.command(n, [__file__, "--worker", str(steps)], allow_root=True)
     proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=1200)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if proc.returncode != 0 or line is None:

@@ -12,7 +12,7 @@ which ``../shared/bench/compare_vgg.sh`` sets beside PyTorch's in the same run:
     ../shared/bench/compare_vgg.sh 3
 
 ``--scale`` and ``--first-step`` run each case in a fresh process (peak RSS is per process;
-"cold" is an empty ``NUMBA_CACHE_DIR``, "warm" the same directory again) and print a
+"cold" is an empty ``GRAPHFLOW_CACHE_DIR``, "warm" the same directory again) and print a
 ``SCALE`` / ``FIRST`` JSON line after their table.
 """
 import argparse
@@ -172,8 +172,8 @@ def scale(batches, steps):
 
 
 def first_step(steps):
-    with tempfile.TemporaryDirectory(prefix="graphflow-numba-") as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+    with tempfile.TemporaryDirectory(prefix="graphflow-cache-") as cache:
+        env = dict(os.environ, GRAPHFLOW_CACHE_DIR=cache)  # numba's cache of our loops lives there
         cold, warm = _child([max(steps, 1)], env), _child([max(steps, 1)], env)
     print(f"first step (build + compile + run): cold numba cache {cold['first_step_s']:.2f} s "
           f"(numba {cold['numba_s']:.2f} s), warm {warm['first_step_s']:.2f} s (numba {warm['numba_s']:.2f} s)")

@@ -16,22 +16,25 @@ Every step's result is cast to its declared dtype, and each op's scalar form fol
 NumPy's (NaN propagates through maximum/minimum and clip; sigmoid and softplus use the
 same formulas as the NumPy kernels), so the loop computes what the step-by-step plan
 computes, to the last bit where the math library agrees and within an ulp of
-exp/log/tanh otherwise. The source is written to a cache folder (keyed by its hash) and
-imported, so numba caches its machine code on disk like any module's. Groups with an op
+exp/log/tanh otherwise. The source is kept in graphflow's private cache folder, named by
+a hash of it and of the versions it was made with, so numba caches its machine code on
+disk; what runs is always the text generated here (``compile()``, never a ``.pyc``). Groups with an op
 that has no scalar form here, or inputs that broadcast, keep the NumPy plan.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.util
+import math
 import os
 import sys
+import types
 
 import numpy as np
 
 from graphflow.ops import elementwise as ew
 from graphflow.ops.fused import Fused
+from graphflow.utils.private_dir import private_dir
 
 from .. import jit
 
@@ -67,9 +70,23 @@ def _expr(op, args, dtype) -> str | None:
     if t is ew.Where:
         return f"({args[1]} if {args[0]} else {args[2]})"
     if t is ew.Clip:  # np.clip: NaN stays NaN
-        lo, hi = f"np.{dtype}({op.lo!r})", f"np.{dtype}({op.hi!r})"
+        lo, hi = _literal(op.lo, dtype), _literal(op.hi, dtype)
         return f"({args[0]} if {args[0]} != {args[0]} else min(max({args[0]}, {lo}), {hi}))"
     return None
+
+
+def _literal(value, dtype) -> str:
+    """``value`` as source text of a ``dtype`` constant that reads back to the same bits:
+    infinities and NaN by name (``repr`` gives a bare ``inf``, which is no name in the
+    generated module), other floats by their shortest exact ``repr`` (the largest float32
+    and subnormals included), integers as integers."""
+    if isinstance(value, (bool, np.bool_)):
+        return f"np.{dtype}({bool(value)})"
+    if isinstance(value, (int, np.integer)):
+        return f"np.{dtype}({int(value)})"
+    v = float(value)
+    text = "np.nan" if math.isnan(v) else ("np.inf" if v > 0 else "-np.inf") if math.isinf(v) else repr(v)
+    return f"np.{dtype}({text})"
 
 
 #: longer groups keep the NumPy plan: numba's compile time grows faster than linearly with
@@ -99,36 +116,56 @@ def loop_source(op: Fused, input_dtypes, scalars, step_dtypes) -> str | None:
             f"    for i in range(lo, hi):\n{body}\n")
 
 
-def _cache_dir() -> str | None:
-    base = os.environ.get("GRAPHFLOW_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "graphflow")
-    folder = os.path.join(base, "fused-loops")
+def _key(source: str) -> str:
+    """The module name of ``source``: a hash of it and of everything its compiled form
+    depends on, so no cache entry of another version is ever taken for ours."""
+    stamp = f"{_versions()}\n{source}"
+    return "gf_fused_" + hashlib.blake2b(stamp.encode(), digest_size=12).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _versions() -> str:
     try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError:
-        return None
-    return folder if os.access(folder, os.W_OK) else None
+        from importlib.metadata import version
+        ours = version("graphflow")
+    except Exception:  # noqa: BLE001 - not installed (a source checkout): the generator's text keys it
+        ours = "source"
+    import numba
+    return f"{ours}\n{numba.__version__}\n{np.__version__}\n{sys.version}\n{_GENERATOR}"
+
+
+with open(__file__, "rb") as _f:  # this generator's own text: a change to it is a new key
+    _GENERATOR = hashlib.blake2b(_f.read(), digest_size=8).hexdigest()
 
 
 @functools.lru_cache(maxsize=256)
 def compiled_loop(source: str):
-    """The compiled ``loop`` of ``source`` (written once under the cache folder and
-    imported, so numba caches it on disk), or None without numba or a writable folder."""
+    """The compiled ``loop`` of ``source``, or None without numba.
+
+    The source is written to the private cache folder (``graphflow.utils.private_dir``)
+    so that numba can cache its machine code there, but what runs is always the text
+    generated here, compiled with ``compile()``: no file's contents and no ``.pyc`` are
+    ever imported. Without a private folder the loop is compiled in memory, uncached."""
     if not jit.available():
         return None
-    folder = _cache_dir()
-    if folder is None:
-        return None
-    name = "gf_fused_" + hashlib.blake2b(source.encode(), digest_size=10).hexdigest()
+    name = _key(source)
     text = source.replace("def loop(", f"def {name}(", 1)
-    path = os.path.join(folder, name + ".py")
-    if not os.path.exists(path) or open(path, encoding="utf-8").read() != text:
-        from graphflow.utils import write_text
-        write_text(path, text, durable=False)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
+    folder = private_dir("fused-loops")
+    path = f"<graphflow fused loop {name}>"  # in memory: numba then caches nothing
+    if folder is not None:
+        path = os.path.join(folder, name + ".py")
+        try:
+            with open(path, encoding="utf-8") as f:
+                current = f.read()
+        except OSError:
+            current = None
+        if current != text:
+            from graphflow.utils import write_text
+            write_text(path, text, durable=False)
+    module = types.ModuleType(name)
+    module.__file__ = path
+    exec(compile(text, path, "exec"), module.__dict__)  # noqa: S102 - our own generated text
     sys.modules[name] = module  # numba's cache locates functions through their module
-    spec.loader.exec_module(module)
     return jit.loop(getattr(module, name))  # named by its hash in STATS and numba's cache
 
 

@@ -17,8 +17,9 @@ Where the data comes from, in order (``~/.keras/datasets`` is Keras's own cache)
    ``~/.keras/datasets/cifar-10-python.tar.gz`` (163 MB), checked before it is kept.
    Offline, a ``FileNotFoundError`` says which file to put where.
 
-Batches are pickles; they are read with ``safe_pickle.DataUnpickler``, which runs nothing
-a file names. A file that fails its checksum or is not a CIFAR batch raises ``LoadError``.
+Batches are pickles; they are read with ``safe_pickle.loads``, a reader of plain data and
+numeric arrays only (no unpickler: nothing a file names runs, time linear and memory
+bounded by the file's size). A file that fails its checksum or is not a CIFAR batch raises ``LoadError``.
 """
 import hashlib
 import io

@@ -54,7 +54,8 @@ def looks_like_keras3(config):
 
 def parse_text(text, kind):
     """A model config from JSON or YAML text; a malformed text raises ``LoadError``.
-    YAML is read with ``yaml.safe_load``: plain data only, never Python objects."""
+    YAML is read with ``yaml_text.load``: ``yaml.safe_load``'s plain data only, never Python
+    objects, with alias expansion bounded (an alias bomb is refused)."""
     if isinstance(text, (bytes, bytearray)):
         try:
             text = bytes(text).decode("utf8")
@@ -67,7 +68,8 @@ def parse_text(text, kind):
             import yaml
         except ImportError:
             raise ImportError("model_from_yaml needs PyYAML: pip install pyyaml") from None
-        errors, load = (yaml.YAMLError,), yaml.safe_load
+        from .yaml_text import YamlRefused, load
+        errors = (yaml.YAMLError, YamlRefused)
     else:
         import json
         errors, load = (json.JSONDecodeError,), json.loads
