@@ -44,6 +44,12 @@ class CupyPlanner(CupyOnHost):
     def kernel(self, node):
         return _NUMPY.kernel(node)
 
+    def to_device(self, host_array):   # NumPy's kernels run here: their arrays are NumPy's
+        return _NUMPY.to_device(host_array)
+
+    def to_host(self, array):
+        return _NUMPY.to_host(array)
+
 
 @contextlib.contextmanager
 def planner_default():
