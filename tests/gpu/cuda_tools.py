@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 
 import graphflow_cupy
+import graphflow_numpy
 from graphflow_cupy import device
 from graphflow_cupy.source import static_kernels, static_source
 from host_cupy import HOST_CUPY, DeviceArray
@@ -219,3 +220,31 @@ def use_host_backend(monkeypatch=None, host: HostDevice | None = None) -> HostDe
     monkeypatch.setattr(registry, "_instances", dict(registry._instances))
     registry.register_backend(HOST, CupyOnHost)
     return host
+
+
+PORTABLE = "portable-on-host"
+
+
+class PortableOnHost(graphflow_numpy.NumpyBackend):
+    """The NumPy backend's portable kernel table (what CuPy inherits, without CuPy's own
+    kernels over it) run on the stand-in's device arrays: every kernel that reaches
+    ``xp`` must work with arrays that are not NumPy's."""
+    name = "portable-host"
+    xp = HOST_CUPY
+    kernels = graphflow_numpy.KERNELS
+
+    def to_device(self, host_array):
+        return HOST_CUPY.asarray(host_array)
+
+    def to_host(self, array):
+        return HOST_CUPY.asnumpy(array)
+
+
+def use_portable_backend(monkeypatch=None) -> None:
+    """Register ``portable-on-host`` until ``monkeypatch`` is undone (or for the process)."""
+    from graphflow.runtime import backend as registry
+    monkeypatch = monkeypatch or pytest.MonkeyPatch()
+    registry.available()
+    monkeypatch.setattr(registry, "_classes", dict(registry._classes))
+    monkeypatch.setattr(registry, "_instances", dict(registry._instances))
+    registry.register_backend(PORTABLE, PortableOnHost)

@@ -42,9 +42,10 @@ def main(argv=None) -> int:
     parser.add_argument("-k", default="", help="only cases whose name contains this")
     args = parser.parse_args(argv)
     cases = [c for c in CASES if args.k in c.name]
-    if args.backend == "cupy-on-host" and args.backend not in {i.name for i in gf.backends.available()}:
-        import cuda_tools   # the CPU stand-in of the CuPy backend, for a dry run without a GPU
-        cuda_tools.use_host_backend()
+    if args.backend in ("cupy-on-host", "portable-on-host") and \
+            args.backend not in {i.name for i in gf.backends.available()}:
+        import cuda_tools   # the CPU stand-ins of the CuPy backend, for a dry run without a GPU
+        (cuda_tools.use_host_backend if args.backend == cuda_tools.HOST else cuda_tools.use_portable_backend)()
     failed, t0 = [], time.perf_counter()
     for case in cases:
         t = time.perf_counter()
