@@ -43,18 +43,21 @@ def test_the_cupy_entry_point_is_a_numpy_backend_with_an_inherited_table():
 @pytest.fixture
 def fake_cupy(monkeypatch):
     """A stand-in ``cupy`` module whose CUDA pieces fail as asked."""
-    def make(devices=1, driver_error=None, nvrtc_error=None):
+    def make(devices=1, driver_error=None, nvrtc_error=None, cublas_error=None):
         def count():
             if driver_error:
                 raise driver_error
             return devices
 
-        def nvrtc_version():
-            if nvrtc_error:
-                raise nvrtc_error
-            return (13, 0)
+        def answer(error, value):
+            def call():
+                if error:
+                    raise error
+                return value
+            return call
         cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=count),
-                                     nvrtc=types.SimpleNamespace(getVersion=nvrtc_version))
+                                     nvrtc=types.SimpleNamespace(getVersion=answer(nvrtc_error, (13, 0))),
+                                     device=types.SimpleNamespace(get_cublas_handle=answer(cublas_error, 1)))
         monkeypatch.setitem(sys.modules, "cupy", types.SimpleNamespace(cuda=cuda))
         monkeypatch.setattr(device, "_state", {})
         return CupyBackend().available()
@@ -69,7 +72,11 @@ def test_available_says_what_is_missing_and_never_raises(monkeypatch, fake_cupy)
     ok, why = fake_cupy(devices=0)
     assert not ok and "no CUDA device is visible" in why
     ok, why = fake_cupy(nvrtc_error=OSError("libnvrtc.so.13: cannot open shared object file"))
-    assert not ok and "NVRTC" in why and "libnvrtc" in why
+    assert not ok and "NVRTC" in why and "libnvrtc" in why and "cuBLAS" not in why
+    ok, why = fake_cupy(cublas_error=ImportError("libcublas.so.13: cannot open shared object file"))
+    assert not ok and why.startswith("cuBLAS (matmul") and "libcublas.so.13" in why and "pip install" in why
+    ok, why = fake_cupy(nvrtc_error=OSError("libnvrtc.so.13 missing"), cublas_error=OSError("libcublas.so.13 missing"))
+    assert not ok and "NVRTC" in why and "libnvrtc.so.13 missing" in why and "libcublas.so.13 missing" in why
     monkeypatch.setitem(sys.modules, "cupy", None)   # import cupy -> ImportError
     monkeypatch.setattr(device, "_state", {})
     ok, why = CupyBackend().available()
