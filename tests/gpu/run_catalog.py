@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Run the backend conformance catalog (tests/core/conformance_cases.py) on one backend
 without pytest (GPU machines may not have it): every case against the NumPy backend,
 and again on the same backend for determinism. Prints one line per case and exits 1 if

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """The seed note's VGG-like CNN (examples/vgg_cnn.py's model) on a GPU, for tests/gpu_check.sh.
 
 ``train``: 20 SGD steps (batch 32, 100x100x3 float32 from a fixed seed) on the NumPy and
