@@ -11,7 +11,7 @@
 #      on CuPy from the same weights, data and seeds: both loss curves, every dropout mask;
 #   5. its training-step and inference time beside PyTorch CUDA eager, and the kernel
 #      profile of the step.
-# Prints everything it checks; exits 1 if anything failed.
+# Prints everything it checks; exits 1 if anything failed. GPU_CHECK_UNTIL=N stops after step N.
 #
 #   bash tests/gpu_check.sh                    # PYTHON=/path/to/python3 to choose the interpreter
 #
@@ -28,10 +28,25 @@ cd "$ROOT" || exit 2
 PY=${PYTHON:-python3}
 BACKEND=${GPU_CHECK_BACKEND:-cupy}
 STEPS=${GPU_CHECK_STEPS:-20}
+UNTIL=${GPU_CHECK_UNTIL:-5}   # the last step to run (the test suite runs steps 1-2 alone)
 FAILED=()
 START=$SECONDS
 
 section() { printf '\n=== %s  (%ds)\n' "$*" "$((SECONDS - START))"; }
+finish() {
+    section "done"
+    if [ "${#FAILED[@]}" -gt 0 ]; then
+        printf '%d check(s) failed:\n' "${#FAILED[@]}"
+        printf '  - %s\n' "${FAILED[@]}"
+        exit 1
+    fi
+    echo "all checks passed"
+    exit 0
+}
+step() {  # step N TITLE: the section, or the end when GPU_CHECK_UNTIL stops before N
+    [ "$1" -le "$UNTIL" ] || finish
+    section "$1/5 $2"
+}
 fail() { echo "FAIL: $*"; FAILED+=("$*"); }
 have() { command -v "$1" >/dev/null 2>&1; }
 limit() {  # limit SECONDS command...: run with a time limit when coreutils' timeout exists
@@ -40,7 +55,7 @@ limit() {  # limit SECONDS command...: run with a time limit when coreutils' tim
     if have timeout; then timeout --kill-after=10 "$seconds" "$@"; else "$@"; fi
 }
 
-section "1/5 the machine"
+step 1 "the machine"
 if have nvidia-smi; then
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || fail "nvidia-smi"
 else
@@ -69,7 +84,7 @@ except Exception as exc:
     print(f"  CuPy cannot reach a GPU: {type(exc).__name__}: {exc}")
 EOF
 
-section "2/5 install offline: pip install --no-deps --no-build-isolation -e ."
+step 2 "install offline: pip install --no-deps --no-build-isolation -e ."
 # Into a throwaway prefix of the very interpreter that holds CuPy and torch (a venv made
 # from a venv would not see them; --prefix also leaves a system Python untouched), then
 # on PYTHONPATH: the prefix's dist-info carries the entry points, the tree the code.
@@ -131,7 +146,7 @@ if [ "$BACKEND" = cupy ]; then
     fi
 fi
 
-section "3/5 conformance catalog on $BACKEND (against the NumPy backend)"
+step 3 "conformance catalog on $BACKEND (against the NumPy backend)"
 limit 240 "$GPY" tests/gpu/run_catalog.py --backend "$BACKEND" || fail "conformance catalog on $BACKEND"
 DRY=()
 if [ "$BACKEND" != cupy ]; then   # the dry run: also the portable kernels CuPy inherits, on the stand-in's arrays
@@ -146,13 +161,13 @@ else
     echo "pytest is not installed: the plain catalog runner above is the conformance check"
 fi
 
-section "4/5 VGG-like CNN: $STEPS training steps on numpy and on $BACKEND"
+step 4 "VGG-like CNN: $STEPS training steps on numpy and on $BACKEND"
 SIZE=()
 [ "$BACKEND" = cupy ] || SIZE=(--size 24 --batch 8)
 limit 300 "$GPY" tests/gpu/vgg_check.py train --steps "$STEPS" --backend "$BACKEND" ${SIZE[@]+"${SIZE[@]}"} \
     || fail "VGG-like CNN: loss curves or dropout masks differ"
 
-section "5/5 speed beside PyTorch eager (CUDA; the CPU in a dry run), and the kernel profile"
+step 5 "speed beside PyTorch eager (CUDA; the CPU in a dry run), and the kernel profile"
 if [ "$BACKEND" = cupy ]; then
     limit 240 "$GPY" tests/gpu/vgg_check.py speed --steps 30 || fail "timing the VGG-like CNN"
 else   # the GPU step's code runs; every number it prints is labelled a dry run
@@ -160,10 +175,4 @@ else   # the GPU step's code runs; every number it prints is labelled a dry run
         || fail "the speed check (dry run)"
 fi
 
-section "done"
-if [ "${#FAILED[@]}" -gt 0 ]; then
-    printf '%d check(s) failed:\n' "${#FAILED[@]}"
-    printf '  - %s\n' "${FAILED[@]}"
-    exit 1
-fi
-echo "all checks passed"
+finish

@@ -34,7 +34,7 @@ def data(shape, batch):
 
 
 def median_ms(fn, steps: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
+    for _ in range(min(warmup, steps)):
         fn()
     times = []
     for _ in range(steps):

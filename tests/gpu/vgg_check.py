@@ -126,7 +126,7 @@ def train(steps: int) -> int:
 
 # ---------------------------------------------------------------- speed
 def median_ms(fn, steps: int, warmup: int = 5) -> float:
-    for _ in range(warmup):
+    for _ in range(min(warmup, steps)):   # (a dry run times one or two calls)
         fn()
     times = []
     for _ in range(steps):
@@ -152,7 +152,7 @@ def graphflow_times(steps):
     end.record()
     end.synchronize()
     gpu_ms = cp.cuda.get_elapsed_time(start, end) / steps
-    prof = train_fn.profile(xd, yd, wd, repeat=5)
+    prof = train_fn.profile(xd, yd, wd, repeat=min(5, steps))
     return train_ms, infer_ms, gpu_ms, prof
 
 
@@ -191,8 +191,8 @@ def speed(steps: int) -> int:
         target = " (target <= 1.5x against CUDA eager)" if peer["device"] == "cuda" and not dry else ""
         print(f"{ptag}ratio graphflow-{GPU} / PyTorch {peer['device']}: training {train_ms / peer['train_ms']:.2f}x"
               f"{target}, inference {infer_ms / peer['infer_ms']:.2f}x")
-    print(f"{tag}kernel-type profile of the graphflow training step (5 calls; each kernel timed to the end of its "
-          "work, so launch overhead counts where it is paid):")
+    print(f"{tag}kernel-type profile of the graphflow training step ({min(5, steps)} calls; each kernel timed to the "
+          "end of its work, so launch overhead counts where it is paid):")
     print(prof.format(top=10))
     return 0
 
