@@ -194,6 +194,13 @@ def speed(steps: int) -> int:
     print(f"{tag}kernel-type profile of the graphflow training step ({min(5, steps)} calls; each kernel timed to the "
           "end of its work, so launch overhead counts where it is paid):")
     print(prof.format(top=10))
+    if not dry:   # this process's first use of each CUDA kernel: NVRTC, or CuPy's disk cache
+        from graphflow.runtime import backend as registry
+        jit = registry.get_backend(GPU).jit_stats().values()
+        misses = [v["seconds"] for v in jit if v["cache"] == "miss"]
+        print(f"CUDA kernels loaded by this process: {len(jit)}; {len(misses)} compiled by NVRTC in "
+              f"{sum(misses):.1f} s, {len(jit) - len(misses)} from CuPy's kernel cache "
+              f"({sum(v['seconds'] for v in jit) - sum(misses):.2f} s)")
     return 0
 
 
