@@ -21,8 +21,9 @@ gets collectives with no code of its own.
   largest rank's and cut back afterwards.
 - ``GRAPHFLOW_NCCL=0`` forces the host path.
 
-Not exercised by graphflow's test suite, which runs without a GPU; the padding helpers
-are (with NumPy standing in for CuPy).
+The test suite runs all of it without a GPU: in a 2-rank MPI job on the stand-in GPU of
+tests/gpu/host_cupy.py (device arrays that are not NumPy's) and its NCCL stand-in, which
+exchanges over MPI what lies at the device pointers it is handed.
 """
 from __future__ import annotations
 

@@ -40,6 +40,25 @@ def test_the_cupy_entry_point_is_a_numpy_backend_with_an_inherited_table():
     assert NUMPY_KERNELS.lookup(conv.Conv2D) is not table.lookup(conv.Conv2D)
 
 
+def test_cpu_fast_paths_live_in_the_numpy_backends_table_and_cupy_inherits_none():
+    """The portable table (any ``xp``) is CuPy's parent; the NumPy backend's table is its
+    other child, with the CPU fast paths over the portable kernels of the same ops."""
+    from graphflow.ops import collective as co, linalg as la, random as rnd, reductions as red
+    from graphflow.ops.nn import noise, pool
+    from graphflow_numpy import CPU_KERNELS
+    assert NumpyBackend.kernels is CPU_KERNELS and CPU_KERNELS.parent is NUMPY_KERNELS
+    assert graphflow_cupy.KERNELS.parent is NUMPY_KERNELS
+    for op in (la.MatMul, red.Sum, red.Mean, pool.MaxPool2D, pool.MaxPool2DGrad, pool.MaxPool2DGradGrad,
+               rnd.RandomUniform, rnd.RandomNormal, noise.Dropout, co.Allreduce, co.Broadcast, co.Reduce,
+               co.Allgather, co.ReduceScatter):
+        assert op in CPU_KERNELS._specs and op in NUMPY_KERNELS._specs, op
+        assert CPU_KERNELS.lookup(op) is not NUMPY_KERNELS.lookup(op), op
+    kernels = ROOT / "backends" / "graphflow_numpy" / "kernels"
+    for name in ("collective", "reductions", "linalg", "random", "nn_pool"):   # split: no namespace tests
+        assert "xp is np" not in (kernels / f"{name}.py").read_text() and \
+            "xp is not np" not in (kernels / f"{name}.py").read_text(), name
+
+
 @pytest.fixture
 def fake_cupy(monkeypatch):
     """A stand-in ``cupy`` module whose CUDA pieces fail as asked."""
