@@ -1,5 +1,6 @@
 """The CuPy backend's kernels run on the CPU (tests/gpu/cuda_tools.py: each kernel's
-per-element function compiled by the host C++ compiler, NumPy arrays in place of CuPy's)
+per-element function compiled by the host C++ compiler, the stand-in device arrays of
+host_cupy.py in place of CuPy's)
 and compared with the NumPy backend: every element-wise expression on edge values in
 every dtype it takes, every fused pattern of the corpus, Philox's known answers, exact
 scatter-adds and pooling ties, aliasing, the float16 fallback, and the VGG-like CNN's
