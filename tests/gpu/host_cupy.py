@@ -24,7 +24,8 @@ import types
 
 import numpy as np
 
-from host_nccl import LIVE, NCCL
+from host_cuda import DEVICE, cuda_namespace
+from host_nccl import LIVE
 
 IMPLICIT = ("Implicit conversion to a NumPy array is not allowed (the cupy-on-host stand-in of a GPU array). "
             "Please use `.get()` to construct a NumPy array explicitly.")
@@ -97,7 +98,7 @@ class DeviceArray:
     data = property(lambda self: MemoryPointer(self.__a.__array_interface__["data"][0]))
     base = property(lambda self: self.__base)
     T = property(lambda self: self.transpose())
-    device = property(lambda self: _DEVICE)
+    device = property(lambda self: DEVICE)
 
     def __getattr__(self, name):
         if name in METHODS:
@@ -325,58 +326,6 @@ def ascontiguousarray(a, dtype=None):
     return a if out is host else DeviceArray(out)
 
 
-# ---------------------------------------------------------------- cupy.cuda
-class Stream:
-    ptr = 0
-
-    def synchronize(self):
-        """Nothing is queued: host loops run as they are launched."""
-
-
-class Event:
-    def __init__(self, *args, **kwargs):
-        self.t = None
-
-    def record(self, stream=None):
-        import time
-        self.t = time.perf_counter()
-
-    def synchronize(self):
-        pass
-
-
-def get_elapsed_time(start, end):
-    return 1e3 * (end.t - start.t)
-
-
-class Device:
-    """Device 0, one "SM" (the host loops ignore grids)."""
-    attributes = {"MultiProcessorCount": 1}
-
-    def __init__(self, index=0):
-        self.id = index
-
-    def use(self):
-        pass
-
-    def synchronize(self):
-        pass
-
-
-_DEVICE = Device()
-_STREAM = Stream()
-
-
-def _cuda_namespace():
-    runtime = types.SimpleNamespace(getDeviceCount=lambda: 1, runtimeGetVersion=lambda: 13000,
-                                    driverGetVersion=lambda: 13000,
-                                    getDeviceProperties=lambda i: {"name": b"cupy-on-host stand-in"})
-    return types.SimpleNamespace(
-        Stream=Stream, Event=Event, Device=Device, get_elapsed_time=get_elapsed_time, runtime=runtime,
-        get_current_stream=lambda: _STREAM, nvrtc=types.SimpleNamespace(getVersion=lambda: (13, 0)),
-        device=types.SimpleNamespace(get_cublas_handle=lambda: 1), nccl=NCCL)
-
-
 class HostCupy(types.ModuleType):
     """The ``cupy`` module of the stand-in: the functions above, ``cuda``, and NumPy's
     other functions wrapped as ``_Function``s (constants and types as they are)."""
@@ -386,7 +335,7 @@ class HostCupy(types.ModuleType):
         self.ndarray = DeviceArray
         for fn in (asarray, array, asnumpy, get_array_module, ascontiguousarray):
             setattr(self, fn.__name__, fn)
-        self.cuda = _cuda_namespace()
+        self.cuda = cuda_namespace()
 
     def __getattr__(self, name):
         if name.startswith("__"):
