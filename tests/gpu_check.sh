@@ -66,7 +66,7 @@ if ! have "$PY"; then
     exit 1
 fi
 "$PY" - <<'EOF' || fail "reading the Python environment"
-import importlib, sys
+import importlib, importlib.util, sys
 print("python", sys.version.split()[0], sys.executable)
 for name in ("numpy", "scipy", "h5py", "networkx", "numba", "setuptools", "pip", "pytest", "cupy", "torch"):
     try:
@@ -74,6 +74,10 @@ for name in ("numpy", "scipy", "h5py", "networkx", "numba", "setuptools", "pip",
         print(f"  {name:<11}{getattr(mod, '__version__', '?')}")
     except Exception as exc:
         print(f"  {name:<11}missing ({type(exc).__name__}: {exc})")
+sys.path.insert(0, "tests/gpu")
+import torch_peer
+if importlib.util.find_spec("torch") is None and torch_peer.peer_python():
+    print(f"  torch      in the peer interpreter {torch_peer.peer_python()} (step 5 uses it)")
 try:
     import cupy
     rt = cupy.cuda.runtime
