@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """The functional API of graphflow.keras: Input, shared structure, merge layers,
 BatchNormalization, callbacks, and saving, on MNIST digits.
 

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Graph basics: declare a computation, compile it, run it — the seed note's first lesson,
 done symbolically.
 

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Real-time augmentation of MNIST digits with ImageDataGenerator (Keras 2 style).
 
 Writes a grid of augmented digits to OUT/augmented_digits.png (and an .svg that embeds

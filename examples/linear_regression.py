@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Linear regression the Theano way: placeholders, shared variables, gf.grad and a
 compiled training step whose ``updates`` move the weights.
 

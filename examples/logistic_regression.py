@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Logistic regression, after the classic Theano tutorial ("A Real Example: Logistic
 Regression"): the probability p = sigmoid(x · w + b), the cross-entropy cost with L2 weight
 decay, its gradient with gf.grad, and one compiled function that both predicts and trains.

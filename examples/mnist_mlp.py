@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Keras 2's classic MNIST multilayer perceptron, on graphflow.keras.
 
     .venv/bin/python examples/mnist_mlp.py --epochs 5

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 import numpy as np
 import graphflow.keras as keras
 from graphflow.keras.models import Sequential

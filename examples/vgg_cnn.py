@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """The seed note's VGG-like CNN (例子：类似 VGG 的卷积神经网络), trained on real MNIST digits
 with graphflow.keras.
 

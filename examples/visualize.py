@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Pictures of graphflow graphs with ``gf.viz``: a small expression, and the training
 step of a VGG-like CNN (the seed note's model) as written and as the compiler runs it.
 

@@ -43,3 +43,17 @@ def test_logistic_regression_cost_falls_and_accuracy_rises():
     accuracy = [float(a) for a in re.findall(r"train accuracy ([\d.]+)", out)]
     assert accuracy[-1] > 0.8 > accuracy[0]
     assert float(re.search(r"test accuracy ([\d.]+)", out).group(1)) > 0.8
+
+
+def test_every_script_a_user_runs_has_a_shebang_and_its_run_bit():
+    """examples/, tools/, the benchmarks and the GPU check run as ``./script`` (git keeps
+    the bit: mode 100755)."""
+    import os
+    root = EXAMPLES.parent
+    scripts = [*EXAMPLES.glob("*.py"), *(root / "tools").glob("*.py"), *(root / "tests" / "benchmarks").glob("bench_*.py"),
+               root / "tests" / "gpu" / "run_catalog.py", root / "tests" / "gpu" / "vgg_check.py",
+               root / "tests" / "gpu_check.sh"]
+    assert len(scripts) > 15
+    for script in scripts:
+        assert script.read_text().startswith("#!/usr/bin/env "), script
+        assert os.stat(script).st_mode & 0o111 == 0o111, f"{script} has no run bit (chmod +x)"

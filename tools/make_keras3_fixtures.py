@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Write the Keras-3 fixture files that graphflow's reading tests use offline.
 
     python tools/make_keras3_fixtures.py [OUT]     # default: tests/keras/fixtures/keras3

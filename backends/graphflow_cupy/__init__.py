@@ -33,7 +33,7 @@ INSTALL_HINT = "pip install 'graphflow[gpu-cuda13]' (or [gpu-cuda12])"
 class CupyBackend(NumpyBackend):
     """Runs graphs on an NVIDIA GPU with CuPy (float32 GEMMs stay float32: TF32 only
     with CuPy's own ``CUPY_TF32=1``). Available when CuPy imports, a CUDA driver answers,
-    a device is visible and NVRTC loads."""
+    a device is visible and the CUDA libraries it calls (NVRTC, cuBLAS) load."""
 
     name = "cupy"
     kernels = KERNELS
@@ -78,8 +78,19 @@ class CupyBackend(NumpyBackend):
         return KernelSpec(None, writes_out=True)
 
 
+# The CUDA libraries the backend calls, each probed by a cheap call that loads it (CuPy
+# loads them lazily: without this a missing cuBLAS would show only at the first matmul).
+# cuRAND is not among them: random draws are graphflow's own Philox kernel (csrc/random.cu).
+LIBRARIES = (
+    ("NVRTC", "CUDA's run-time compiler, for every kernel", lambda cp: cp.cuda.nvrtc.getVersion()),
+    ("cuBLAS", "matmul and the convolutions' GEMMs", lambda cp: cp.cuda.device.get_cublas_handle()),
+)
+LIBRARY_HINT = "pip install 'cupy-cuda13x[ctk]' (or cupy-cuda12x[ctk]) installs the CUDA libraries"
+
+
 def _probe() -> tuple[bool, str]:
-    """``(True, "")``, or ``(False, why)``: no CuPy, no driver, no device, no NVRTC."""
+    """``(True, "")``, or ``(False, why)``: no CuPy, no driver, no device, or which of
+    the CUDA libraries (``LIBRARIES``) does not load, each with its error."""
     try:
         cp = device.cupy()
         runtime = cp.cuda.runtime
@@ -91,11 +102,14 @@ def _probe() -> tuple[bool, str]:
         return False, f"no usable CUDA driver ({type(exc).__name__}: {exc})"
     if count < 1:
         return False, "no CUDA device is visible (check CUDA_VISIBLE_DEVICES)"
-    try:
-        cp.cuda.nvrtc.getVersion()
-    except Exception as exc:  # kernels are compiled at run time with NVRTC
-        return False, (f"NVRTC (CUDA's run-time compiler) does not load ({type(exc).__name__}: {exc}); "
-                       f"pip install 'cupy-cuda13x[ctk]' installs it")
+    missing = []
+    for name, role, load in LIBRARIES:
+        try:
+            load(cp)
+        except Exception as exc:  # the library is absent, or too old for this CuPy
+            missing.append(f"{name} ({role}) does not load ({type(exc).__name__}: {exc})")
+    if missing:
+        return False, "; ".join(missing) + f"; {LIBRARY_HINT}"
     return True, ""
 
 

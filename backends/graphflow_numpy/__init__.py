@@ -8,19 +8,20 @@ from graphflow.runtime import Backend, KernelSpec
 
 from . import jit, kernels  # noqa: F401  (kernels: registers every kernel in KERNELS)
 from .kernels.fused import epilogue_kernel, epilogue_writes_out, fused_inplace, fused_kernel
-from .table import KERNELS
+from .table import CPU_KERNELS, KERNELS
 
 
 class NumpyBackend(Backend):
     """Runs graphs on the CPU with NumPy. Always available.
 
-    Its kernels are written against ``xp`` and live in ``KERNELS``; a backend for another
+    Its kernels are written against ``xp`` and live in ``KERNELS`` (portable), with CPU
+    fast paths over them in ``CPU_KERNELS`` (this backend's table); a backend for another
     array library subclasses this one and gives a ``KernelTable(parent=KERNELS)`` with
     only the kernels that differ (the CuPy backend does)."""
 
     name = "numpy"
     xp = np
-    kernels = KERNELS
+    kernels = CPU_KERNELS
     fuses = True
 
     def to_device(self, host_array):
@@ -44,4 +45,4 @@ class NumpyBackend(Backend):
         return KernelSpec(None, writes_out=epilogue_writes_out(op, self.kernels))
 
 
-__all__ = ["NumpyBackend", "KERNELS"]
+__all__ = ["NumpyBackend", "KERNELS", "CPU_KERNELS"]

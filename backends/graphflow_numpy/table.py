@@ -1,4 +1,14 @@
-"""The kernel table shared by the NumPy and CuPy backends (kernels take ``xp``)."""
+"""The NumPy backend's kernel tables.
+
+``KERNELS`` is the portable base: every kernel, written against an array namespace ``xp``
+and never asking which one it was handed, so any backend whose table inherits it (CuPy's)
+runs it on its own arrays. ``CPU_KERNELS``, its child and the NumPy backend's own table,
+holds the CPU fast paths that only host arrays can take (numba loops, per-core splits,
+MPI on host buffers), each registered over the portable kernel of the same op.
+
+    >>> CPU_KERNELS.lookup(ops.MatMul)   # the per-core split GEMM; KERNELS has plain xp.matmul
+"""
 from graphflow.runtime import KernelTable
 
-KERNELS = KernelTable()
+KERNELS = KernelTable(name="portable")
+CPU_KERNELS = KernelTable(parent=KERNELS, name="numpy")

@@ -21,8 +21,9 @@ gets collectives with no code of its own.
   largest rank's and cut back afterwards.
 - ``GRAPHFLOW_NCCL=0`` forces the host path.
 
-Not exercised by graphflow's test suite, which runs without a GPU; the padding helpers
-are (with NumPy standing in for CuPy).
+The test suite runs all of it without a GPU: in a 2-rank MPI job on the stand-in GPU of
+tests/gpu/host_cupy.py (device arrays that are not NumPy's) and its NCCL stand-in, which
+exchanges over MPI what lies at the device pointers it is handed.
 """
 from __future__ import annotations
 
@@ -86,14 +87,15 @@ class DeviceCollectives:
         return self.xp.concatenate(flat) if len(flat) > 1 else flat[0].copy()
 
     # ------------------------------------------------------------ the collectives
-    def _packed(self, kind, arrays, node, host_fn, arg, launch, reduction="sum", **record) -> list:
-        """Meet the other ranks, then ``launch(comm, buf, dtype, op, stream)`` on one packed
-        device buffer — or ``host_fn(host arrays, arg, node, met=True)`` through the host."""
+    def _packed(self, kind, arrays, node, host_fn, arg, launch, nccl_op="sum", **record) -> list:
+        """Meet the other ranks (``record``: what they must agree on), then ``launch(comm,
+        buf, dtype, op, stream)`` on one packed device buffer, ``op`` being NCCL's for
+        ``nccl_op`` — or ``host_fn(host arrays, arg, node, met=True)`` through the host."""
         ctx = current()
         if ctx.size == 1:
             return [a.copy() for a in arrays]
         exchange.rendezvous(ctx, node, kind, arrays, **record)
-        nccl = self._on_nccl(ctx, arrays[0].dtype, reduction)
+        nccl = self._on_nccl(ctx, arrays[0].dtype, nccl_op)
         if nccl is None:
             return self._device(host_fn(self._host(arrays), arg, node, met=True))
         comm, dtype, op, stream = nccl

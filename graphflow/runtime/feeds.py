@@ -34,17 +34,17 @@ def check_feed(ph, value, backend):
     was needed, so no kernel can write into the caller's memory.
     """
     xp = backend.xp
-    if xp is not None and xp is not np and isinstance(value, getattr(xp, "ndarray", ())):
-        arr = value
-    else:
-        arr = _host_array(ph, value)
+    on_device = xp is not None and xp is not np and isinstance(value, getattr(xp, "ndarray", ()))
+    arr = value if on_device else _host_array(ph, value)
     target = np.dtype(ph.dtype)
     if not ph.type.accepts(arr.shape):
         raise FeedError(f"placeholder `{ph.name}` expects shape {format_shape(ph.shape)}; "
                         f"got {format_shape(arr.shape)}")
     if arr.dtype != target:
         arr = _cast(ph, arr, target)
-    elif arr is value or arr.base is value:
+    elif not on_device and (arr is value or arr.base is value):
+        # (a device array has no read-only flag: CuPy's has no setflags; kernels never
+        # write into a source, the memory plan only reuses intermediates)
         arr = arr.view()
         arr.setflags(write=False)  # (flags.writeable = False would fill a NumPy-internal cache)
     return backend.to_device(arr)
@@ -80,7 +80,7 @@ def _cast(ph, arr, target) -> np.ndarray:
                         f"(a lossy conversion: cast it yourself if you mean it)")
     if want in "iu" and kind in "iu" and arr.size and not _fits(arr, target):
         raise FeedError(f"placeholder `{ph.name}` expects {ph.dtype}; got {arr.dtype} values in "
-                        f"[{arr.min()}, {arr.max()}], which {ph.dtype} cannot hold")
+                        f"[{arr.min().item()}, {arr.max().item()}], which {ph.dtype} cannot hold")
     with np.errstate(over="ignore"):
         out = arr.astype(target)
     if want in "fc" and kind != "b" and not np.can_cast(arr.dtype, target, "safe"):
@@ -96,7 +96,7 @@ def _check_range(ph, arr, out):
         return
     grew = ~finite & np.isfinite(arr)
     if grew.any():
-        worst = arr[grew].flat[0].item()
+        worst = arr[grew].reshape(-1)[0].item()   # (no .flat: a device array may lack it)
         raise FeedError(f"placeholder `{ph.name}` expects {ph.dtype}; got {arr.dtype} values such as {worst!r} "
                         f"beyond {ph.dtype}'s range (they would become Inf)")
 

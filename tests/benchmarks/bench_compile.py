@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """How fast does gf.function compile? (a script, not collected by pytest)
 
 1. The training step of a VGG-like CNN (conv-conv-pool blocks, dense head, softmax

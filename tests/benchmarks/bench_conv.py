@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Each convolution of the seed note's VGG-like CNN (batch 32, 100x100x3 input), forward,
 input gradient and filter gradient, against PyTorch (CPU) NCHW and channels_last in the
 same run. A script, not collected by pytest:

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Data-parallel scaling of the demo's VGG-like CNN (28x28x1 inputs, 10 classes, SGD with
 Nesterov momentum, dropout on) with 1 and 2 processes on this machine, each process with
 one BLAS thread and a batch of 32 of its own (Horovod's weak scaling: 2 processes train

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """graphflow's side of the VGG-like CNN training-step benchmark (the seed note's model).
 
 Same work as ../shared/bench/peer_torch_vgg.py: batch 32, 100x100x3 float32, 10 classes,

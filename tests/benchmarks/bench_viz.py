@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """How long does a picture of a big graph take? (a script, not collected by pytest)
 
 The training graph of a deep residual CNN (per block: conv2d 3×3 + bias + relu, plus a

@@ -5,9 +5,11 @@ The catalog (``conformance_cases.py``: every op of ``graphflow.ops`` and ``gf.nn
 gradients through ``gf.grad``, and the fused patterns the compiler makes) runs on every
 backend ``gf.backends.available()`` lists besides NumPy, compared with the NumPy backend
 (an unavailable one, such as ``cupy`` on a machine without a GPU, is skipped with its
-reason), and on ``cupy-on-host``: the CuPy backend with NumPy arrays and its CUDA kernels
-compiled for the CPU (tests/gpu/cuda_tools.py), so its launch code and kernel source run
-everywhere a C++ compiler does."""
+reason), and on two stand-ins of a GPU whose arrays are not NumPy's (tests/gpu/host_cupy.py:
+an implicit conversion to NumPy raises TypeError, as CuPy's does): ``cupy-on-host``, the
+CuPy backend with its CUDA kernels compiled for the CPU (tests/gpu/cuda_tools.py), so its
+launch code and kernel source run everywhere a C++ compiler does; and
+``portable-on-host``, the NumPy backend's portable kernel table (what CuPy inherits)."""
 from __future__ import annotations
 
 import importlib
@@ -194,12 +196,13 @@ def test_backend_conformance(rng, backend, case):
 
 # ---------------------------------------------------------------- the catalog, against the NumPy backend
 HOST = cuda_tools.HOST
+PORTABLE = cuda_tools.PORTABLE   # the portable kernel table (CuPy's parent) on the stand-in's arrays
 
 
 def _catalog_backends():
     params = [p for p in _backend_params() if p.values[0] != "numpy"]
     marks = () if cuda_tools.CXX else pytest.mark.skip(reason="no host C++ compiler for cupy-on-host")
-    return params + [pytest.param(HOST, marks=marks, id=HOST)]
+    return params + [pytest.param(HOST, marks=marks, id=HOST), pytest.param(PORTABLE, id=PORTABLE)]
 
 
 @pytest.fixture(scope="module")
@@ -231,6 +234,8 @@ def backend_name(request, monkeypatch):
     name = request.param
     if name == HOST:
         cuda_tools.use_host_backend(monkeypatch, request.getfixturevalue("host_device"))
+    elif name == PORTABLE:
+        cuda_tools.use_portable_backend(monkeypatch)
     return name
 
 

@@ -67,6 +67,15 @@ def test_collectives_over_tcp_on_loopback():
     assert_ok(job("collectives.py", btl="self,tcp"))
 
 
+def test_device_collectives_over_the_nccl_stand_in():
+    """graphflow.distributed's GPU path (DeviceCollectives: packing, NCCL calls on raw
+    device pointers, padded all-gathers) on the stand-in's device arrays, its NCCL an MPI
+    stand-in that refuses pointers outside device arrays (tests/gpu/host_nccl.py)."""
+    proc = job("collectives.py", env={"GRAPHFLOW_TEST_DEVICE": "portable-on-host"})
+    assert_ok(proc)
+    assert "NCCL calls on portable-on-host" in proc.stdout, proc.output[-6000:]
+
+
 def test_collectives_in_a_job_of_one():
     """Without mpirun (a job of one), collectives compute their local results."""
     proc = subprocess.run([sys.executable, str(WORKERS / "collectives.py")], capture_output=True, text=True,

@@ -44,6 +44,15 @@ class CupyPlanner(CupyOnHost):
     def kernel(self, node):
         return _NUMPY.kernel(node)
 
+    def available(self):   # compile-time decisions only: no device, no CuPy needed
+        return True, ""
+
+    def to_device(self, host_array):   # NumPy's kernels run here: their arrays are NumPy's
+        return _NUMPY.to_device(host_array)
+
+    def to_host(self, array):
+        return _NUMPY.to_host(array)
+
 
 @contextlib.contextmanager
 def planner_default():

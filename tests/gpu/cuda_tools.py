@@ -6,9 +6,10 @@
   resources), at about three times the cost. Nothing runs.
 - ``host_library(source)``: the same source built by the host C++ compiler into a shared
   library; each kernel's per-element function is there as an ``extern "C"`` loop.
-- ``on_host(monkeypatch)``: the CuPy backend with NumPy arrays and those host loops in
-  place of CuPy and the GPU, so its Python launch code and its CUDA source run here and
-  can be compared with the NumPy backend.
+- ``on_host(monkeypatch)``: the CuPy backend with the stand-in ``cupy`` of ``host_cupy``
+  (device arrays that are not NumPy arrays: an implicit conversion raises TypeError, as
+  on a GPU) and those host loops in place of CuPy and the GPU, so its Python launch code
+  and its CUDA source run here and can be compared with the NumPy backend.
 
 Compiles are cached by a hash of the source in a temp folder, so a second run is free.
 """
@@ -26,8 +27,10 @@ import numpy as np
 import pytest
 
 import graphflow_cupy
+import graphflow_numpy
 from graphflow_cupy import device
 from graphflow_cupy.source import static_kernels, static_source
+from host_cupy import HOST_CUPY, DeviceArray
 
 NVCC = shutil.which("nvcc")
 CXX = shutil.which("g++") or shutil.which("c++")
@@ -110,8 +113,11 @@ class HostKernel:
         self.fn(*[self._arg(a) for a in args])
 
     def _arg(self, a):
-        if isinstance(a, np.ndarray):
-            return ctypes.c_void_p(a.ctypes.data)
+        if isinstance(a, DeviceArray):
+            return ctypes.c_void_p(a.data.ptr)
+        if isinstance(a, np.ndarray):   # CuPy's RawKernel refuses host arrays too
+            raise TypeError(f"Unsupported type {type(a)}: a kernel argument must be a device array "
+                            f"(cupy.asarray it first), not a NumPy array")
         kind = np.dtype(type(a))
         if self.widen and kind == np.int32:
             return ctypes.c_longlong(int(a))
@@ -181,57 +187,19 @@ class HostDevice:
         return len(bodies)
 
 
-class _ArrayResults:
-    """Calls ``fn`` and gives a 0-d array where NumPy gives a scalar (CuPy never does)."""
-
-    def __init__(self, fn):
-        self._fn = fn
-
-    def __call__(self, *args, **kwargs):
-        r = self._fn(*args, **kwargs)
-        return np.asarray(r) if isinstance(r, np.generic) else r
-
-    def __getattr__(self, name):  # ufunc.at, ufunc.reduce...
-        return getattr(self._fn, name)
-
-
-class NumpyAsCupy:
-    """``numpy`` as the CuPy backend sees ``cupy``: the same functions, arrays out."""
-
-    def __getattr__(self, name):
-        value = getattr(np, name)
-        if callable(value) and not isinstance(value, type):
-            value = _ArrayResults(value)
-        setattr(self, name, value)
-        return value
-
-
-NP_AS_CUPY = NumpyAsCupy()
-
-
 class CupyOnHost(graphflow_cupy.CupyBackend):
-    """The CuPy backend, its arrays NumPy's and its kernels the host loops (``on_host``)."""
+    """The CuPy backend with the stand-in ``cupy`` of ``host_cupy`` (device arrays that
+    are not NumPy's) and the host loops in place of its kernels (``on_host``): transfers,
+    the availability probe and every launch go through the backend's own code."""
     name = "cupy-host"
-    xp = NP_AS_CUPY
-
-    def available(self):
-        return True, ""
-
-    def to_device(self, host_array):
-        return np.asarray(host_array)
-
-    def to_host(self, array):
-        return np.asarray(array)
-
-    def synchronize(self):
-        pass
+    xp = HOST_CUPY
 
 
 def on_host(monkeypatch, host: HostDevice | None = None) -> HostDevice:
     """Route ``graphflow_cupy.device`` to NumPy and the host loops (of ``host``, or a new
     ``HostDevice``) until ``monkeypatch`` is undone."""
     host = host or HostDevice()
-    monkeypatch.setattr(device, "cupy", lambda: NP_AS_CUPY)
+    monkeypatch.setattr(device, "cupy", lambda: HOST_CUPY)
     monkeypatch.setattr(device, "function", host.function)
     monkeypatch.setattr(device, "static", host.static)
     monkeypatch.setattr(device, "sm_count", lambda: 1)
@@ -252,3 +220,31 @@ def use_host_backend(monkeypatch=None, host: HostDevice | None = None) -> HostDe
     monkeypatch.setattr(registry, "_instances", dict(registry._instances))
     registry.register_backend(HOST, CupyOnHost)
     return host
+
+
+PORTABLE = "portable-on-host"
+
+
+class PortableOnHost(graphflow_numpy.NumpyBackend):
+    """The NumPy backend's portable kernel table (what CuPy inherits, without CuPy's own
+    kernels over it) run on the stand-in's device arrays: every kernel that reaches
+    ``xp`` must work with arrays that are not NumPy's."""
+    name = "portable-host"
+    xp = HOST_CUPY
+    kernels = graphflow_numpy.KERNELS
+
+    def to_device(self, host_array):
+        return HOST_CUPY.asarray(host_array)
+
+    def to_host(self, array):
+        return HOST_CUPY.asnumpy(array)
+
+
+def use_portable_backend(monkeypatch=None) -> None:
+    """Register ``portable-on-host`` until ``monkeypatch`` is undone (or for the process)."""
+    from graphflow.runtime import backend as registry
+    monkeypatch = monkeypatch or pytest.MonkeyPatch()
+    registry.available()
+    monkeypatch.setattr(registry, "_classes", dict(registry._classes))
+    monkeypatch.setattr(registry, "_instances", dict(registry._instances))
+    registry.register_backend(PORTABLE, PortableOnHost)

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Run the backend conformance catalog (tests/core/conformance_cases.py) on one backend
 without pytest (GPU machines may not have it): every case against the NumPy backend,
 and again on the same backend for determinism. Prints one line per case and exits 1 if
@@ -42,9 +43,10 @@ def main(argv=None) -> int:
     parser.add_argument("-k", default="", help="only cases whose name contains this")
     args = parser.parse_args(argv)
     cases = [c for c in CASES if args.k in c.name]
-    if args.backend == "cupy-on-host" and args.backend not in {i.name for i in gf.backends.available()}:
-        import cuda_tools   # the CPU stand-in of the CuPy backend, for a dry run without a GPU
-        cuda_tools.use_host_backend()
+    if args.backend in ("cupy-on-host", "portable-on-host") and \
+            args.backend not in {i.name for i in gf.backends.available()}:
+        import cuda_tools   # the CPU stand-ins of the CuPy backend, for a dry run without a GPU
+        (cuda_tools.use_host_backend if args.backend == cuda_tools.HOST else cuda_tools.use_portable_backend)()
     failed, t0 = [], time.perf_counter()
     for case in cases:
         t = time.perf_counter()

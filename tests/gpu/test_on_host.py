@@ -1,5 +1,6 @@
 """The CuPy backend's kernels run on the CPU (tests/gpu/cuda_tools.py: each kernel's
-per-element function compiled by the host C++ compiler, NumPy arrays in place of CuPy's)
+per-element function compiled by the host C++ compiler, the stand-in device arrays of
+host_cupy.py in place of CuPy's)
 and compared with the NumPy backend: every element-wise expression on edge values in
 every dtype it takes, every fused pattern of the corpus, Philox's known answers, exact
 scatter-adds and pooling ties, aliasing, the float16 fallback, and the VGG-like CNN's
@@ -22,10 +23,16 @@ from graphflow_cupy.kernels.fused import ElementwiseLauncher
 from graphflow_cupy.source import common
 
 import cuda_tools
+from host_cupy import data_of
 from corpus import corpus
 
 pytestmark = cuda_tools.needs_cxx
 HOST = cuda_tools.HOST
+cp = cuda_tools.HOST_CUPY          # the stand-in ``cupy``: device arrays that are not NumPy's
+
+
+def dev(arrays):
+    return [cp.asarray(a) for a in arrays]
 
 
 @pytest.fixture(scope="module")
@@ -102,9 +109,9 @@ def test_every_expression_matches_numpy_on_edge_values(on_host):
             assert want.dtype == np.float16
             continue
         runs.append((op, dtypes, arrays, want, launcher))
-    on_host.collect(lambda: [r[4](*r[2]) for r in runs])
+    on_host.collect(lambda: [r[4](*dev(r[2])) for r in runs])
     for op, dtypes, arrays, want, launcher in runs:
-        got = launcher(*arrays)
+        got = cp.asnumpy(launcher(*dev(arrays)))
         assert got.dtype == want.dtype and got.shape == want.shape, (op, dtypes)
         if want.dtype.kind in "biu" or op.op_name() in ("add", "sub", "mul", "maximum", "minimum", "neg", "abs",
                                                           "sign", "square", "clip", "where", "cast", "relu",
@@ -140,10 +147,10 @@ def test_every_fused_pattern_of_the_corpus_matches_numpy(on_host):
         with np.errstate(all="ignore"):
             want = gf.function(phs, op.expand(phs), backend="numpy", optimize="O0")(*arrays)
         runs.append((op, arrays, want, ElementwiseLauncher(op, [t.dtype for t in types]), origin))
-    on_host.collect(lambda: [r[3](*r[1]) for r in runs])
+    on_host.collect(lambda: [r[3](*dev(r[1])) for r in runs])
     for op, arrays, want, launcher, origin in runs:
         with np.errstate(all="ignore"):
-            got = launcher(*arrays)
+            got = cp.asnumpy(launcher(*dev(arrays)))
         tol = 2e-6 if want.dtype == np.float32 else 1e-12
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol, err_msg=f"{op.label()} from {origin}")
     assert len(runs) > 200
@@ -180,13 +187,14 @@ def test_random_draws_are_the_numpy_backends_bits(on_host, seed, counter):
     from graphflow_numpy.kernels import random as ref
     from graphflow_cupy import device
     from graphflow_cupy.kernels.random import UNIFORM, _key
-    c = np.asarray(counter, np.int64)
+    c = cp.asarray(np.asarray(counter, np.int64))
     for n, dtype in ((1, "float32"), (1001, "float32"), (7, "float64"), (64, "float64")):
-        got = np.empty(n, dtype)
+        got = cp.empty(n, dtype)
         per = 4 if dtype == "float32" else 2
         device.each(device.static(UNIFORM, dtype, np.int32), -(-n // per), np.int32, got, np.int32(n), *_key(seed),
                     c, np.dtype(dtype).type(1), np.dtype(dtype).type(0), np.int32(0), np.int32(0))
-        np.testing.assert_array_equal(got, ref.uniform(np, seed, c, (n,), dtype))
+        got = got.get()
+        np.testing.assert_array_equal(got, ref.uniform(np, seed, np.int64(counter), (n,), dtype))
         assert len(np.unique(got)) == n
 
 
@@ -214,28 +222,29 @@ def test_scatter_adds_and_pooling_ties_equal_numpy_bit_for_bit(on_host):
 def test_an_output_buffer_overlapping_an_input_is_safe(on_host):
     from graphflow.ops import elementwise as ew
     launcher = ElementwiseLauncher(Fused(((ew.Add(), (0, 1)),), 2), ["float32", "float32"])
-    a = np.arange(12, dtype=np.float32).reshape(3, 4)
-    b = np.ones(4, np.float32)
+    a = cp.arange(12, dtype=np.float32).reshape(3, 4)
+    b = cp.ones(4, np.float32)
     on_host.collect(lambda: (launcher(a, b), launcher(a[::-1], b)))
-    want = a + b
+    want = (a + b).get()
     assert launcher(a, b, out=a) is a                       # in place over the input itself
-    np.testing.assert_array_equal(a, want)
-    buf = np.arange(12, dtype=np.float32).reshape(3, 4)
+    np.testing.assert_array_equal(a.get(), want)
+    buf = cp.arange(12, dtype=np.float32).reshape(3, 4)
     launcher(buf[::-1], b, out=buf)                         # reversed view of the output: copied first
-    np.testing.assert_array_equal(buf, np.arange(12, dtype=np.float32).reshape(3, 4)[::-1] + 1)
+    np.testing.assert_array_equal(buf.get(), np.arange(12, dtype=np.float32).reshape(3, 4)[::-1] + 1)
     copies = []
-    flat = np.zeros(12, np.float32)
+    flat = cp.zeros(12, np.float32)
     twin = flat.view().reshape(3, 4)                        # another view object of the same elements
     out = flat.reshape(3, 4)
     twin[...] = 5
-    real_copy = np.ndarray.copy
 
-    class Spy(np.ndarray):
+    class Spy(cuda_tools.DeviceArray):
+        __slots__ = ()
+
         def copy(self, *a, **k):
             copies.append(1)
-            return real_copy(self, *a, **k)
-    launcher(twin.view(Spy), b, out=out)                    # the plan's in-place reuse: no copy
-    np.testing.assert_array_equal(out, np.full((3, 4), 6, np.float32))
+            return super().__getattr__("copy")(*a, **k)
+    launcher(Spy(data_of(twin), flat), b, out=out)          # the plan's in-place reuse: no copy
+    np.testing.assert_array_equal(out.get(), np.full((3, 4), 6, np.float32))
     assert not copies
 
 

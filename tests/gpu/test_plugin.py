@@ -40,21 +40,43 @@ def test_the_cupy_entry_point_is_a_numpy_backend_with_an_inherited_table():
     assert NUMPY_KERNELS.lookup(conv.Conv2D) is not table.lookup(conv.Conv2D)
 
 
+def test_cpu_fast_paths_live_in_the_numpy_backends_table_and_cupy_inherits_none():
+    """The portable table (any ``xp``) is CuPy's parent; the NumPy backend's table is its
+    other child, with the CPU fast paths over the portable kernels of the same ops."""
+    from graphflow.ops import collective as co, linalg as la, random as rnd, reductions as red
+    from graphflow.ops.nn import noise, pool
+    from graphflow_numpy import CPU_KERNELS
+    assert NumpyBackend.kernels is CPU_KERNELS and CPU_KERNELS.parent is NUMPY_KERNELS
+    assert graphflow_cupy.KERNELS.parent is NUMPY_KERNELS
+    for op in (la.MatMul, red.Sum, red.Mean, pool.MaxPool2D, pool.MaxPool2DGrad, pool.MaxPool2DGradGrad,
+               rnd.RandomUniform, rnd.RandomNormal, noise.Dropout, co.Allreduce, co.Broadcast, co.Reduce,
+               co.Allgather, co.ReduceScatter):
+        assert op in CPU_KERNELS._specs and op in NUMPY_KERNELS._specs, op
+        assert CPU_KERNELS.lookup(op) is not NUMPY_KERNELS.lookup(op), op
+    kernels = ROOT / "backends" / "graphflow_numpy" / "kernels"
+    for name in ("collective", "reductions", "linalg", "random", "nn_pool"):   # split: no namespace tests
+        assert "xp is np" not in (kernels / f"{name}.py").read_text() and \
+            "xp is not np" not in (kernels / f"{name}.py").read_text(), name
+
+
 @pytest.fixture
 def fake_cupy(monkeypatch):
     """A stand-in ``cupy`` module whose CUDA pieces fail as asked."""
-    def make(devices=1, driver_error=None, nvrtc_error=None):
+    def make(devices=1, driver_error=None, nvrtc_error=None, cublas_error=None):
         def count():
             if driver_error:
                 raise driver_error
             return devices
 
-        def nvrtc_version():
-            if nvrtc_error:
-                raise nvrtc_error
-            return (13, 0)
+        def answer(error, value):
+            def call():
+                if error:
+                    raise error
+                return value
+            return call
         cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=count),
-                                     nvrtc=types.SimpleNamespace(getVersion=nvrtc_version))
+                                     nvrtc=types.SimpleNamespace(getVersion=answer(nvrtc_error, (13, 0))),
+                                     device=types.SimpleNamespace(get_cublas_handle=answer(cublas_error, 1)))
         monkeypatch.setitem(sys.modules, "cupy", types.SimpleNamespace(cuda=cuda))
         monkeypatch.setattr(device, "_state", {})
         return CupyBackend().available()
@@ -69,7 +91,11 @@ def test_available_says_what_is_missing_and_never_raises(monkeypatch, fake_cupy)
     ok, why = fake_cupy(devices=0)
     assert not ok and "no CUDA device is visible" in why
     ok, why = fake_cupy(nvrtc_error=OSError("libnvrtc.so.13: cannot open shared object file"))
-    assert not ok and "NVRTC" in why and "libnvrtc" in why
+    assert not ok and "NVRTC" in why and "libnvrtc" in why and "cuBLAS" not in why
+    ok, why = fake_cupy(cublas_error=ImportError("libcublas.so.13: cannot open shared object file"))
+    assert not ok and why.startswith("cuBLAS (matmul") and "libcublas.so.13" in why and "pip install" in why
+    ok, why = fake_cupy(nvrtc_error=OSError("libnvrtc.so.13 missing"), cublas_error=OSError("libcublas.so.13 missing"))
+    assert not ok and "NVRTC" in why and "libnvrtc.so.13 missing" in why and "libcublas.so.13 missing" in why
     monkeypatch.setitem(sys.modules, "cupy", None)   # import cupy -> ImportError
     monkeypatch.setattr(device, "_state", {})
     ok, why = CupyBackend().available()

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """The seed note's VGG-like CNN (examples/vgg_cnn.py's model) on a GPU, for tests/gpu_check.sh.
 
 ``train``: 20 SGD steps (batch 32, 100x100x3 float32 from a fixed seed) on the NumPy and
@@ -5,19 +6,23 @@ the CuPy backend from the same weights, data and dropout seeds; prints both loss
 side by side, checks they agree to float32 tolerance and that every dropout mask of the
 step is bit-identical on both backends. ``speed``: the training step and inference
 (median of N calls after warm-up, data already on the device) of graphflow-cupy beside
-PyTorch CUDA eager on the same model when torch imports, their ratio, and graphflow's
-per-op-type profile of the step (each kernel timed to the end of its GPU work).
+PyTorch eager on the same model (torch_peer.py: CUDA when torch sees a GPU, else the CPU,
+in this interpreter or a peer one), their ratio, and graphflow's per-op-type profile of
+the step (each kernel timed to the end of its GPU work). On a stand-in backend every
+number is labelled a dry run.
 
     python tests/gpu/vgg_check.py train --steps 20
     python tests/gpu/vgg_check.py speed --steps 30
 
-(``--backend``, ``--size`` and ``--batch`` exist so the test suite can run the ``train``
-check small, on the CPU stand-in of the CuPy backend.)
+(``--backend``, ``--size`` and ``--batch`` exist so the test suite and the dry run can run
+both checks small, on the CPU stand-in of the CuPy backend.)
 """
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -121,7 +126,7 @@ def train(steps: int) -> int:
 
 # ---------------------------------------------------------------- speed
 def median_ms(fn, steps: int, warmup: int = 5) -> float:
-    for _ in range(warmup):
+    for _ in range(min(warmup, steps)):   # (a dry run times one or two calls)
         fn()
     times = []
     for _ in range(steps):
@@ -132,8 +137,9 @@ def median_ms(fn, steps: int, warmup: int = 5) -> float:
 
 
 def graphflow_times(steps):
-    import cupy as cp
-    model = model_on("cupy")
+    from graphflow.runtime import backend as registry
+    cp = registry.get_backend(GPU).xp          # cupy (or the dry run's stand-in of it)
+    model = model_on(GPU)
     x, y = data(1)
     xd, yd, wd = cp.asarray(x), cp.asarray(y), cp.ones(BATCH, np.float32)
     train_fn, predict_fn = model.train_function, model.predict_function
@@ -146,61 +152,55 @@ def graphflow_times(steps):
     end.record()
     end.synchronize()
     gpu_ms = cp.cuda.get_elapsed_time(start, end) / steps
-    prof = train_fn.profile(xd, yd, wd, repeat=5)
+    prof = train_fn.profile(xd, yd, wd, repeat=min(5, steps))
     return train_ms, infer_ms, gpu_ms, prof
 
 
 def torch_times(steps):
-    import torch
-    from torch import nn
-    torch.backends.cudnn.benchmark = True
-    torch.backends.cuda.matmul.allow_tf32 = False   # float32 against float32: graphflow uses no TF32
-    torch.backends.cudnn.allow_tf32 = False
-    torch.manual_seed(SEED)
-    net = nn.Sequential(
-        nn.Conv2d(3, 32, 3), nn.ReLU(), nn.Conv2d(32, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
-        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.Conv2d(64, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
-        nn.Flatten(), nn.Linear(64 * 22 * 22, 256), nn.ReLU(), nn.Dropout(0.5), nn.Linear(256, CLASSES),
-    ).cuda()
-    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, nesterov=True)
-    loss_fn = nn.CrossEntropyLoss()
-    x, y = data(1)
-    xd = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().cuda()
-    yd = torch.from_numpy(y.argmax(1)).cuda()
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(net(xd), yd)
-        loss.backward()
-        opt.step()
-        return loss.item()                         # synchronises, as graphflow's returned loss does
-
-    def infer():
-        with torch.no_grad():
-            return net(xd).softmax(1).cpu()
-    net.train()
-    train_ms = median_ms(step, steps)
-    net.eval()
-    infer_ms = median_ms(infer, steps)
-    return train_ms, infer_ms, torch.__version__, torch.backends.cudnn.version()
+    """PyTorch's side (torch_peer.py): in this interpreter when it has torch, else in the
+    peer interpreter (``torch_peer.peer_python``); None when neither has it."""
+    import torch_peer
+    try:
+        return torch_peer.times(SHAPE[0], BATCH, steps)
+    except ImportError:
+        pass
+    py = torch_peer.peer_python()
+    if py is None:
+        return None
+    done = subprocess.run([py, torch_peer.__file__, "--size", str(SHAPE[0]), "--batch", str(BATCH),
+                           "--steps", str(steps)], capture_output=True, text=True, timeout=600)
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"the PyTorch peer ({py}) failed: {done.stderr[-2000:]}")
 
 
 def speed(steps: int) -> int:
+    dry = GPU != "cupy"
+    tag = "DRY RUN (CPU stand-ins: these times say nothing about a GPU) - " if dry else ""
     train_ms, infer_ms, gpu_ms, prof = graphflow_times(steps)
-    print(f"graphflow-cupy: training step {train_ms:.2f} ms, inference {infer_ms:.2f} ms (median of {steps}, "
-          f"batch {BATCH}, {SHAPE}); GPU busy {gpu_ms:.2f} ms per step (CUDA events over {steps} queued steps)")
-    try:
-        t_train, t_infer, version, cudnn = torch_times(steps)
-    except ImportError as exc:
-        print(f"PyTorch not available ({exc}); no comparison")
+    print(f"{tag}graphflow-{GPU}: training step {train_ms:.2f} ms, inference {infer_ms:.2f} ms (median of {steps}, "
+          f"batch {BATCH}, {SHAPE}); {'GPU busy' if not dry else 'stand-in device busy'} {gpu_ms:.2f} ms per step "
+          f"(events over {steps} queued steps)")
+    peer = torch_times(steps)
+    if peer is None:
+        print("PyTorch not available (not in this interpreter, no GRAPHFLOW_PEER_VENV); no comparison")
     else:
-        print(f"PyTorch {version} CUDA eager (cuDNN {cudnn}, TF32 off): training step {t_train:.2f} ms, "
-              f"inference {t_infer:.2f} ms")
-        print(f"ratio graphflow-cupy / PyTorch: training {train_ms / t_train:.2f}x (target <= 1.5x), "
-              f"inference {infer_ms / t_infer:.2f}x")
-    print("kernel-type profile of the graphflow training step (5 calls; each kernel timed to the end of its "
-          "GPU work, so launch overhead counts where it is paid):")
+        ptag = tag if dry or peer["device"] != "cuda" else ""
+        print(f"{ptag}{peer['label']}: training step {peer['train_ms']:.2f} ms, inference {peer['infer_ms']:.2f} ms")
+        target = " (target <= 1.5x against CUDA eager)" if peer["device"] == "cuda" and not dry else ""
+        print(f"{ptag}ratio graphflow-{GPU} / PyTorch {peer['device']}: training {train_ms / peer['train_ms']:.2f}x"
+              f"{target}, inference {infer_ms / peer['infer_ms']:.2f}x")
+    print(f"{tag}kernel-type profile of the graphflow training step ({min(5, steps)} calls; each kernel timed to the "
+          "end of its work, so launch overhead counts where it is paid):")
     print(prof.format(top=10))
+    if not dry:   # this process's first use of each CUDA kernel: NVRTC, or CuPy's disk cache
+        from graphflow.runtime import backend as registry
+        jit = registry.get_backend(GPU).jit_stats().values()
+        misses = [v["seconds"] for v in jit if v["cache"] == "miss"]
+        print(f"CUDA kernels loaded by this process: {len(jit)}; {len(misses)} compiled by NVRTC in "
+              f"{sum(misses):.1f} s, {len(jit) - len(misses)} from CuPy's kernel cache "
+              f"({sum(v['seconds'] for v in jit) - sum(misses):.2f} s)")
     return 0
 
 

@@ -48,19 +48,15 @@ def test_stream_layout_block_and_counter_words():
 
 
 @pytest.mark.skipif(not jit.available(), reason="numba is not installed")
-def test_compiled_loop_gives_the_array_formulations_words(monkeypatch):
+def test_compiled_loop_gives_the_array_formulations_words():
+    """``cpu=True`` (the NumPy backend's kernels) fills host arrays with the compiled
+    loop; the portable array formulation (any ``xp``) gives the same words and mask."""
     c = np.array(41, np.int64)
-    fast_words = kr.philox_words(np, 2**63 + 17, c, 1001)
-    fast_mask = kr.dropout_mask(np, 2**63 + 17, c, (7, 11, 13), 0.3, np.float32)
-    monkeypatch.setenv("GRAPHFLOW_NO_JIT", "1")
-    monkeypatch.setattr(jit, "_numba", [])
-    kr._compiled_fill.cache_clear()
-    try:
-        np.testing.assert_array_equal(kr.philox_words(np, 2**63 + 17, c, 1001), fast_words)
-        np.testing.assert_array_equal(kr.dropout_mask(np, 2**63 + 17, c, (7, 11, 13), 0.3, np.float32), fast_mask)
-    finally:
-        kr._compiled_fill.cache_clear()
-        monkeypatch.setattr(jit, "_numba", [])
+    assert kr._compiled_fill() is not None
+    fast_words = kr.philox_words(np, 2**63 + 17, c, 1001, cpu=True)
+    fast_mask = kr.dropout_mask(np, 2**63 + 17, c, (7, 11, 13), 0.3, np.float32, cpu=True)
+    np.testing.assert_array_equal(kr.philox_words(np, 2**63 + 17, c, 1001), fast_words)
+    np.testing.assert_array_equal(kr.dropout_mask(np, 2**63 + 17, c, (7, 11, 13), 0.3, np.float32), fast_mask)
 
 
 def test_dropout_mask_is_the_uniform_compared_with_the_rate():

@@ -11,7 +11,7 @@ import numpy as np
 
 from graphflow.ops import linalg as la
 
-from ..table import KERNELS
+from ..table import CPU_KERNELS, KERNELS
 from ._parallel import run_parts, thread_count
 
 #: products with fewer multiply-adds stay one BLAS call (a thread hand-off costs ~50 us)
@@ -35,13 +35,14 @@ def split_matmul(xp, x, y, out=None):
     return out
 
 
-def _splits(xp, x, y) -> bool:
-    return (xp is np and x.ndim == 2 and y.ndim == 2 and x.dtype == y.dtype and x.dtype.kind == "f"
+def _splits(x, y) -> bool:
+    return (x.ndim == 2 and y.ndim == 2 and x.dtype == y.dtype and x.dtype.kind == "f"
             and thread_count() > 1 and x.shape[0] * x.shape[1] * y.shape[1] >= SPLIT_FLOPS)
 
 
-@KERNELS.register(la.MatMul, writes_out=True)
-def matmul(op, node, xp):
+def _matmul(op, node, xp, cpu=False):
+    """``xp.matmul``; ``cpu``: host arrays, whose large 2-D float products split over the
+    cores (``split_matmul``)."""
     fn = xp.matmul
     if node.outputs[0].ndim == 0:  # vector @ vector: NumPy returns a scalar, not an array
         def run(x, y, out=None):
@@ -51,10 +52,20 @@ def matmul(op, node, xp):
         return run
 
     def run(x, y, out=None):
-        if _splits(xp, x, y) and (out is None or (out.dtype == x.dtype and out.shape == (x.shape[0], y.shape[1]))):
+        if cpu and _splits(x, y) and (out is None or (out.dtype == x.dtype and out.shape == (x.shape[0], y.shape[1]))):
             return split_matmul(xp, x, y, out)
         return fn(x, y) if out is None else fn(x, y, out=out)
     return run
+
+
+@KERNELS.register(la.MatMul, writes_out=True)
+def matmul(op, node, xp):
+    return _matmul(op, node, xp)
+
+
+@CPU_KERNELS.register(la.MatMul, writes_out=True)
+def matmul_cpu(op, node, xp):
+    return _matmul(op, node, xp, cpu=True)
 
 
 @KERNELS.register(la.TensorDot)

@@ -12,6 +12,8 @@ tiling windows, but measured 3x slower for NHWC and 30x slower for NCHW than thi
 """
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -21,7 +23,7 @@ from graphflow.ops.nn import pool
 from graphflow.ops.nn._geometry import output_length, padding_of, spatial_axes, window_slice
 
 from .. import jit
-from ..table import KERNELS
+from ..table import CPU_KERNELS, KERNELS
 from . import pool_loops
 from ._out import deliver
 from ._parallel import run_parts
@@ -116,9 +118,10 @@ def _nhwc(t, g: Geometry):
     return t.reshape(n * c, h, w, 1)
 
 
-def _native(xp, *arrays):
-    """The numba loops when they can run on these arrays (NumPy, C-contiguous)."""
-    if xp is not np or not all(a.flags.c_contiguous for a in arrays):
+def _native(cpu, *arrays):
+    """The numba loops when they can run on these arrays (``cpu``: the NumPy backend's
+    host arrays; C-contiguous)."""
+    if not cpu or not all(a.flags.c_contiguous for a in arrays):
         return None
     return jit.loops(pool_loops)
 
@@ -129,13 +132,12 @@ def _fresh(xp, out, shape, dtype):
     return xp.empty(shape, dtype)
 
 
-@KERNELS.register(pool.MaxPool2D)
-def max_pool2d(op, node, xp):
+def max_pool2d(op, node, xp, cpu=False):
     index_dtype = op.index_dtype
 
     def run(x, out=None):
         g = geometry_at(node, x.shape)
-        lp = _native(xp, x)
+        lp = _native(cpu, x)
         if lp is None:
             return _max_xp(xp, x, g, index_dtype)
         y = xp.empty(g.out_shape, x.dtype)
@@ -168,11 +170,10 @@ def _over_x(op, position):
     return position == 0
 
 
-@KERNELS.register(pool.MaxPool2DGrad, writes_out=True, inplace=_over_x)
-def max_pool2d_grad(op, node, xp):
+def max_pool2d_grad(op, node, xp, cpu=False):
     def run(x, idx, dy, out=None):
         g = geometry_at(node, x.shape)
-        lp = _native(xp, idx, dy)
+        lp = _native(cpu, idx, dy)
         if lp is None:
             return deliver(_scatter_xp(xp, idx, dy, g), out)
         dx = _fresh(xp, out, x.shape, dy.dtype)
@@ -197,11 +198,10 @@ def _scatter_xp(xp, idx, dy, g: Geometry):
     return dx[g.interior()] if g.padded else dx
 
 
-@KERNELS.register(pool.MaxPool2DGradGrad, writes_out=True)
-def max_pool2d_grad_grad(op, node, xp):
+def max_pool2d_grad_grad(op, node, xp, cpu=False):
     def run(x, idx, gx, out=None):
         g = geometry_at(node, x.shape)
-        lp = _native(xp, idx, gx)
+        lp = _native(cpu, idx, gx)
         if lp is None:
             return deliver(_gather_xp(xp, idx, gx, g), out)
         r = _fresh(xp, out, g.out_shape, gx.dtype)
@@ -266,18 +266,29 @@ def avg_pool2d_grad(op, node, xp):
     return run
 
 
-def scratch_bytes(op, shapes, itemsize: int = 4, xp=np) -> int:
+def scratch_bytes(op, shapes, itemsize: int = 4, cpu: bool = True) -> int:
     """Bytes of scratch one call of the kernel of ``op`` (any pooling op) holds beyond its
-    inputs and outputs, for input shapes ``shapes`` (x first): nothing on the numba path;
+    inputs and outputs, for input shapes ``shapes`` (x first): nothing on the numba path
+    (``cpu``: the NumPy backend's kernels);
     on the xp path, a padded copy of the input when the windows reach into padding, plus
     one window-sized temporary."""
     if isinstance(op, (pool.MaxPool2D, pool.MaxPool2DGrad, pool.MaxPool2DGradGrad)) and \
-            xp is np and jit.available():
+            cpu and jit.available():
         return 0
     g = geometry(op, tuple(shapes[0]))
     size = lambda shape: int(np.prod(shape)) * itemsize
     return (size(g.padded_shape) if g.padded else 0) + size(g.out_shape)
 
 
-for _factory in (max_pool2d, max_pool2d_grad, max_pool2d_grad_grad, avg_pool2d, avg_pool2d_grad):
+for _factory in (avg_pool2d, avg_pool2d_grad):
     _factory.scratch_bytes = scratch_bytes
+# max pooling: the xp formulation in the portable table (CuPy inherits it for the dtypes
+# its own kernels leave), the numba loops over the cores on the NumPy backend
+for _op, _factory, _fact in ((pool.MaxPool2D, max_pool2d, {}),
+                             (pool.MaxPool2DGrad, max_pool2d_grad, {"writes_out": True, "inplace": _over_x}),
+                             (pool.MaxPool2DGradGrad, max_pool2d_grad_grad, {"writes_out": True})):
+    _factory.scratch_bytes = functools.partial(scratch_bytes, cpu=False)
+    _cpu = functools.partial(_factory, cpu=True)
+    _cpu.scratch_bytes = scratch_bytes
+    KERNELS.register(_op, **_fact)(_factory)
+    CPU_KERNELS.register(_op, **_fact)(_cpu)

@@ -20,7 +20,7 @@ from graphflow.ops import random as rnd
 from graphflow.ops.nn import noise
 
 from .. import jit
-from ..table import KERNELS
+from ..table import CPU_KERNELS, KERNELS
 
 _LO = 0xFFFFFFFF
 
@@ -71,10 +71,11 @@ def philox4x32(xp, c0, c1, c2, c3, k0: int, k1: int, rounds: int = rnd.PHILOX_RO
     return c0, c1, c2, c3
 
 
-def philox_words(xp, seed: int, counter, n: int):
+def philox_words(xp, seed: int, counter, n: int, cpu: bool = False):
     """The first ``n`` uint32 words of the stream for ``(seed, counter)``; ``counter`` is
-    a 0-d integer array (on the device)."""
-    fill = _compiled_fill() if xp is np else None
+    a 0-d integer array (on the device). ``cpu``: host arrays, which the compiled loop
+    (when numba is there) fills in one pass."""
+    fill = _compiled_fill() if cpu else None
     if fill is not None:  # host arrays: reading the counter is no device sync
         c = int(counter) % 2**64
         out = np.empty(n, np.uint32)
@@ -89,15 +90,15 @@ def philox_words(xp, seed: int, counter, n: int):
     return xp.stack(words, axis=-1).reshape(-1)[:n]
 
 
-def uniform(xp, seed: int, counter, shape, dtype):
+def uniform(xp, seed: int, counter, shape, dtype, cpu: bool = False):
     """U[0, 1) of ``dtype`` and ``shape``: 24 bits per float32, 53 per float64."""
     n = math.prod(shape)
     if np.dtype(dtype).itemsize <= 4:
-        w = philox_words(xp, seed, counter, n)
+        w = philox_words(xp, seed, counter, n, cpu)
         u = (w >> np.uint32(8)).astype(dtype)
-        u *= np.asarray(2.0 ** -24, dtype)
+        u *= np.dtype(dtype).type(2.0 ** -24)   # (scalars: a device library takes no host arrays)
     else:
-        w = philox_words(xp, seed, counter, 2 * n).reshape(n, 2)
+        w = philox_words(xp, seed, counter, 2 * n, cpu).reshape(n, 2)
         hi = (w[:, 0] >> np.uint32(5)).astype(np.float64)
         lo = (w[:, 1] >> np.uint32(6)).astype(np.float64)
         u = (hi * 2.0 ** 26 + lo) * 2.0 ** -53
@@ -105,18 +106,18 @@ def uniform(xp, seed: int, counter, shape, dtype):
     return u.reshape(shape)
 
 
-def normal(xp, seed: int, counter, shape, dtype):
+def normal(xp, seed: int, counter, shape, dtype, cpu: bool = False):
     """N(0, 1) of ``dtype`` and ``shape`` by Box-Muller on pairs of 24-bit uniforms."""
     n = math.prod(shape)
     pairs = -(-n // 2)
-    w = philox_words(xp, seed, counter, 2 * pairs).reshape(pairs, 2)
-    scale = np.asarray(2.0 ** -24, dtype)
+    w = philox_words(xp, seed, counter, 2 * pairs, cpu).reshape(pairs, 2)
+    real = np.dtype(dtype).type
     u1 = (w[:, 0] >> np.uint32(8)).astype(dtype)
-    u1 += np.asarray(0.5, dtype)
-    u1 *= scale
+    u1 += real(0.5)
+    u1 *= real(2.0 ** -24)
     theta = (w[:, 1] >> np.uint32(8)).astype(dtype)
-    theta *= np.asarray(2 * math.pi * 2.0 ** -24, dtype)
-    r = xp.sqrt(np.asarray(-2, dtype) * xp.log(u1))
+    theta *= real(2 * math.pi * 2.0 ** -24)
+    r = xp.sqrt(real(-2) * xp.log(u1))
     z = xp.stack([r * xp.cos(theta), r * xp.sin(theta)], axis=-1).reshape(-1)[:n]
     return z.reshape(shape)
 
@@ -125,38 +126,39 @@ def _shape(op, args):
     return op.shape if op.shape is not None else tuple(args[0].shape)
 
 
-@KERNELS.register(rnd.RandomUniform)
-def random_uniform(op, node, xp):
+def random_uniform(op, node, xp, cpu=False):
     lo, span = op.low, op.high - op.low
+    real = np.dtype(op.dtype).type
 
     def run(*args, out=None):
-        u = uniform(xp, op.seed, args[-1], _shape(op, args), op.dtype)
+        u = uniform(xp, op.seed, args[-1], _shape(op, args), op.dtype, cpu)
         if span != 1.0:
-            u *= np.asarray(span, op.dtype)
+            u *= real(span)
         if lo:
-            u += np.asarray(lo, op.dtype)
+            u += real(lo)
         return u
     return run
 
 
-@KERNELS.register(rnd.RandomNormal)
-def random_normal(op, node, xp):
+def random_normal(op, node, xp, cpu=False):
+    real = np.dtype(op.dtype).type
+
     def run(*args, out=None):
-        z = normal(xp, op.seed, args[-1], _shape(op, args), op.dtype)
+        z = normal(xp, op.seed, args[-1], _shape(op, args), op.dtype, cpu)
         if op.stddev != 1.0:
-            z *= np.asarray(op.stddev, op.dtype)
+            z *= real(op.stddev)
         if op.mean:
-            z += np.asarray(op.mean, op.dtype)
+            z += real(op.mean)
         return z
     return run
 
 
-def dropout_mask(xp, seed: int, counter, shape, rate: float, dtype):
+def dropout_mask(xp, seed: int, counter, shape, rate: float, dtype, cpu: bool = False):
     """Inverted-dropout mask: ``1/(1 - rate)`` where the element's float32 uniform is
     >= rate, else 0 — the same bits on every backend. (``u = (w >> 8) * 2**-24 >= rate``
     is ``w >> 8 >= ceil(rate * 2**24)`` exactly, which the compiled loop tests.)"""
-    scale = np.asarray(1.0 / (1.0 - rate), dtype)
-    fill = _compiled_fill() if xp is np else None
+    scale = np.dtype(dtype).type(1.0 / (1.0 - rate))
+    fill = _compiled_fill() if cpu else None
     if fill is not None:
         c = int(counter) % 2**64
         mask = np.empty(math.prod(shape), dtype)
@@ -167,9 +169,16 @@ def dropout_mask(xp, seed: int, counter, shape, rate: float, dtype):
     return keep.astype(dtype) * scale
 
 
-@KERNELS.register(noise.Dropout)
-def dropout(op, node, xp):
+def dropout(op, node, xp, cpu=False):
     def run(x, counter, out=None):
-        mask = dropout_mask(xp, op.seed, counter, op.mask_shape(x.shape), op.rate, x.dtype)
+        mask = dropout_mask(xp, op.seed, counter, op.mask_shape(x.shape), op.rate, x.dtype, cpu)
         return x * mask, mask
     return run
+
+
+# the array formulation in the portable table (any xp, same bits); on the NumPy backend
+# the compiled Philox loop fills host arrays in one pass
+for _op, _factory in ((rnd.RandomUniform, random_uniform), (rnd.RandomNormal, random_normal),
+                      (noise.Dropout, dropout)):
+    KERNELS.register(_op)(_factory)
+    CPU_KERNELS.register(_op)(functools.partial(_factory, cpu=True))

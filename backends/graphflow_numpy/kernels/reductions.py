@@ -1,21 +1,23 @@
-"""Reduction kernels."""
+"""Reduction kernels: ``xp``'s own in the portable table; on the NumPy backend
+(``CPU_KERNELS``) a float sum or mean over the leading axes of a large array runs over
+the cores."""
 import numpy as np
 
 from graphflow.ops import reductions as red
 
-from ..table import KERNELS
+from ..table import CPU_KERNELS, KERNELS
 from ._parallel import run_parts
 
 
 SPLIT_MIN = 1 << 20  # elements: a sum over leading axes of a larger array runs over the cores
 
 
-def _leading_sum(xp, x, axes, dtype):
+def _leading_sum(x, axes, dtype):
     """The sum over leading axes ``0..k-1`` of a large contiguous NumPy array as per-core
     partial sums, added in part order (so the result depends only on the thread count),
     or None where that does not apply."""
     k = len(axes)
-    if xp is not np or x.size < SPLIT_MIN or axes != tuple(range(k)) or not x.flags.c_contiguous:
+    if x.size < SPLIT_MIN or axes != tuple(range(k)) or not x.flags.c_contiguous:
         return None
     rows = x.reshape((-1,) + x.shape[k:])
     partials = run_parts(lambda lo, hi: np.sum(rows[lo:hi], axis=0, dtype=dtype), rows.shape[0], blas=False)
@@ -25,15 +27,17 @@ def _leading_sum(xp, x, axes, dtype):
     return total
 
 
-def _reduction(name):
+def _reduction(name, cpu=False):
+    """The factory for reduction ``name``; ``cpu``: host arrays, whose float sums and
+    means may split over the cores (``_leading_sum``)."""
     def factory(op, node, xp):
         fn = getattr(xp, name)
         axes, keep = op.axes, op.keepdims
         dtype = node.outputs[0].dtype
-        split = name in ("sum", "mean") and np.dtype(dtype).kind == "f"
+        split = cpu and name in ("sum", "mean") and np.dtype(dtype).kind == "f"
 
         def run(x, out=None):
-            r = _leading_sum(xp, x, axes, dtype) if split else None
+            r = _leading_sum(x, axes, dtype) if split else None
             if r is None:
                 r = fn(x, axis=axes, keepdims=keep)
             else:
@@ -49,6 +53,8 @@ def _reduction(name):
 for _op, _name in ((red.Sum, "sum"), (red.Mean, "mean"), (red.Max, "max"), (red.Min, "min"),
                    (red.Prod, "prod")):
     KERNELS.register(_op)(_reduction(_name))
+CPU_KERNELS.register(red.Sum)(_reduction("sum", cpu=True))
+CPU_KERNELS.register(red.Mean)(_reduction("mean", cpu=True))
 
 
 @KERNELS.register(red.ArgMax)

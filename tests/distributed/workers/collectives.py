@@ -5,7 +5,9 @@ differences of the whole job's loss (the sum of every rank's loss), in float64.
 Every rank computes what every other rank feeds (inputs are a function of the rank), so
 each result is checked against a NumPy reference. Prints ``rank R ok`` at the end.
 """
+import os
 import sys
+from pathlib import Path
 
 import numpy as np
 from mpi4py import MPI  # the test's own view of the job, independent of graphflow's
@@ -16,6 +18,12 @@ import graphflow.distributed as dist
 dist.init(timeout=60)
 R, N = dist.rank(), dist.size()
 world = MPI.COMM_WORLD
+DEVICE = os.environ.get("GRAPHFLOW_TEST_DEVICE")   # "portable-on-host": device arrays, the NCCL stand-in
+if DEVICE:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "gpu"))
+    import cuda_tools
+    (cuda_tools.use_host_backend if DEVICE == cuda_tools.HOST else cuda_tools.use_portable_backend)()
+    gf.set_default_backend(DEVICE)
 
 
 def data(rank, shape, dtype="float32", offset=0.0):
@@ -103,6 +111,11 @@ def main():
     check_gradient("allreduce(mean)", lambda x: dist.allreduce(x, op="mean") ** 2, (3,))
     check_gradient("broadcast", lambda x: gf.tanh(dist.broadcast(x, root=N - 1)), (2, 2))
     check_gradient("allgather", lambda x: gf.tanh(dist.allgather(x)), (R + 1, 3))
+    if DEVICE and N > 1:   # the device path ran over (stand-in) NCCL, not through host copies
+        from graphflow.distributed.context import current
+        calls = current().device["nccl"].calls
+        assert calls > 10, calls
+        print(f"rank {R}: {calls} NCCL calls on {DEVICE}", flush=True)
     print(f"rank {R} ok", flush=True)
 
 
