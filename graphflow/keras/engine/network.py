@@ -21,18 +21,27 @@ def _producer(tensor):
 
 
 def _topological_nodes(outputs):
-    """The nodes that lead to ``outputs``, each after the nodes it reads from."""
+    """The nodes that lead to ``outputs``, each after the nodes it reads from: a depth-first
+    post-order, inputs in order. Iterative (an explicit stack), so a model thousands of
+    layers deep does not reach Python's recursion limit."""
     order, seen = [], set()
-
-    def visit(node):
-        if id(node) in seen:
-            return
-        seen.add(id(node))
-        for t in node.input_tensors:
-            visit(_producer(t))
-        order.append(node)
-    for t in outputs:
-        visit(_producer(t))
+    for out in outputs:
+        root = _producer(out)
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack = [(root, iter(root.input_tensors))]
+        while stack:
+            node, pending = stack[-1]
+            for t in pending:
+                child = _producer(t)
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((child, iter(child.input_tensors)))
+                    break
+            else:  # every input placed: the node goes after them
+                stack.pop()
+                order.append(node)
     return order
 
 
