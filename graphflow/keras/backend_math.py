@@ -14,7 +14,21 @@ import numpy as np
 
 import graphflow as gf
 
-from . import backend as _config
+from . import backend_config as _config
+
+__all__ = [
+    "mean", "sum", "max", "min", "prod", "std", "var", "argmax", "argmin", "cast", "equal",
+    "not_equal", "greater", "less", "clip", "round", "in_top_k", "l2_normalize", "dot",
+    "batch_flatten", "flatten", "reshape", "transpose", "permute_dimensions", "expand_dims",
+    "squeeze", "concatenate", "softmax", "categorical_crossentropy",
+    "sparse_categorical_crossentropy", "binary_crossentropy", "ones_like", "zeros_like",
+    "identity", "shape", "logsumexp", "batch_dot", "gather", "switch", "tile", "repeat",
+    "repeat_elements", "resize_images", "stack", "one_hot", "reverse", "temporal_padding",
+    "spatial_2d_padding", "relu", "elu", "softsign", "hard_sigmoid", "dropout", "bias_add",
+    "conv2d", "conv2d_transpose", "pool2d", "batch_normalization", "print_tensor", "abs", "exp",
+    "log", "sqrt", "square", "sign", "tanh", "sigmoid", "softplus", "maximum", "minimum", "pow",
+    "greater_equal", "less_equal", "where", "log1p",
+]
 
 # ---------------------------------------------------------------- tensor helpers
 

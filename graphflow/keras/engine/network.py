@@ -9,6 +9,7 @@ nest it in a bigger model.
 import json
 
 from .. import backend as K
+from ..backend_graph import set_phase_rebuilder
 from .._utils import assign_values, is_chief, json_default
 from .base_layer import Layer, collecting, to_list, unpack
 from .node import KerasTensor
@@ -320,3 +321,29 @@ class Network(Layer):
     def load_weights(self, filepath, by_name=False):
         from ..saving import load_weights
         load_weights(self, filepath, by_name=by_name)
+
+
+def _sources(tensors):
+    """The Input tensors the Keras tensors ``tensors`` are computed from."""
+    seen, out, stack = set(), [], list(tensors)
+    while stack:
+        t = stack.pop()
+        node = _producer(t)
+        if not node.input_tensors:
+            if id(t) not in seen:
+                seen.add(id(t))
+                out.append(t)
+        stack.extend(node.input_tensors)
+    return out
+
+
+def rebuild_in_phase(tensors, training):
+    """Layer outputs ``tensors`` (Keras tensors) as graphflow tensors of the phase
+    ``training``: what ``K.function`` with a learning-phase input compiles."""
+    sources = _sources(tensors)
+    net = Network(sources, tensors, name="k_function")
+    return net.run_graph([s.tensor for s in sources], training)
+
+
+set_phase_rebuilder(rebuild_in_phase)
+
