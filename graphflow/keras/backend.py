@@ -10,11 +10,13 @@ defaults (channels_last, float32, 1e-7).
     ('channels_last', 'float32', 1e-07)
 
 Configuration lives in ``graphflow.keras.backend_config``; the rest of Keras 2's
-backend API in two modules re-exported here: graphs and
+backend API in modules re-exported here: graphs and
 state (``K.function``, ``K.gradients``, ``K.placeholder``, ``K.variable``, ``K.eval``,
 ``K.learning_phase``...; ``graphflow.keras.backend_graph``) and the tensor math custom
 layers and losses use (``K.mean(K.square(y_pred - y_true), axis=-1)``, ``K.conv2d``...;
-``graphflow.keras.backend_math``). They take and return graphflow tensors.
+``graphflow.keras.backend_math``), and volumes, unshared convolutions and batched dot
+products (``K.conv3d``, ``K.pool3d``, ``K.local_conv2d``, ``K.batch_dot``...;
+``graphflow.keras.backend_spatial``). They take and return graphflow tensors.
 """
 from .backend_config import (  # noqa: A004 (Keras's names shadow builtins)
     reload_config, image_data_format, set_image_data_format, image_dim_ordering,
@@ -35,7 +37,7 @@ from .backend_math import (  # noqa: A004 (Keras's names shadow builtins)
     batch_flatten, flatten, reshape, transpose, permute_dimensions, expand_dims,
     squeeze, concatenate, softmax, categorical_crossentropy,
     sparse_categorical_crossentropy, binary_crossentropy, ones_like, zeros_like,
-    identity, shape, logsumexp, batch_dot, gather, switch, tile, repeat,
+    identity, shape, logsumexp, gather, switch, tile, repeat,
     repeat_elements, resize_images, stack, one_hot, reverse, temporal_padding,
     spatial_2d_padding, relu, elu, softsign, hard_sigmoid, dropout, bias_add,
     conv2d, conv2d_transpose, pool2d, batch_normalization, print_tensor, abs, exp,
@@ -43,6 +45,9 @@ from .backend_math import (  # noqa: A004 (Keras's names shadow builtins)
     greater_equal, less_equal, where, log1p,
 )
 
+from .backend_spatial import (
+    batch_dot, conv3d, local_conv1d, local_conv2d, pool3d, resize_volumes, spatial_3d_padding,
+)
 
 __all__ = [
     "reload_config", "image_data_format", "set_image_data_format", "image_dim_ordering",
@@ -58,10 +63,11 @@ __all__ = [
     "batch_flatten", "flatten", "reshape", "transpose", "permute_dimensions", "expand_dims",
     "squeeze", "concatenate", "softmax", "categorical_crossentropy",
     "sparse_categorical_crossentropy", "binary_crossentropy", "ones_like", "zeros_like",
-    "identity", "shape", "logsumexp", "batch_dot", "gather", "switch", "tile", "repeat",
+    "identity", "shape", "logsumexp", "gather", "switch", "tile", "repeat",
     "repeat_elements", "resize_images", "stack", "one_hot", "reverse", "temporal_padding",
     "spatial_2d_padding", "relu", "elu", "softsign", "hard_sigmoid", "dropout", "bias_add",
     "conv2d", "conv2d_transpose", "pool2d", "batch_normalization", "print_tensor", "abs", "exp",
     "log", "sqrt", "square", "sign", "tanh", "sigmoid", "softplus", "maximum", "minimum", "pow",
     "greater_equal", "less_equal", "where", "log1p",
+    "batch_dot", "conv3d", "local_conv1d", "local_conv2d", "pool3d", "resize_volumes", "spatial_3d_padding",
 ]

@@ -101,8 +101,8 @@ def test_backend_exports_exactly_its_all_and_leaks_no_modules():
     """K's namespace is its ``__all__`` (config, graph, math parts), not what its parts import."""
     import types
 
-    from graphflow.keras import backend_config, backend_graph, backend_math
-    parts = backend_config.__all__ + backend_graph.__all__ + backend_math.__all__
+    from graphflow.keras import backend_config, backend_graph, backend_math, backend_spatial
+    parts = backend_config.__all__ + backend_graph.__all__ + backend_math.__all__ + backend_spatial.__all__
     assert len(set(K.__all__)) == len(K.__all__)
     assert set(parts) <= set(K.__all__)
     for leak in ("np", "re", "gf", "json", "os", "builtins", "warnings"):
