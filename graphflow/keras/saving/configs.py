@@ -194,6 +194,8 @@ class _Reader:
                 config[key] = self.activation(value, where)
             elif key.endswith(("_initializer", "_regularizer", "_constraint")):
                 config[key] = _object(value, f"{where}, key {key!r}")
+        if isinstance(config.get("layer"), dict):  # a wrapper (TimeDistributed): its layer is read alike
+            config["layer"] = self.layer(config["layer"])
         if class_name == "BatchNormalization" and isinstance(config.get("axis"), list) \
                 and len(config["axis"]) == 1:
             config["axis"] = config["axis"][0]  # tf.keras writes [3]

@@ -4,8 +4,9 @@ Keras 3 keeps each layer's variables under ``layers/<key>/vars/<i>`` (a nested m
 under ``layers/<key>/layers/<inner key>/vars/<i>``; model-level variables in ``vars``,
 the optimizer's in ``optimizer/vars``). The key is not the layer's name but its class in
 snake case, numbered in the order of ``model.layers``: ``conv2d``, ``dense``, ``dense_1``...
-(each ``vars`` group keeps the layer's name in its ``name`` attribute). tf.keras 2.13
-wrote ``_layer_checkpoint_dependencies`` in place of ``layers``.
+(each ``vars`` group keeps the layer's name in its ``name`` attribute); a wrapper's
+(``TimeDistributed``) are its inner layer's, under ``layers/<key>/layer/vars/<i>``.
+tf.keras 2.13 wrote ``_layer_checkpoint_dependencies`` in place of ``layers``.
 
     >>> [key for key, _ in keys(model.layers)]
     ['conv2d', 'max_pooling2d', 'flatten', 'dense', 'dense_1']
@@ -45,9 +46,16 @@ def _owners(layers, prefix="layers"):
         path = f"{prefix}/{key}"
         if isinstance(layer, Network):
             out.extend(_owners(layer.layers, f"{path}/layers"))
+        elif layer.weights and _is_wrapper(layer):
+            out.append((f"{path}/layer", layer))
         elif layer.weights:
             out.append((path, layer))
     return out
+
+
+def _is_wrapper(layer):
+    from ..layers.wrappers import Wrapper
+    return isinstance(layer, Wrapper)
 
 
 # ------------------------------------------------------------------ writing
@@ -93,6 +101,8 @@ def _walk(group, prefix, found, file_size, digests):
                 found[path] = (text(name, "name attribute") if name is not None else None, values)
         if "layers" in node:
             _walk(node["layers"], f"{path}/layers", found, file_size, digests)
+        if "layer" in node and hasattr(node["layer"], "keys"):  # a wrapper's inner layer
+            _walk({"layer": node["layer"]}, path, found, file_size, digests)
 
 
 def plan(saved, layers, by_name, pair):

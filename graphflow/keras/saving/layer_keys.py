@@ -45,6 +45,7 @@ LAYER_KEYS = {
                            "adjustment": Default(None)},
     "GlobalAveragePooling1D": dict(_GLOBAL_POOL), "GlobalMaxPooling1D": dict(_GLOBAL_POOL),
     "GlobalAveragePooling2D": dict(_GLOBAL_POOL), "GlobalMaxPooling2D": dict(_GLOBAL_POOL),
+    "GlobalAveragePooling3D": dict(_GLOBAL_POOL), "GlobalMaxPooling3D": dict(_GLOBAL_POOL),
     "UpSampling2D": {"interpolation": Default("nearest")},
     "LeakyReLU": {"negative_slope": Rename("alpha")},
     "Dropout": {}, "Flatten": {}, "Activation": {}, "Reshape": {}, "Permute": {},
