@@ -244,3 +244,14 @@ def test_time_distributed_conv2d_and_unknown_steps():
     td(Input(shape=(3, 4)))
     verify_grad(lambda c, k, b: gf.sum(_call_with(td, c, (k, b), owner=td.layer) ** 2),
                 [rng.standard_normal((2, 3, 4))] + [w.astype(float) for w in td.get_weights()])
+
+
+def test_a_call_with_training_true_keeps_dropout_on_in_every_graph():
+    """Keras 2.0.6's wrappers_test idiom: `TimeDistributed(Dropout(.999))(x, training=True)`
+    drops even when predicting (the call's own phase wins over the graph's)."""
+    x = Input(shape=(3, 2))
+    model = Model(x, TimeDistributed(Dropout(0.999, seed=3))(x, training=True))
+    y = model.predict(np.ones((10, 3, 2), "float32"))
+    assert np.count_nonzero(y) < 6 and model.get_config()["layers"][1]["inbound_nodes"][0][0][3] == {"training": True}
+    again = Model.from_config(model.get_config())
+    assert np.count_nonzero(again.predict(np.ones((10, 3, 2), "float32"))) < 6

@@ -133,7 +133,12 @@ class Network(Layer):
             if not node.input_tensors:
                 continue
             xs = [values[id(t)] for t in node.input_tensors]
-            ys = to_list(node.outbound_layer._call_graph(unpack(xs), training, **node.arguments))
+            arguments = dict(node.arguments)
+            # a call made with training=True/False (Keras 2's `Dropout(0.5)(x, training=True)`,
+            # Keras 3's recorded defaults) keeps that phase in every graph, as in Keras
+            phase = arguments.pop("training", None)
+            phase = training if phase is None else bool(phase)
+            ys = to_list(node.outbound_layer._call_graph(unpack(xs), phase, **arguments))
             values.update((id(k), y) for k, y in zip(node.output_tensors, ys))
         return [values[id(t)] for t in self.outputs]
 

@@ -83,7 +83,8 @@ class TimeDistributed(Wrapper):
             self.layer.built = True
         self.built = True
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=False, mask=None):
+        """``mask`` is accepted and not used, as in Keras 2.0.6 (Keras 3 files pass it)."""
         rest = tuple(inputs.shape[2:])
         if None in rest:
             raise ValueError(f"layer {self.name}: the dims after the steps must be known to fold the steps into "
