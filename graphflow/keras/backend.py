@@ -46,7 +46,7 @@ from .backend_math import (  # noqa: A004 (Keras's names shadow builtins)
 )
 
 from .backend_spatial import (
-    batch_dot, conv3d, local_conv1d, local_conv2d, pool3d, resize_volumes, spatial_3d_padding,
+    batch_dot, conv3d, conv3d_transpose, local_conv1d, local_conv2d, pool3d, resize_volumes, spatial_3d_padding,
 )
 
 __all__ = [
@@ -69,5 +69,5 @@ __all__ = [
     "conv2d", "conv2d_transpose", "pool2d", "batch_normalization", "print_tensor", "abs", "exp",
     "log", "sqrt", "square", "sign", "tanh", "sigmoid", "softplus", "maximum", "minimum", "pow",
     "greater_equal", "less_equal", "where", "log1p",
-    "batch_dot", "conv3d", "local_conv1d", "local_conv2d", "pool3d", "resize_volumes", "spatial_3d_padding",
+    "batch_dot", "conv3d", "conv3d_transpose", "local_conv1d", "local_conv2d", "pool3d", "resize_volumes", "spatial_3d_padding",
 ]

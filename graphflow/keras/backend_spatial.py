@@ -11,7 +11,7 @@ import graphflow as gf
 from . import backend_config as _config
 from .backend_math import repeat_elements
 
-__all__ = ["batch_dot", "conv3d", "pool3d", "spatial_3d_padding", "resize_volumes", "local_conv1d", "local_conv2d"]
+__all__ = ["batch_dot", "conv3d", "conv3d_transpose", "pool3d", "spatial_3d_padding", "resize_volumes", "local_conv1d", "local_conv2d"]
 
 
 def _known(x, axes, what):
@@ -64,6 +64,17 @@ def _prod(dims):
 def conv3d(x, kernel, strides=(1, 1, 1), padding="valid", data_format=None, dilation_rate=(1, 1, 1)):
     """3-D convolution (``gf.nn.conv3d``), kernel ``(kd, kh, kw, in, filters)``."""
     return gf.nn.conv3d(x, kernel, strides, padding, data_format or _config.image_data_format(), dilation_rate)
+
+
+def conv3d_transpose(x, kernel, output_shape=None, strides=(1, 1, 1), padding="valid", data_format=None):
+    """Transposed 3-D convolution (``gf.nn.conv3d_transpose``), kernel ``(kd, kh, kw,
+    filters, in)``; ``output_shape`` (Keras 2 passes it) is checked, not needed."""
+    y = gf.nn.conv3d_transpose(x, kernel, strides, padding, data_format or _config.image_data_format())
+    if output_shape is not None and any(a is not None and b is not None and int(a) != b
+                                        for a, b in zip(output_shape[1:], y.shape[1:])):
+        raise ValueError(f"conv3d_transpose: output_shape {tuple(output_shape)} does not match the shape "
+                         f"{y.shape} these strides and padding give")
+    return y
 
 
 def pool3d(x, pool_size, strides=(1, 1, 1), padding="valid", data_format=None, pool_mode="max"):

@@ -215,6 +215,10 @@ CASES = [
                                                                                   dilation=(1, 2, 1)),
                                  gf.nn.conv3d(gf.transpose(x, (0, 4, 1, 2, 3)), k, 1, "valid", "channels_first")],
          [((2, 4, 5, 4, 3), "normal"), ((2, 2, 3, 3, 2), "normal")], rtol=1e-4, atol=1e-5),
+    Case("conv3d_transpose", lambda y, k: [gf.nn.conv3d_transpose(y, k, 2, "same"), gf.nn.conv3d_transpose(
+        y, k, (1, 2, 1), "valid"), gf.nn.conv3d_transpose(gf.transpose(y, (0, 4, 1, 2, 3)), k, 2, "valid",
+                                                         "channels_first")],
+         [((2, 3, 2, 3, 4), "normal"), ((3, 2, 2, 2, 4), "normal")], rtol=1e-4, atol=1e-5),
     Case("pool3d", lambda x: [gf.nn.max_pool3d(x, 2, None, "valid"), gf.nn.max_pool3d(x, 3, 2, "same"),
                               gf.nn.avg_pool3d(x, (2, 3, 2), 1, "same"),
                               gf.nn.avg_pool3d(gf.transpose(x, (0, 4, 1, 2, 3)), 2, None, "valid", "channels_first")],

@@ -52,11 +52,12 @@ def functional():
 
 
 def volumes():
-    """The later Keras 2.0.6 layers that Keras 3 still has: the 3-D family, TimeDistributed
+    """The later Keras 2.0.6 layers that Keras 3 still has: the 3-D family (Conv3DTranspose too), TimeDistributed
     and Dot (tests/keras/test_saving_keras3.py builds the same in graphflow)."""
     L = keras.layers
     v, s = keras.Input((4, 5, 6, 2), name="volume"), keras.Input((3, 4), name="steps")
     h = L.Conv3D(3, (2, 2, 3), padding="same", activation="relu", name="conv3d")(v)
+    h = L.Conv3DTranspose(2, (2, 2, 2), strides=(1, 2, 1), name="deconv3d")(h)
     h = L.MaxPooling3D((2, 2, 2), name="max3d")(L.ZeroPadding3D(((1, 0), 1, (0, 1)), name="pad3d")(h))
     h = L.Cropping3D(((0, 1), (1, 1), 0), name="crop3d")(L.UpSampling3D((1, 2, 1), name="up3d")(h))
     h = L.SpatialDropout3D(0.2, name="sdrop3d")(L.AveragePooling3D(2, strides=1, padding="same", name="avg3d")(h))

@@ -7,7 +7,7 @@ import pytest
 
 import graphflow as gf
 from graphflow.keras import backend as K
-from graphflow.keras.layers import (AveragePooling3D, Conv2D, Conv3D, Cropping3D, Dense, Dot, Dropout,
+from graphflow.keras.layers import (AveragePooling3D, Conv2D, Conv3D, Conv3DTranspose, Cropping3D, Dense, Dot, Dropout,
                                     GlobalAveragePooling3D, GlobalMaxPooling3D, Input, LocallyConnected1D,
                                     LocallyConnected2D, MaxPooling3D, SpatialDropout3D, TimeDistributed, UpSampling3D,
                                     ZeroPadding3D, dot)
@@ -32,6 +32,8 @@ CASES = {
                             (2, 3, 4, 5, 2), (2, 2, 4, 3, 3)),
     "conv3d_dilated": (lambda f: Conv3D(2, 2, dilation_rate=(1, 2, 1), data_format=f, activation="tanh"),
                        (2, 3, 4, 3, 2), (2, 2, 2, 2, 2)),
+    "conv3d_transpose": (lambda f: Conv3DTranspose(2, (2, 3, 2), strides=(2, 1, 2), padding="same", data_format=f),
+                         (2, 2, 3, 2, 3), (2, 4, 3, 4, 2)),
     "max_pooling3d": (lambda f: MaxPooling3D((2, 2, 1), padding="same", data_format=f), (2, 3, 4, 3, 2),
                       (2, 2, 2, 3, 2)),
     "average_pooling3d": (lambda f: AveragePooling3D(2, strides=1, data_format=f), (2, 3, 3, 4, 2), (2, 2, 2, 3, 2)),

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from graphflow.keras.layers import (Activation, AlphaDropout, AveragePooling2D, AveragePooling3D, Average,
-                                    BatchNormalization, Concatenate, Conv1D, Conv2D, Conv2DTranspose, Conv3D,
+                                    BatchNormalization, Concatenate, Conv1D, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose,
                                     Cropping2D, Cropping3D, Dense, Dot, Dropout, Embedding, Flatten,
                                     GlobalAveragePooling3D, GlobalMaxPooling3D, MaxPooling3D, SpatialDropout3D,
                                     TimeDistributed, UpSampling3D, ZeroPadding3D,
@@ -83,6 +83,7 @@ def volumes(names=True):
     n = (lambda s: {"name": s}) if names else (lambda s: {})
     v, s = Input(shape=(4, 5, 6, 2), **n("volume")), Input(shape=(3, 4), **n("steps"))
     h = Conv3D(3, (2, 2, 3), padding="same", activation="relu", **n("conv3d"))(v)
+    h = Conv3DTranspose(2, (2, 2, 2), strides=(1, 2, 1), **n("deconv3d"))(h)
     h = MaxPooling3D((2, 2, 2), **n("max3d"))(ZeroPadding3D(((1, 0), 1, (0, 1)), **n("pad3d"))(h))
     h = Cropping3D(((0, 1), (1, 1), 0), **n("crop3d"))(UpSampling3D((1, 2, 1), **n("up3d"))(h))
     h = SpatialDropout3D(0.2, **n("sdrop3d"))(AveragePooling3D(2, strides=1, padding="same", **n("avg3d"))(h))

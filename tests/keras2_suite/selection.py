@@ -21,8 +21,6 @@ FILES = [
     "tests/keras/layers/wrappers_test.py",
 ]
 
-_CONV = "tests/keras/layers/convolutional_test.py::"
-_3D_TRANSPOSE = "Conv3DTranspose: graphflow has Conv3D and Conv2DTranspose, not the 3-D transposed convolution"
 _TF = "TensorFlow only"
 _LUCK = ("one draw of the initial weights decides whether 2 epochs reach the accuracy bar (Keras 3 on jax "
          "misses 0.75 in 4-5 of 12 draws); graphflow's draw for seed 1337 misses it. "
@@ -31,7 +29,6 @@ _LUCK = ("one draw of the initial weights decides whether 2 epochs reach the acc
 EXCLUDED = {
     "tests/keras/layers/core_test.py::test_masking":
         "Masking: masks serve recurrent layers, which graphflow does not have",
-    _CONV + "test_conv3d_transpose": _3D_TRANSPOSE,
     "tests/keras/layers/wrappers_test.py::test_TimeDistributed_learning_phase":
         "compares with the dropout draws of TensorFlow's or Theano's own generator (TensorFlow or Theano only)",
     "tests/keras/layers/advanced_activations_test.py::test_softmax":

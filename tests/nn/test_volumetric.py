@@ -1,5 +1,6 @@
-"""conv3d, max_pool3d, avg_pool3d: values against direct loops in float64 on fresh random
-data, shapes, both data formats, errors, float64 finite-difference gradients."""
+"""conv3d, conv3d_transpose, max_pool3d, avg_pool3d: values against direct loops (the
+transpose: as conv3d's adjoint) in float64 on fresh random data, shapes, both data
+formats, errors, float64 finite-difference gradients."""
 import itertools
 
 import numpy as np
@@ -129,3 +130,33 @@ def test_pool3d_gradients_match_finite_differences():
     x = np.random.default_rng(3).permutation(96).reshape(1, 4, 4, 3, 2) / 10.0  # no ties
     verify_grad(lambda a: gf.nn.max_pool3d(a, (2, 2, 2), (1, 2, 1), "same"), [x])
     verify_grad(lambda a: gf.nn.avg_pool3d(a, (3, 2, 2), (2, 1, 2), "same", "channels_first"), [x])
+
+
+@settings(max_examples=6, deadline=None)
+@given(dims=st.tuples(*[st.integers(2, 4)] * 3), taps=st.tuples(*[st.integers(1, 3)] * 3),
+       strides=st.tuples(*[st.integers(1, 3)] * 3), padding=st.sampled_from(["valid", "same"]),
+       data_format=st.sampled_from(["channels_last", "channels_first"]), seed=st.integers(0, 2**16))
+def test_conv3d_transpose_is_the_adjoint_of_conv3d(dims, taps, strides, padding, data_format, seed):
+    """<conv3d_transpose(y, k), x> = <y, conv3d(x, k)>, with Keras 2's output lengths."""
+    rng = np.random.default_rng(seed)
+    y, k = rng.standard_normal((2, *dims, 3)), rng.standard_normal((*taps, 2, 3))
+    x_shape = [n * s + (max(t - s, 0) if padding == "valid" else 0) for n, t, s in zip(dims, taps, strides)]
+    got = _run(lambda a, b: gf.nn.conv3d_transpose(a, b, strides, padding, data_format), y, k,
+               data_format=data_format)
+    assert got.shape == (2, *x_shape, 2)
+    x = rng.standard_normal(got.shape)
+    conv = _run(lambda a, b: gf.nn.conv3d(a, b, strides, padding, data_format), x, k, data_format=data_format)
+    assert conv.shape == y.shape
+    np.testing.assert_allclose(np.sum(got * x), np.sum(y * conv), rtol=1e-10)
+
+
+def test_conv3d_transpose_shapes_errors_and_gradients():
+    y = gf.placeholder((None, 4, 3, 5, 6), "float32")
+    k = gf.placeholder((3, 2, 3, 2, 6), "float32")
+    assert gf.nn.conv3d_transpose(y, k, 2, "same").shape == (None, 8, 6, 10, 2)
+    assert gf.nn.conv3d_transpose(y, k, (1, 3, 2)).shape == (None, 6, 9, 11, 2)
+    with pytest.raises(ValueError, match="input channels 6 != kernel input channels 5"):
+        gf.nn.conv3d_transpose(y, k[..., :5])
+    rng = np.random.default_rng(4)
+    verify_grad(lambda a, b: gf.nn.conv3d_transpose(a, b, (2, 1, 2), "same", "channels_first"),
+                [rng.standard_normal((2, 3, 2, 3, 2)), rng.standard_normal((3, 2, 2, 2, 3))])

@@ -6,8 +6,9 @@ name (``deserialize({'class_name': 'Dense', 'config': {...}})``).
 from ..engine.base_layer import Layer  # noqa: F401
 from ..engine.input_layer import Input, InputLayer  # noqa: F401
 from .advanced_activations import ELU, LeakyReLU, PReLU, ThresholdedReLU  # noqa: F401
-from .convolutional import (Conv1D, Conv2D, Conv2DTranspose, Conv3D, Convolution1D, Convolution2D,  # noqa: F401
-                            Convolution3D, Deconvolution2D, SeparableConv2D, SeparableConvolution2D)
+from .convolutional import (Conv1D, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, Convolution1D,  # noqa: F401
+                            Convolution2D, Convolution2DTranspose, Convolution3D, Deconv2D, Deconv3D,
+                            Deconvolution2D, Deconvolution3D, SeparableConv2D, SeparableConvolution2D)
 from .core import (Activation, ActivityRegularization, Dense, Dropout, Flatten, Lambda, Permute,  # noqa: F401
                    RepeatVector, Reshape, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
 from .embeddings import Embedding  # noqa: F401

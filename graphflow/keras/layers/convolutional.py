@@ -1,8 +1,10 @@
 """Convolution layers, as Keras 2's ``keras.layers.convolutional``: Conv1D, Conv2D, Conv3D,
-Conv2DTranspose (``Deconvolution2D``) and SeparableConv2D. Kernels are
+Conv2DTranspose (``Deconvolution2D``), Conv3DTranspose (``Deconvolution3D``) and
+SeparableConv2D. Kernels are
 ``(kernel_rows, kernel_cols, in, filters)`` in both data formats (Conv1D:
 ``(kernel_size, in, filters)``; Conv3D: ``(depth, rows, cols, in, filters)``;
-Conv2DTranspose: ``(rows, cols, filters, in)``), 'same' padding is TensorFlow's. As in Keras 2.0.6 this module also offers the pooling,
+Conv2DTranspose: ``(rows, cols, filters, in)``; Conv3DTranspose: ``(depth, rows, cols,
+filters, in)``), 'same' padding is TensorFlow's. As in Keras 2.0.6 this module also offers the pooling,
 padding, cropping and upsampling layers.
 
     >>> model.add(Conv2D(32, (3, 3), activation="relu", input_shape=(100, 100, 3)))
@@ -169,6 +171,28 @@ class Conv2DTranspose(Conv2D):
         return config
 
 
+class Conv3DTranspose(Conv3D):
+    """Transposed 3-D convolution: the output is what a Conv3D with these strides and
+    padding would map onto the input's shape ('valid' ``n * s + max(k - s, 0)``, 'same'
+    ``n * s`` per axis). Kernel ``(kd, kh, kw, filters, in)``; no dilation (as 2.0.6)."""
+
+    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid", data_format=None, **kwargs):
+        if tuple(normalize_tuple(kwargs.pop("dilation_rate", 1), 3, "dilation_rate")) != (1, 1, 1):
+            raise ValueError("Conv3DTranspose supports dilation_rate=(1, 1, 1) only (as Keras 2.0.6)")
+        super().__init__(filters, kernel_size, strides, padding, data_format, **kwargs)
+
+    def _kernel_shape(self, channels):
+        return self.kernel_size + (self.filters, channels)
+
+    def _convolve(self, inputs):
+        return gf.nn.conv3d_transpose(inputs, self.kernel, self.strides, self.padding, self.data_format)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("dilation_rate")
+        return config
+
+
 class SeparableConv2D(Conv2D):
     """A depthwise convolution (each input channel with its own ``depth_multiplier``
     filters, ``depthwise_kernel`` ``(rows, cols, in, depth_multiplier)``) followed by a
@@ -225,5 +249,6 @@ class SeparableConv2D(Conv2D):
 Convolution1D = Conv1D
 Convolution2D = Conv2D
 Convolution3D = Conv3D
-Deconvolution2D = Conv2DTranspose
+Deconvolution2D = Deconv2D = Convolution2DTranspose = Conv2DTranspose
+Deconvolution3D = Deconv3D = Conv3DTranspose
 SeparableConvolution2D = SeparableConv2D

@@ -38,6 +38,7 @@ LAYER_KEYS = {
     "Embedding": {"sparse": Default(False), **_LORA},
     "Conv1D": dict(_CONV), "Conv2D": dict(_CONV), "Conv3D": dict(_CONV),
     "Conv1DTranspose": dict(_CONV), "Conv2DTranspose": {**_CONV, "output_padding": Default(None)},
+    "Conv3DTranspose": {**_CONV, "output_padding": Default(None)},
     "SeparableConv1D": dict(_CONV), "SeparableConv2D": dict(_CONV), "DepthwiseConv2D": dict(_CONV),
     "BatchNormalization": {"synchronized": Default(False),
                            "renorm": Default(False, also=("renorm_clipping", "renorm_momentum")),

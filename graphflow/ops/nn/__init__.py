@@ -18,11 +18,11 @@ from .pool import (AvgPool2D, AvgPool2DGrad, MaxPool2D, MaxPool2DGrad, MaxPool2D
                    max_pool2d)
 from .seeding import draw_seed, set_random_seed
 from .softmax_ops import LogSoftmax, Softmax, log_softmax, softmax
-from .volumetric import avg_pool3d, conv3d, max_pool3d
+from .volumetric import avg_pool3d, conv3d, conv3d_transpose, max_pool3d
 
 __all__ = [
     # functions
-    "avg_pool2d", "avg_pool3d", "bias_add", "binary_crossentropy", "categorical_crossentropy", "conv2d", "conv2d_transpose", "conv3d", "draw_seed", "dropout", "elu",
+    "avg_pool2d", "avg_pool3d", "bias_add", "binary_crossentropy", "categorical_crossentropy", "conv2d", "conv2d_transpose", "conv3d", "conv3d_transpose", "draw_seed", "dropout", "elu",
     "gelu", "hard_sigmoid", "leaky_relu", "log_softmax", "max_pool2d", "max_pool3d", "one_hot", "relu", "selu",
     "set_random_seed", "sigmoid", "softmax", "softmax_cross_entropy", "softplus", "softsign",
     "sparse_categorical_crossentropy", "tanh",

@@ -6,6 +6,9 @@ the 2-D ops, so every backend that runs conv2d and pool2d runs them, with their 
   output depth are merged, and one ``conv2d`` with the kernel reshaped to
   ``(kh, kw, kd·in, filters)`` does the rest. Every output is the same sum of the same
   products as a direct 3-D convolution.
+* ``conv3d_transpose``: its adjoint. Each depth tap's ``conv2d_transpose`` of the merged
+  batch × depth is spread to depths ``o * stride + tap`` (zeros between, then shifted by
+  the tap) and the taps summed; 'same' then crops as TensorFlow pads the forward conv.
 * ``max_pool3d`` / ``avg_pool3d``: a box window is separable — pool (rows, cols) with
   pool2d over the merged batch × depth, then pool depth with a ``(kd, 1)`` pool2d. The max
   of maxes is the max; the mean of means is the mean, since TensorFlow's 'same' average
@@ -27,9 +30,10 @@ from ...graph.dtypes import is_float, result_type
 from .._util import operands, user_errors
 from ..elementwise import cast
 from ..joining import concatenate, pad
-from ..shape import reshape, transpose
+from ..shape import reshape, transpose, zeros_like
 from ._geometry import DATA_FORMATS, PADDINGS, output_length, same_padding
 from .conv import conv2d
+from .conv_transpose import conv2d_transpose
 from .pool import avg_pool2d, max_pool2d
 
 
@@ -118,6 +122,58 @@ def conv3d(x, kernel, strides=(1, 1, 1), padding="valid", data_format="channels_
     k2 = reshape(transpose(kernel, (1, 2, 0, 3, 4)), (kh, kw, kd * c_in, filters))
     y = conv2d(flat, k2, strides[1:], padding, "channels_last", dilation[1:])
     return _back(reshape(y, (-1, depth, y.shape[1], y.shape[2], filters)), data_format)
+
+
+def _spread(z: Tensor, stride: int, before: int, after: int) -> Tensor:
+    """``z`` (N, depth, ...) with ``stride - 1`` zero slices between its depth slices, then
+    ``before`` and ``after`` zero slices around: depth ``o`` lands at ``o * stride + before``."""
+    depth = z.shape[1]
+    if stride > 1:
+        zero = zeros_like(z)
+        z = reshape(concatenate([expand(z)] + [expand(zero)] * (stride - 1), axis=2),
+                    (-1, depth * stride) + tuple(z.shape[2:]))[:, :(depth - 1) * stride + 1]
+    return pad(z, ((0, 0), (before, after)) + ((0, 0),) * (z.ndim - 2))
+
+
+def expand(z: Tensor) -> Tensor:
+    return reshape(z, (-1, z.shape[1], 1) + tuple(z.shape[2:]))
+
+
+@user_errors
+def conv3d_transpose(y, kernel, strides=(1, 1, 1), padding="valid", data_format="channels_last") -> Tensor:
+    """Transposed 3-D convolution, the adjoint of ``conv3d`` in its input, with a Keras
+    Conv3DTranspose kernel ``(kd, kh, kw, filters, in)``. Output lengths as Keras 2's
+    ``deconv_length``: 'valid' ``n * s + max(k - s, 0)``, 'same' ``n * s``.
+
+    >>> gf.nn.conv3d_transpose(y, k, strides=2, padding="same").shape   # y (None, 4, 4, 4, 8)
+    (None, 8, 8, 8, 3)                                                  # k (3, 3, 3, 3, 8)
+    """
+    y, kernel = operands(y, kernel)
+    if is_float(y.dtype) and is_float(kernel.dtype) and y.dtype != kernel.dtype:
+        dtype = result_type(y.dtype, kernel.dtype)
+        y, kernel = cast(y, dtype), cast(kernel, dtype)
+    strides = triple(strides, "conv3d_transpose strides")
+    padding, data_format, y = _layout(y, padding, data_format, "conv3d_transpose")
+    if kernel.ndim != 5 or None in kernel.shape:
+        raise ValueError(f"conv3d_transpose: the kernel must be 5-D (kd, kh, kw, filters, in_channels) with known "
+                         f"dims, got shape {format_shape(kernel.shape)}")
+    kd, filters, c_in = kernel.shape[0], kernel.shape[3], kernel.shape[4]
+    if y.shape[4] is not None and y.shape[4] != c_in:
+        raise ValueError(f"conv3d_transpose: input channels {y.shape[4]} != kernel input channels {c_in} (input "
+                         f"shape {format_shape(y.shape)} as channels_last, kernel shape {format_shape(kernel.shape)})")
+    depth, rows, cols = y.shape[1:4]
+    sd = strides[0]
+    out_depth = depth * sd + (max(kd - sd, 0) if padding == "valid" else 0)
+    full = (depth - 1) * sd + kd
+    crop = max(kd - sd, 0) // 2 if padding == "same" else 0
+    planes = reshape(y, (-1, rows, cols, c_in))
+    total = None
+    for a in range(kd):
+        z = conv2d_transpose(planes, kernel[a], strides[1:], padding, "channels_last")
+        z = reshape(z, (-1, depth, z.shape[1], z.shape[2], filters))
+        z = _spread(z, sd, a, max(full, out_depth + crop) - (depth - 1) * sd - 1 - a)
+        total = z if total is None else total + z
+    return _back(total[:, crop:crop + out_depth], data_format)
 
 
 def _pool3d(pool2d, what, x, pool_size, strides, padding, data_format) -> Tensor:
