@@ -257,3 +257,38 @@ def test_a_call_with_training_true_keeps_dropout_on_in_every_graph():
     assert np.count_nonzero(y) < 6 and model.get_config()["layers"][1]["inbound_nodes"][0][0][3] == {"training": True}
     again = Model.from_config(model.get_config())
     assert np.count_nonzero(again.predict(np.ones((10, 3, 2), "float32"))) < 6
+
+
+def test_a_keras_2_0_6_theano_file_loads_with_conv3d_and_wrapped_conv2d_kernels_flipped(tmp_path):
+    """Keras 2.0.x's layout (a list-shaped Sequential config) written with h5py: 2.0.6 flips
+    the kernels of Conv3D and of a Conv2D inside TimeDistributed when the file's backend
+    (Theano: true convolution) is not the reader's."""
+    import json
+
+    import h5py
+    model = Sequential([TimeDistributed(Conv2D(2, (2, 3)), input_shape=(3, 4, 5, 1), name="td"),
+                        Conv3D(1, (2, 2, 2), name="c3")])
+    rng = np.random.default_rng(8)
+    weights = [rng.standard_normal(w.shape).astype("float32") for w in model.get_weights()]
+    layers = [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in model.layers]
+    path = tmp_path / "keras206_theano.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"], f.attrs["backend"] = b"2.0.6", b"theano"
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": layers}).encode()
+        g = f.create_group("model_weights")
+        g.attrs["layer_names"] = [b"td", b"c3"]
+        g.attrs["keras_version"], g.attrs["backend"] = b"2.0.6", b"theano"
+        for name, inner, values in (("td", model.layers[0].layer.name, weights[:2]), ("c3", "c3", weights[2:])):
+            group = g.create_group(name)
+            names = [f"{inner}/kernel:0".encode(), f"{inner}/bias:0".encode()]
+            group.attrs["weight_names"] = names
+            for n, v in zip(names, values):
+                group.create_dataset(n.decode(), data=v)
+    loaded = load_model(str(path))
+    assert [type(layer).__name__ for layer in loaded.layers] == ["TimeDistributed", "Conv3D"]
+    flipped = [weights[0][::-1, ::-1], weights[1], weights[2][::-1, ::-1, ::-1], weights[3]]
+    for got, want in zip(loaded.get_weights(), flipped):
+        np.testing.assert_array_equal(got, want)
+    model.set_weights(flipped)
+    x = rng.standard_normal((2, 3, 4, 5, 1)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-6)

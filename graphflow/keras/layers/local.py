@@ -74,8 +74,12 @@ class _LocallyConnected(Layer):
 
 class LocallyConnected1D(_LocallyConnected):
     """``(batch, steps, in)`` -> ``(batch, out_steps, filters)`` with one kernel per output
-    step. ``data_format`` is accepted and kept in the config, as 2.0.6 did, and does not
-    change the layout."""
+    step. ``data_format`` is accepted and ignored, and left out of the config, as 2.0.6 did."""
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("data_format")
+        return config
 
     def build(self, input_shape):
         channels = input_shape[2]
