@@ -130,12 +130,13 @@ def _spread(z: Tensor, stride: int, before: int, after: int) -> Tensor:
     depth = z.shape[1]
     if stride > 1:
         zero = zeros_like(z)
-        z = reshape(concatenate([expand(z)] + [expand(zero)] * (stride - 1), axis=2),
+        z = reshape(concatenate([_unit_axis(z)] + [_unit_axis(zero)] * (stride - 1), axis=2),
                     (-1, depth * stride) + tuple(z.shape[2:]))[:, :(depth - 1) * stride + 1]
     return pad(z, ((0, 0), (before, after)) + ((0, 0),) * (z.ndim - 2))
 
 
-def expand(z: Tensor) -> Tensor:
+def _unit_axis(z: Tensor) -> Tensor:
+    """(N, depth, ...) -> (N, depth, 1, ...): the slices interleave along the new axis."""
     return reshape(z, (-1, z.shape[1], 1) + tuple(z.shape[2:]))
 
 
