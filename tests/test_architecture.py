@@ -2,8 +2,10 @@
 
 graph imports nothing of ours; ops -> graph; autodiff -> graph, ops; compiler -> graph,
 ops; runtime -> graph, ops, compiler; viz -> graph (+ runtime.Function); distributed ->
-graph, ops, runtime; keras -> only the public ``graphflow`` package. The core never imports a backend. Imports inside
-functions count too; the one licensed exception is Tensor's lazy import of ops.
+graph, ops, runtime; keras -> only the public ``graphflow`` package, and inside keras
+its backend (``K``: ``keras/backend*.py``) sits below everything else of keras. The core
+never imports a backend. Imports inside functions count too; the one licensed exception is
+Tensor's lazy import of ops.
 """
 from __future__ import annotations
 
@@ -149,6 +151,44 @@ def test_checker_catches_bad_imports(source, expected):
     """The scanner itself works: a planted bad import in the graph layer is reported."""
     problems = violations_for(PKG / "graph" / "probe.py", source)
     assert len(problems) == 1 and expected in problems[0]
+
+
+def is_keras_backend(module: str) -> bool:
+    """``graphflow.keras.backend`` and its sibling modules ``backend_*`` (K's parts)."""
+    return module.startswith("graphflow.keras.backend")
+
+
+def keras_backend_violations(path: Path, text: str | None = None) -> list[str]:
+    """K sits below the rest of keras: a ``keras/backend*.py`` module imports the public
+    ``graphflow`` package, ``graphflow.utils`` and other parts of K, never the engine,
+    layers, models or anything else of keras (the engine registers what K needs of it)."""
+    found = []
+    for line, target, names in imports(path, path.read_text() if text is None else text):
+        if not target.startswith("graphflow.keras"):
+            continue
+        reached = [target] if target != "graphflow.keras" else [f"graphflow.keras.{n}" for n in names or []]
+        for module in reached:
+            if not is_keras_backend(module):
+                found.append(f"{rel(path)}:{line} imports {module}: the keras backend (K) may import only "
+                             f"graphflow, graphflow.utils and graphflow.keras.backend*")
+    return found
+
+
+def test_keras_backend_sits_below_the_keras_engine():
+    files = sorted((PKG / "keras").glob("backend*.py"))
+    assert {"backend.py", "backend_graph.py", "backend_math.py"} <= {p.name for p in files}
+    problems = [v for p in files for v in keras_backend_violations(p)]
+    assert not problems, "keras backend arrows broken:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("source, bad", [
+    ("from .engine.network import Network\n", 1),
+    ("def f():\n    from .engine.node import KerasTensor\n", 1),
+    ("from . import layers, backend_config\n", 1),
+    ("from . import backend_config as _config\nfrom .backend_math import mean\nimport graphflow as gf\n", 0),
+])
+def test_checker_keras_backend_rule(source, bad):
+    assert len(keras_backend_violations(PKG / "keras" / "backend_probe.py", source)) == bad
 
 
 def test_checker_keras_and_viz_rules():

@@ -9,141 +9,65 @@ defaults (channels_last, float32, 1e-7).
     >>> K.image_data_format(), K.floatx(), K.epsilon()
     ('channels_last', 'float32', 1e-07)
 
-The rest of Keras 2's backend API lives in two modules re-exported here: graphs and
+Configuration lives in ``graphflow.keras.backend_config``; the rest of Keras 2's
+backend API in modules re-exported here: graphs and
 state (``K.function``, ``K.gradients``, ``K.placeholder``, ``K.variable``, ``K.eval``,
 ``K.learning_phase``...; ``graphflow.keras.backend_graph``) and the tensor math custom
 layers and losses use (``K.mean(K.square(y_pred - y_true), axis=-1)``, ``K.conv2d``...;
-``graphflow.keras.backend_math``). They take and return graphflow tensors.
+``graphflow.keras.backend_math``), and volumes, unshared convolutions and batched dot
+products (``K.conv3d``, ``K.pool3d``, ``K.local_conv2d``, ``K.batch_dot``...;
+``graphflow.keras.backend_spatial``). They take and return graphflow tensors.
 """
-import json
-import os
-import warnings
-from collections import defaultdict
+from .backend_config import (  # noqa: A004 (Keras's names shadow builtins)
+    reload_config, image_data_format, set_image_data_format, image_dim_ordering,
+    set_image_dim_ordering, floatx, set_floatx, epsilon, set_epsilon,
+    cast_to_floatx, backend, get_uid, reset_uids, clear_session,
+)
+from .backend_graph import (  # noqa: A004 (Keras's names shadow builtins)
+    variable, constant, zeros, ones, eye, random_uniform_variable,
+    random_normal_variable, placeholder, is_keras_tensor, get_value, batch_get_value,
+    set_value, batch_set_value, eval, update, update_add, update_sub,
+    moving_average_update, count_params, int_shape, ndim, dtype, learning_phase,
+    set_learning_phase, Function, function, gradients, stop_gradient,
+    in_train_phase, in_test_phase,
+)
+from .backend_math import (  # noqa: A004 (Keras's names shadow builtins)
+    mean, sum, max, min, prod, std, var, argmax, argmin, cast, equal,
+    not_equal, greater, less, clip, round, in_top_k, l2_normalize, dot,
+    batch_flatten, flatten, reshape, transpose, permute_dimensions, expand_dims,
+    squeeze, concatenate, softmax, categorical_crossentropy,
+    sparse_categorical_crossentropy, binary_crossentropy, ones_like, zeros_like,
+    identity, shape, logsumexp, gather, switch, tile, repeat,
+    repeat_elements, resize_images, stack, one_hot, reverse, temporal_padding,
+    spatial_2d_padding, relu, elu, softsign, hard_sigmoid, dropout, bias_add,
+    conv2d, conv2d_transpose, pool2d, batch_normalization, print_tensor, abs, exp,
+    log, sqrt, square, sign, tanh, sigmoid, softplus, maximum, minimum, pow,
+    greater_equal, less_equal, where, log1p,
+)
 
-import numpy as np
+from .backend_spatial import (
+    batch_dot, conv3d, conv3d_transpose, local_conv1d, local_conv2d, pool3d, resize_volumes, spatial_3d_padding,
+)
 
-_DEFAULTS = {"image_data_format": "channels_last", "floatx": "float32", "epsilon": 1e-7}
-_FORMATS = ("channels_first", "channels_last")
-_FLOATS = ("float16", "float32", "float64")
-_config = dict(_DEFAULTS)
-_uids = defaultdict(int)
-
-
-# ---------------------------------------------------------------- configuration
-
-def _read_json(path):
-    try:
-        with open(path, encoding="utf8") as f:
-            data = json.load(f)
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError) as err:
-        warnings.warn(f"graphflow.keras: ignoring unreadable config file {path} ({err})", stacklevel=3)
-        return {}
-
-
-def reload_config(home=None):
-    """Re-read the user's config files (see the module docstring) and return the config.
-    ``home`` defaults to ``~``. Invalid values are ignored with a warning."""
-    home = os.path.expanduser("~") if home is None else str(home)
-    found = dict(_DEFAULTS)
-    own = os.path.join(home, ".graphflow", "keras.json")
-    theirs = os.path.join(home, ".keras", "keras.json")
-    if os.path.isfile(own):
-        data = _read_json(own)
-        keys = ("image_data_format", "floatx", "epsilon")
-    elif os.path.isfile(theirs):
-        data = _read_json(theirs)
-        keys = ("image_data_format",)
-    else:
-        data, keys = {}, ()
-    checks = {"image_data_format": lambda v: v in _FORMATS, "floatx": lambda v: v in _FLOATS,
-              "epsilon": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0}
-    for key in keys:
-        if key in data:
-            if checks[key](data[key]):
-                found[key] = data[key]
-            else:
-                warnings.warn(f"graphflow.keras: ignoring {key}={data[key]!r} in the config file",
-                              stacklevel=2)
-    _config.clear()
-    _config.update(found)
-    return dict(_config)
-
-
-def image_data_format():
-    """'channels_last' (N, H, W, C) or 'channels_first' (N, C, H, W)."""
-    return _config["image_data_format"]
-
-
-def set_image_data_format(data_format):
-    """Set the default layout of image layers made from now on."""
-    if data_format not in _FORMATS:
-        raise ValueError(f"Unknown data_format: {data_format!r}; expected 'channels_first' or "
-                         f"'channels_last'")
-    _config["image_data_format"] = str(data_format)
-
-
-def image_dim_ordering():
-    """Keras 1 spelling: 'th' for channels_first, 'tf' for channels_last."""
-    return "th" if image_data_format() == "channels_first" else "tf"
-
-
-def set_image_dim_ordering(dim_ordering):
-    """Keras 1 spelling of ``set_image_data_format`` ('th' or 'tf')."""
-    if dim_ordering not in ("th", "tf"):
-        raise ValueError(f"Unknown dim_ordering: {dim_ordering!r}; expected 'th' or 'tf'")
-    set_image_data_format("channels_first" if dim_ordering == "th" else "channels_last")
-
-
-def floatx():
-    """The default float dtype of weights and inputs: 'float32'."""
-    return _config["floatx"]
-
-
-def set_floatx(value):
-    """Set the default float dtype ('float16', 'float32' or 'float64')."""
-    if value not in _FLOATS:
-        raise ValueError(f"Unknown floatx type: {value!r}; expected one of {_FLOATS}")
-    _config["floatx"] = str(value)
-
-
-def epsilon():
-    """The fuzz factor of cross-entropy clipping and BatchNormalization: 1e-7."""
-    return _config["epsilon"]
-
-
-def set_epsilon(e):
-    """Set the fuzz factor."""
-    _config["epsilon"] = float(e)
-
-
-def cast_to_floatx(x):
-    """``x`` as a NumPy array of dtype ``floatx()``."""
-    return np.asarray(x, dtype=floatx())
-
-
-def backend():
-    """The name of the engine underneath: 'graphflow'."""
-    return "graphflow"
-
-
-def get_uid(prefix=""):
-    """1, 2, 3... per prefix: how layers get the names conv2d_1, conv2d_2, dense_1."""
-    _uids[prefix] += 1
-    return _uids[prefix]
-
-
-def reset_uids():
-    """Start layer-name counters again from 1."""
-    _uids.clear()
-
-
-def clear_session():
-    """Reset layer-name counters (graphflow has no global graph to tear down)."""
-    reset_uids()
-
-
-reload_config()
-
-from .backend_graph import *  # noqa: E402,F401,F403
-from .backend_math import *  # noqa: E402,F401,F403
+__all__ = [
+    "reload_config", "image_data_format", "set_image_data_format", "image_dim_ordering",
+    "set_image_dim_ordering", "floatx", "set_floatx", "epsilon", "set_epsilon",
+    "cast_to_floatx", "backend", "get_uid", "reset_uids", "clear_session", "variable",
+    "constant", "zeros", "ones", "eye", "random_uniform_variable", "random_normal_variable",
+    "placeholder", "is_keras_tensor", "get_value", "batch_get_value", "set_value",
+    "batch_set_value", "eval", "update", "update_add", "update_sub", "moving_average_update",
+    "count_params", "int_shape", "ndim", "dtype", "learning_phase", "set_learning_phase",
+    "Function", "function", "gradients", "stop_gradient", "in_train_phase", "in_test_phase",
+    "mean", "sum", "max", "min", "prod", "std", "var", "argmax", "argmin", "cast", "equal",
+    "not_equal", "greater", "less", "clip", "round", "in_top_k", "l2_normalize", "dot",
+    "batch_flatten", "flatten", "reshape", "transpose", "permute_dimensions", "expand_dims",
+    "squeeze", "concatenate", "softmax", "categorical_crossentropy",
+    "sparse_categorical_crossentropy", "binary_crossentropy", "ones_like", "zeros_like",
+    "identity", "shape", "logsumexp", "gather", "switch", "tile", "repeat",
+    "repeat_elements", "resize_images", "stack", "one_hot", "reverse", "temporal_padding",
+    "spatial_2d_padding", "relu", "elu", "softsign", "hard_sigmoid", "dropout", "bias_add",
+    "conv2d", "conv2d_transpose", "pool2d", "batch_normalization", "print_tensor", "abs", "exp",
+    "log", "sqrt", "square", "sign", "tanh", "sigmoid", "softplus", "maximum", "minimum", "pow",
+    "greater_equal", "less_equal", "where", "log1p",
+    "batch_dot", "conv3d", "conv3d_transpose", "local_conv1d", "local_conv2d", "pool3d", "resize_volumes", "spatial_3d_padding",
+]

@@ -20,9 +20,21 @@ import numpy as np
 
 import graphflow as gf
 
-from . import backend as _config
+from . import backend_config as _config
+
+__all__ = [
+    "variable", "constant", "zeros", "ones", "eye", "random_uniform_variable",
+    "random_normal_variable", "placeholder", "is_keras_tensor", "get_value", "batch_get_value",
+    "set_value", "batch_set_value", "eval", "update", "update_add", "update_sub",
+    "moving_average_update", "count_params", "int_shape", "ndim", "dtype", "learning_phase",
+    "set_learning_phase", "Function", "function", "gradients", "stop_gradient",
+    "in_train_phase", "in_test_phase",
+]
 
 _phase = {"placeholder": None, "value": None}
+# How Keras tensors (layer outputs) are rebuilt in a phase: the model engine, which sits
+# above this module, registers it when it is imported (set_phase_rebuilder).
+_engine = {"rebuild": None}
 
 
 # ---------------------------------------------------------------- variables and placeholders
@@ -74,9 +86,9 @@ def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None):
 
 
 def is_keras_tensor(x):
-    """Whether ``x`` is the output of a Keras layer or ``Input``."""
-    from .engine.node import KerasTensor
-    return isinstance(x, KerasTensor)
+    """Whether ``x`` is the output of a Keras layer or ``Input`` (as Keras 2: it carries
+    its ``_keras_history``)."""
+    return hasattr(x, "_keras_history")
 
 
 def _tensor(x):
@@ -170,33 +182,22 @@ def _is_phase(x):
     return _phase["placeholder"] is not None and x is _phase["placeholder"]
 
 
+def set_phase_rebuilder(rebuild):
+    """Register ``rebuild(keras_tensors, training) -> graphflow tensors``: how the model
+    engine replays layer outputs in a phase. graphflow.keras.engine calls this when it is
+    imported; the backend itself never imports the engine."""
+    _engine["rebuild"] = rebuild
+
+
 def _in_phase(tensors, training):
     """Layer outputs (Keras tensors) rebuilt in the phase ``training``; graphflow tensors
     as they are."""
-    from .engine.network import Network
     keras = [t for t in tensors if is_keras_tensor(t)]
     if not keras:
         return [_tensor(t) for t in tensors]
-    sources = _sources(keras)
-    net = Network(sources, keras, name="k_function")
-    rebuilt = net.run_graph([s.tensor for s in sources], training)
+    rebuilt = _engine["rebuild"](keras, training)
     found = {id(k): r for k, r in zip(keras, rebuilt)}
     return [found.get(id(t), _tensor(t)) for t in tensors]
-
-
-def _sources(tensors):
-    """The Input tensors the Keras tensors ``tensors`` are computed from."""
-    seen, out, stack = set(), [], list(tensors)
-    while stack:
-        t = stack.pop()
-        layer, node_index, _ = t._keras_history
-        node = layer.inbound_nodes[node_index]
-        if not node.input_tensors:
-            if id(t) not in seen:
-                seen.add(id(t))
-                out.append(t)
-        stack.extend(node.input_tensors)
-    return out
 
 
 class Function:

@@ -14,7 +14,21 @@ import numpy as np
 
 import graphflow as gf
 
-from . import backend as _config
+from . import backend_config as _config
+
+__all__ = [
+    "mean", "sum", "max", "min", "prod", "std", "var", "argmax", "argmin", "cast", "equal",
+    "not_equal", "greater", "less", "clip", "round", "in_top_k", "l2_normalize", "dot",
+    "batch_flatten", "flatten", "reshape", "transpose", "permute_dimensions", "expand_dims",
+    "squeeze", "concatenate", "softmax", "categorical_crossentropy",
+    "sparse_categorical_crossentropy", "binary_crossentropy", "ones_like", "zeros_like",
+    "identity", "shape", "logsumexp", "gather", "switch", "tile", "repeat",
+    "repeat_elements", "resize_images", "stack", "one_hot", "reverse", "temporal_padding",
+    "spatial_2d_padding", "relu", "elu", "softsign", "hard_sigmoid", "dropout", "bias_add",
+    "conv2d", "conv2d_transpose", "pool2d", "batch_normalization", "print_tensor", "abs", "exp",
+    "log", "sqrt", "square", "sign", "tanh", "sigmoid", "softplus", "maximum", "minimum", "pow",
+    "greater_equal", "less_equal", "where", "log1p",
+]
 
 # ---------------------------------------------------------------- tensor helpers
 
@@ -182,22 +196,6 @@ def shape(x):
 
 def logsumexp(x, axis=None, keepdims=False):
     return gf.logsumexp(x, _axis(axis), keepdims)
-
-
-def batch_dot(x, y, axes=None):
-    """Dot products of matching batch entries: (b, n, k) x (b, k, m) -> (b, n, m); 2-D
-    inputs give (b, 1) (the row-wise dot product), as Keras 2."""
-    if axes is None:
-        axes = [x.ndim - 1, y.ndim - 2 if y.ndim > 2 else 1]
-    axes = [axes, axes] if isinstance(axes, int) else list(axes)
-    if x.ndim == 2 and y.ndim == 2:
-        if axes[0] != axes[1] or axes[0] != 1:
-            raise ValueError(f"batch_dot of 2-D tensors contracts axis 1 of both, got axes={axes}")
-        return gf.sum(x * y, 1, keepdims=True)
-    if axes != [x.ndim - 1, y.ndim - 2]:
-        raise ValueError(f"graphflow's batch_dot contracts the last axis of x with the second-last of y "
-                         f"(axes={[x.ndim - 1, y.ndim - 2]}), got axes={axes}")
-    return gf.matmul(x, y)
 
 
 def gather(reference, indices):

@@ -379,12 +379,12 @@ class TerminateOnNaN(Callback):
 
     def on_train_begin(self, logs=None):
         if self.check_numerics:
-            self.model._check_numerics = True
-            self.model._terminate_on_numerics = True
+            self.model.step_options.check_numerics = True
+            self.model.step_options.stop_on_numerics_error = True
 
     def on_train_end(self, logs=None):
         if self.check_numerics:
-            self.model._check_numerics = self.model._terminate_on_numerics = False
+            self.model.step_options.reset()
 
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")

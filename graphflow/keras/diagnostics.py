@@ -17,7 +17,7 @@ class Diagnostics(Callback):
 
     def on_train_begin(self, logs=None):
         if self.check_numerics:
-            self.model._check_numerics = True
+            self.model.step_options.check_numerics = True
         if self.profile:
             self._function = self.model._train_step()
             self._function.start_profile()
@@ -29,7 +29,7 @@ class Diagnostics(Callback):
 
     def on_train_end(self, logs=None):
         if self.check_numerics:
-            self.model._check_numerics = False
+            self.model.step_options.check_numerics = False
         if self._function is not None:
             print(self._function.stop_profile())
             self._function = None

@@ -209,6 +209,20 @@ CASES = [
          [((2, 6, 5, 2), "normal"), ((2, 3, 3, 2), "normal")], covers=("max_pool2d",)),
     Case("avg_pool_double_grad", _double_grad(lambda x: gf.nn.avg_pool2d(x, 2, 1, "valid", "channels_first")),
          [((2, 2, 5, 4), "normal"), ((2, 2, 4, 3), "normal")], covers=("avg_pool2d",)),
+    # 3-D convolution and pooling: compositions of the 2-D ops (slices, concatenation,
+    # reshapes), so every backend runs them through its conv2d / pool2d kernels
+    Case("conv3d", lambda x, k: [gf.nn.conv3d(x, k, padding="same"), gf.nn.conv3d(x, k, (2, 1, 2), "valid",
+                                                                                  dilation=(1, 2, 1)),
+                                 gf.nn.conv3d(gf.transpose(x, (0, 4, 1, 2, 3)), k, 1, "valid", "channels_first")],
+         [((2, 4, 5, 4, 3), "normal"), ((2, 2, 3, 3, 2), "normal")], rtol=1e-4, atol=1e-5),
+    Case("conv3d_transpose", lambda y, k: [gf.nn.conv3d_transpose(y, k, 2, "same"), gf.nn.conv3d_transpose(
+        y, k, (1, 2, 1), "valid"), gf.nn.conv3d_transpose(gf.transpose(y, (0, 4, 1, 2, 3)), k, 2, "valid",
+                                                         "channels_first")],
+         [((2, 3, 2, 3, 4), "normal"), ((3, 2, 2, 2, 4), "normal")], rtol=1e-4, atol=1e-5),
+    Case("pool3d", lambda x: [gf.nn.max_pool3d(x, 2, None, "valid"), gf.nn.max_pool3d(x, 3, 2, "same"),
+                              gf.nn.avg_pool3d(x, (2, 3, 2), 1, "same"),
+                              gf.nn.avg_pool3d(gf.transpose(x, (0, 4, 1, 2, 3)), 2, None, "valid", "channels_first")],
+         [((2, 4, 5, 4, 2), "normal")]),
     Case("bias_add", lambda x, b, y: [gf.nn.bias_add(x, b), gf.nn.bias_add(y, b, "channels_first")],
          [((2, 3, 3, 4), "normal"), ((4,), "normal"), ((2, 4, 3, 3), "normal")]),
     # ------------------------------------------------------------ softmax and losses

@@ -25,7 +25,8 @@ def data():
     return {"x": r.random((6, 6, 6, 1)).astype("float32"),
             "y": np.eye(3, dtype="float32")[r.integers(0, 3, 6)],
             "a": r.random((5, 4)).astype("float32"), "b": r.random((5, 3)).astype("float32"),
-            "t": r.random((5, 2)).astype("float32")}
+            "t": r.random((5, 2)).astype("float32"),
+            "v": r.random((3, 4, 5, 6, 2)).astype("float32"), "s": r.random((3, 3, 4)).astype("float32")}
 
 
 def cnn():
@@ -48,6 +49,24 @@ def functional():
     act = keras.layers.Activation("relu", name="act")(joined)
     out = keras.layers.Dense(2, name="out")(act)
     return keras.Model([a, b], out, name="two_inputs")
+
+
+def volumes():
+    """The later Keras 2.0.6 layers that Keras 3 still has: the 3-D family (Conv3DTranspose too), TimeDistributed
+    and Dot (tests/keras/test_saving_keras3.py builds the same in graphflow)."""
+    L = keras.layers
+    v, s = keras.Input((4, 5, 6, 2), name="volume"), keras.Input((3, 4), name="steps")
+    h = L.Conv3D(3, (2, 2, 3), padding="same", activation="relu", name="conv3d")(v)
+    h = L.Conv3DTranspose(2, (2, 2, 2), strides=(1, 2, 1), name="deconv3d")(h)
+    h = L.MaxPooling3D((2, 2, 2), name="max3d")(L.ZeroPadding3D(((1, 0), 1, (0, 1)), name="pad3d")(h))
+    h = L.Cropping3D(((0, 1), (1, 1), 0), name="crop3d")(L.UpSampling3D((1, 2, 1), name="up3d")(h))
+    h = L.SpatialDropout3D(0.2, name="sdrop3d")(L.AveragePooling3D(2, strides=1, padding="same", name="avg3d")(h))
+    c = L.Conv3D(2, (1, 2, 2), strides=(1, 2, 1), data_format="channels_first", name="conv3d_cf")(h)
+    pooled = L.Concatenate(name="join")([L.GlobalMaxPooling3D(name="gmax3d")(h),
+                                         L.GlobalAveragePooling3D(name="gavg3d")(c)])
+    t = L.Flatten(name="flat")(L.TimeDistributed(L.Dense(3, activation="tanh"), name="td")(s))
+    d1, d2 = L.Dense(4, name="d1")(pooled), L.Dense(4, name="d2")(t)
+    return keras.Model([v, s], [d1, L.Dot(axes=1, normalize=True, name="dot")([d1, d2])], name="volumes")
 
 
 def predict(model, x):
@@ -97,6 +116,12 @@ def write(out):
     with open(os.path.join(out, "functional.json"), "w") as f:
         f.write(model.to_json())
     expected["functional_predict"] = predict(model, [d["a"], d["b"]])
+    model = volumes()
+    model.compile(optimizer="rmsprop", loss=["mean_squared_error", "mean_squared_error"])
+    model.save(os.path.join(out, "volumes.h5"))
+    model.save_weights(os.path.join(out, "volumes.weights.h5"))
+    for i, value in enumerate(predict(model, [d["v"], d["s"]])):
+        expected[f"volumes_predict_{i}"] = value
     np.savez(os.path.join(out, "expected.npz"), keras_version=keras.__version__, **expected)
     print(f"Keras {keras.__version__} wrote {sorted(os.listdir(out))}")
 

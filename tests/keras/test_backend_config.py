@@ -95,3 +95,18 @@ def test_floatx_float64_model(restore):
     assert model.layers[0].weights[0].dtype == "float64"
     assert model.predict(np.ones((2, 3))).dtype == np.float64
     model.train_on_batch(np.ones((2, 3)), np.ones((2, 2)))
+
+
+def test_backend_exports_exactly_its_all_and_leaks_no_modules():
+    """K's namespace is its ``__all__`` (config, graph, math parts), not what its parts import."""
+    import types
+
+    from graphflow.keras import backend_config, backend_graph, backend_math, backend_spatial
+    parts = backend_config.__all__ + backend_graph.__all__ + backend_math.__all__ + backend_spatial.__all__
+    assert len(set(K.__all__)) == len(K.__all__)
+    assert set(parts) <= set(K.__all__)
+    for leak in ("np", "re", "gf", "json", "os", "builtins", "warnings"):
+        assert not hasattr(K, leak), f"K.{leak} leaks"
+    public = {n for n, v in vars(K).items() if not n.startswith("_") and not isinstance(v, types.ModuleType)}
+    assert public == set(K.__all__)
+    assert all(callable(getattr(K, n)) for n in K.__all__)

@@ -32,7 +32,7 @@ def test_fit_check_numerics_names_the_op_and_applies_no_step():
         model.fit(*_data(bad=True), epochs=1, verbose=0, check_numerics=True)
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
-    assert model._check_numerics is False  # only for that fit
+    assert model.step_options.check_numerics is False  # only for that fit
     model.fit(*_data(), epochs=1, verbose=0)  # the normal step again, unchecked
 
 
@@ -51,3 +51,20 @@ def test_fit_profile_prints_the_first_epochs_profile(capsys):
     out = capsys.readouterr().out
     assert out.count("profile of train_function: 2 call(s)") == 1
     assert "matmul" in out and "top" in out
+
+
+def test_a_custom_callback_asks_for_checked_steps_through_step_options(capsys):
+    """The public channel: any callback may switch the checked step on; fit resets it."""
+    from graphflow.keras.callbacks import Callback
+
+    class FindTheNaN(Callback):
+        def on_train_begin(self, logs=None):
+            self.model.step_options.check_numerics = True
+            self.model.step_options.stop_on_numerics_error = True
+
+    model = _model()
+    model.layers[0].set_weights([np.ones((3, 4), np.float32), np.zeros(4, np.float32)])
+    history = model.fit(*_data(bad=True), epochs=2, verbose=0, callbacks=[FindTheNaN()])
+    assert "check_numerics: log in scope" in capsys.readouterr().out and history.epoch == [0]
+    assert model.step_options.check_numerics is False and model.step_options.stop_on_numerics_error is False
+    assert not any(n.startswith("_check") or n.startswith("_terminate") for n in vars(model))

@@ -16,8 +16,11 @@ import h5py
 import numpy as np
 import pytest
 
-from graphflow.keras.layers import (Activation, AlphaDropout, AveragePooling2D, Average, BatchNormalization, Concatenate, Conv1D,
-                                    Conv2D, Conv2DTranspose, Cropping2D, Dense, Dropout, Embedding, Flatten,
+from graphflow.keras.layers import (Activation, AlphaDropout, AveragePooling2D, AveragePooling3D, Average,
+                                    BatchNormalization, Concatenate, Conv1D, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose,
+                                    Cropping2D, Cropping3D, Dense, Dot, Dropout, Embedding, Flatten,
+                                    GlobalAveragePooling3D, GlobalMaxPooling3D, MaxPooling3D, SpatialDropout3D,
+                                    TimeDistributed, UpSampling3D, ZeroPadding3D,
                                     GaussianDropout, GaussianNoise,
                                     GlobalAveragePooling2D, GlobalMaxPooling2D, Input, LeakyReLU, MaxPooling1D,
                                     MaxPooling2D, Permute, PReLU, Reshape, SeparableConv2D, UpSampling2D,
@@ -75,6 +78,22 @@ def sequence_zoo():
                        Cropping2D(1), SeparableConv2D(2, 3), Flatten(), Dense(2)])
 
 
+def volumes(names=True):
+    """keras3_side.volumes() in graphflow: the 3-D family, TimeDistributed and Dot."""
+    n = (lambda s: {"name": s}) if names else (lambda s: {})
+    v, s = Input(shape=(4, 5, 6, 2), **n("volume")), Input(shape=(3, 4), **n("steps"))
+    h = Conv3D(3, (2, 2, 3), padding="same", activation="relu", **n("conv3d"))(v)
+    h = Conv3DTranspose(2, (2, 2, 2), strides=(1, 2, 1), **n("deconv3d"))(h)
+    h = MaxPooling3D((2, 2, 2), **n("max3d"))(ZeroPadding3D(((1, 0), 1, (0, 1)), **n("pad3d"))(h))
+    h = Cropping3D(((0, 1), (1, 1), 0), **n("crop3d"))(UpSampling3D((1, 2, 1), **n("up3d"))(h))
+    h = SpatialDropout3D(0.2, **n("sdrop3d"))(AveragePooling3D(2, strides=1, padding="same", **n("avg3d"))(h))
+    c = Conv3D(2, (1, 2, 2), strides=(1, 2, 1), data_format="channels_first", **n("conv3d_cf"))(h)
+    pooled = Concatenate(**n("join"))([GlobalMaxPooling3D(**n("gmax3d"))(h), GlobalAveragePooling3D(**n("gavg3d"))(c)])
+    t = Flatten(**n("flat"))(TimeDistributed(Dense(3, activation="tanh"), **n("td"))(s))
+    d1, d2 = Dense(4, **n("d1"))(pooled), Dense(4, **n("d2"))(t)
+    return Model([v, s], [d1, Dot(axes=1, normalize=True, **n("dot"))([d1, d2])])
+
+
 def train(model, x, y, n=STEPS):
     for _ in range(n):
         model.train_on_batch(x, y)
@@ -103,6 +122,13 @@ def check_keras3_files(directory):
     np.testing.assert_allclose(fresh.predict(e["x"]), e["cnn_predict"], atol=ATOL)
     model = load_model(directory / "functional.h5")
     np.testing.assert_allclose(model.predict([e["a"], e["b"]]), e["functional_predict"], atol=ATOL)
+    model = load_model(directory / "volumes.h5")  # the 3-D family, TimeDistributed, Dot
+    assert type(model.get_layer("td").layer).__name__ == "Dense"
+    assert_close_all(model.predict([e["v"], e["s"]]), [e["volumes_predict_0"], e["volumes_predict_1"]], "volumes")
+    fresh = volumes(names=False)  # Keras 3's keys: conv3d, conv3d_1, ... and time_distributed/layer/vars
+    fresh.load_weights(directory / "volumes.weights.h5")
+    assert_close_all(fresh.predict([e["v"], e["s"]]), [e["volumes_predict_0"], e["volumes_predict_1"]],
+                     "volumes, from Keras 3's .weights.h5")
     for name in ("sgd", "adam"):
         model = load_model(directory / f"mlp_{name}.h5")
         expected = [e[f"mlp_{name}_after_{i}"] for i in range(4)]
@@ -185,14 +211,27 @@ def graphflow_writes(folder):
     np.save(folder / "tokens.npy", tokens)
     sequences.save(folder / "sequences.h5")
     expected["sequences"] = sequences.predict(tokens)
+    cube = volumes()
+    cube.compile("rmsprop", ["mse", "mse"])
+    v, s = r.random((3, 4, 5, 6, 2)).astype("float32"), r.random((3, 3, 4)).astype("float32")
+    np.save(folder / "v.npy", v)
+    np.save(folder / "s.npy", s)
+    train(cube, [v, s], [r.random((3, 4)).astype("float32"), r.random((3, 1)).astype("float32")], 1)
+    cube.save(folder / "volumes.h5")
+    cube.save_weights(folder / "volumes_w.h5")
+    (folder / "volumes.json").write_text(cube.to_json())
+    expected["volumes"] = cube.predict([v, s])
     plan = {"models": [{"name": "cnn", "file": "cnn.h5", "inputs": ["x.npy"]},
                        {"name": "zoo", "file": "zoo.h5", "inputs": ["images.npy"]},
                        {"name": "sequences", "file": "sequences.h5", "inputs": ["tokens.npy"]},
+                       {"name": "volumes", "file": "volumes.h5", "inputs": ["v.npy", "s.npy"]},
                        {"name": "functional", "file": "functional.h5", "inputs": ["a.npy", "b.npy"]}],
             "weights": [{"name": "cnn_new", "model": "cnn.h5", "file": "cnn_w.weights.h5", "inputs": ["x.npy"]},
                         {"name": "cnn_legacy", "model": "cnn.h5", "file": "cnn_w.h5", "inputs": ["x.npy"]},
                         {"name": "cnn_json", "json": "cnn.json", "file": "cnn_w.h5", "inputs": ["x.npy"]},
-                        {"name": "zoo_json", "json": "zoo.json", "file": "zoo_w.h5", "inputs": ["images.npy"]}]}
+                        {"name": "zoo_json", "json": "zoo.json", "file": "zoo_w.h5", "inputs": ["images.npy"]},
+                        {"name": "volumes_json", "json": "volumes.json", "file": "volumes_w.h5",
+                         "inputs": ["v.npy", "s.npy"]}]}
     continued = {}
     for name, optimizer in (("sgd", SGD(lr=0.1, momentum=0.9)), ("adam", Adam(lr=0.01, decay=0.01))):
         net = mlp()
@@ -213,7 +252,8 @@ def check_keras3_read(got, expected, continued):
             for i, out in enumerate(value if isinstance(value, list) else [value]):
                 np.testing.assert_allclose(got[f"{name}_compile{compile}_{i}"], out, atol=ATOL,
                                            err_msg=f"{name}, Keras 3 load_model(compile={bool(compile)})")
-    for name, model in (("cnn_new", "cnn"), ("cnn_legacy", "cnn"), ("cnn_json", "cnn"), ("zoo_json", "zoo")):
+    for name, model in (("cnn_new", "cnn"), ("cnn_legacy", "cnn"), ("cnn_json", "cnn"), ("zoo_json", "zoo"),
+                        ("volumes_json", "volumes")):
         outputs = expected[model] if isinstance(expected[model], list) else [expected[model]]
         for i, out in enumerate(outputs):
             np.testing.assert_allclose(got[f"{name}_weights_{i}"], out, atol=ATOL, err_msg=name)

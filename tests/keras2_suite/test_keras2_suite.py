@@ -1,11 +1,13 @@
-"""Keras 2.0.6's own unit tests (core layers, 2-D convolution and pooling, optimizers,
-callbacks, with its ``keras.utils.test_utils.layer_test``), run against graphflow.keras
+"""Keras 2.0.6's own unit tests (core layers, 1-D/2-D/3-D convolution and pooling, locally
+connected, merge and wrapper layers, optimizers, callbacks, with its
+``keras.utils.test_utils.layer_test``), run against graphflow.keras
 by import swap: a ``keras`` package made in a temporary folder maps every ``keras.X`` to
 ``graphflow.keras.X`` (see shim_init.py). The tests are fetched, never kept here (see
 keras2_source.py); without the network (and no cache) this test is skipped and says why.
 
 The suite runs in a pytest subprocess (its ``keras`` must not leak into this process);
-the tests listed in selection.EXCLUDED are deselected, every other one must pass.
+the tests listed in selection.EXCLUDED are deselected, every other one must pass. It
+imports the graphflow this process imports (its ``PYTHONPATH`` is kept, after the shim).
 """
 from __future__ import annotations
 
@@ -43,7 +45,8 @@ def _run(test_utils, root, tmp_path):
         (work / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(root / f, work / f)
     (work / "pytest.ini").write_text("[pytest]\n")
-    env = dict(os.environ, PYTHONPATH=str(shim.parent), GRAPHFLOW_KERAS2_TEST_UTILS=str(test_utils),
+    path = os.pathsep.join(p for p in (str(shim.parent), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, PYTHONPATH=path, GRAPHFLOW_KERAS2_TEST_UTILS=str(test_utils),
                HOME=str(tmp_path))  # Keras code must not read the user's ~/.keras/keras.json
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
            "--junitxml", str(tmp_path / "report.xml"), *files]

@@ -23,10 +23,13 @@ saving or drawing models):
   ``model.sample_weight_mode``, ``model.metrics_names`` (['loss', 'acc']).
 * ``graphflow.keras.layers.deserialize(config, custom_objects)``; the layer classes by
   name: ``graphflow.keras.layers.get_class(name)``.
+* ``model.step_options`` (a ``StepOptions``): what callbacks ask of ``fit``'s training
+  step (``check_numerics``, ``stop_on_numerics_error``); ``fit`` resets it when it ends.
 """
 from .base_layer import Layer  # noqa: F401
 from .node import KerasTensor, Node  # noqa: F401
 from .input_layer import Input, InputLayer  # noqa: F401
 from .network import Network  # noqa: F401
 from .progbar import Progbar  # noqa: F401
+from .step_options import StepOptions  # noqa: F401
 from .training import Model  # noqa: F401

@@ -109,14 +109,14 @@ def _fit_loop(model, ins, batch_size, epochs, verbose, callbacks, val_f, val_ins
 
 def _run_batch(cbl, labels, index, size, step, model):
     """One training step between the batch hooks; its outputs go into the batch logs. A
-    ``NumericsError`` stops training when a ``TerminateOnNaN(check_numerics=True)`` asked
-    for that (the step was not applied); otherwise it propagates."""
+    ``NumericsError`` stops training when ``model.step_options.stop_on_numerics_error``
+    asks for that (``TerminateOnNaN(check_numerics=True)`` does) (the step was not applied); otherwise it propagates."""
     logs = {"batch": index, "size": size}
     cbl.on_batch_begin(index, logs)
     try:
         outs = step()
     except gf.NumericsError as exc:
-        if not getattr(model, "_terminate_on_numerics", False):
+        if not model.step_options.stop_on_numerics_error:
             raise
         print("Batch %d: %s; terminating training" % (index, exc))
         model.stop_training = True

@@ -9,6 +9,7 @@ nest it in a bigger model.
 import json
 
 from .. import backend as K
+from ..backend_graph import set_phase_rebuilder
 from .._utils import assign_values, is_chief, json_default
 from .base_layer import Layer, collecting, to_list, unpack
 from .node import KerasTensor
@@ -21,18 +22,27 @@ def _producer(tensor):
 
 
 def _topological_nodes(outputs):
-    """The nodes that lead to ``outputs``, each after the nodes it reads from."""
+    """The nodes that lead to ``outputs``, each after the nodes it reads from: a depth-first
+    post-order, inputs in order. Iterative (an explicit stack), so a model thousands of
+    layers deep does not reach Python's recursion limit."""
     order, seen = [], set()
-
-    def visit(node):
-        if id(node) in seen:
-            return
-        seen.add(id(node))
-        for t in node.input_tensors:
-            visit(_producer(t))
-        order.append(node)
-    for t in outputs:
-        visit(_producer(t))
+    for out in outputs:
+        root = _producer(out)
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack = [(root, iter(root.input_tensors))]
+        while stack:
+            node, pending = stack[-1]
+            for t in pending:
+                child = _producer(t)
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((child, iter(child.input_tensors)))
+                    break
+            else:  # every input placed: the node goes after them
+                stack.pop()
+                order.append(node)
     return order
 
 
@@ -123,7 +133,12 @@ class Network(Layer):
             if not node.input_tensors:
                 continue
             xs = [values[id(t)] for t in node.input_tensors]
-            ys = to_list(node.outbound_layer._call_graph(unpack(xs), training, **node.arguments))
+            arguments = dict(node.arguments)
+            # a call made with training=True/False (Keras 2's `Dropout(0.5)(x, training=True)`,
+            # Keras 3's recorded defaults) keeps that phase in every graph, as in Keras
+            phase = arguments.pop("training", None)
+            phase = training if phase is None else bool(phase)
+            ys = to_list(node.outbound_layer._call_graph(unpack(xs), phase, **arguments))
             values.update((id(k), y) for k, y in zip(node.output_tensors, ys))
         return [values[id(t)] for t in self.outputs]
 
@@ -311,3 +326,29 @@ class Network(Layer):
     def load_weights(self, filepath, by_name=False):
         from ..saving import load_weights
         load_weights(self, filepath, by_name=by_name)
+
+
+def _sources(tensors):
+    """The Input tensors the Keras tensors ``tensors`` are computed from."""
+    seen, out, stack = set(), [], list(tensors)
+    while stack:
+        t = stack.pop()
+        node = _producer(t)
+        if not node.input_tensors:
+            if id(t) not in seen:
+                seen.add(id(t))
+                out.append(t)
+        stack.extend(node.input_tensors)
+    return out
+
+
+def rebuild_in_phase(tensors, training):
+    """Layer outputs ``tensors`` (Keras tensors) as graphflow tensors of the phase
+    ``training``: what ``K.function`` with a learning-phase input compiles."""
+    sources = _sources(tensors)
+    net = Network(sources, tensors, name="k_function")
+    return net.run_graph([s.tensor for s in sources], training)
+
+
+set_phase_rebuilder(rebuild_in_phase)
+

@@ -23,6 +23,7 @@ from .. import metrics as metrics_module
 from .. import optimizers
 from . import loops
 from .network import Network
+from .step_options import StepOptions
 
 
 def _per_output(value, names, what, default=None):
@@ -59,6 +60,7 @@ class Model(Network):
         super().__init__(inputs, outputs, name=name, **kwargs)
         self.optimizer = None
         self.stop_training = False
+        self.step_options = StepOptions()  # what callbacks ask of the training step
         self._functions = {}
 
     @property
@@ -190,10 +192,10 @@ class Model(Network):
 
     def _train_step(self):
         """The training function to call now: the compiled step, or its sibling that checks
-        every op's output for NaN/Inf while ``fit(check_numerics=True)`` (or a
-        ``TerminateOnNaN(check_numerics=True)``) asks for it."""
+        every op's output for NaN/Inf while ``model.step_options.check_numerics`` asks for
+        it (``fit(check_numerics=True)``, ``TerminateOnNaN(check_numerics=True)``)."""
         f = self._make_train_function()
-        return f.checked() if getattr(self, "_check_numerics", False) else f
+        return f.checked() if self.step_options.check_numerics else f
 
     @property
     def train_function(self):
@@ -264,7 +266,7 @@ class Model(Network):
             return loops.fit_arrays(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
                                     validation_data, shuffle, class_weight, sample_weight, initial_epoch)
         finally:  # a fit that raised never reached on_train_end: the next one runs unchecked
-            self._check_numerics = self._terminate_on_numerics = False
+            self.step_options.reset()
 
     def evaluate(self, x, y, batch_size=32, verbose=1, sample_weight=None):
         """The loss (a float), or ``[loss, metric...]`` when metrics were compiled."""

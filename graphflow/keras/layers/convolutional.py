@@ -1,8 +1,10 @@
-"""Convolution layers, as Keras 2's ``keras.layers.convolutional``: Conv1D, Conv2D,
-Conv2DTranspose (``Deconvolution2D``) and SeparableConv2D. Kernels are
+"""Convolution layers, as Keras 2's ``keras.layers.convolutional``: Conv1D, Conv2D, Conv3D,
+Conv2DTranspose (``Deconvolution2D``), Conv3DTranspose (``Deconvolution3D``) and
+SeparableConv2D. Kernels are
 ``(kernel_rows, kernel_cols, in, filters)`` in both data formats (Conv1D:
-``(kernel_size, in, filters)``; Conv2DTranspose: ``(rows, cols, filters, in)``), 'same'
-padding is TensorFlow's. As in Keras 2.0.6 this module also offers the pooling,
+``(kernel_size, in, filters)``; Conv3D: ``(depth, rows, cols, in, filters)``;
+Conv2DTranspose: ``(rows, cols, filters, in)``; Conv3DTranspose: ``(depth, rows, cols,
+filters, in)``), 'same' padding is TensorFlow's. As in Keras 2.0.6 this module also offers the pooling,
 padding, cropping and upsampling layers.
 
     >>> model.add(Conv2D(32, (3, 3), activation="relu", input_shape=(100, 100, 3)))
@@ -16,11 +18,12 @@ from .._utils import normalize_data_format, normalize_padding, normalize_tuple
 from ..engine.base_layer import Layer
 from ..engine.build_budget import charge
 from ._options import KERNEL_AND_BIAS, options_config, set_options
-from .pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,  # noqa: F401
-                      GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D,
-                      MaxPooling1D, MaxPooling2D)
-from .resizing import (Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D,  # noqa: F401
-                       ZeroPadding2D)
+from .pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D,  # noqa: F401
+                      AvgPool3D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D,
+                      GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D,
+                      MaxPooling1D, MaxPooling2D, MaxPooling3D)
+from .resizing import (Cropping1D, Cropping2D, Cropping3D, UpSampling1D, UpSampling2D, UpSampling3D,  # noqa: F401
+                       ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
 
 
 class _Conv(Layer):
@@ -132,6 +135,21 @@ class Conv2D(_Conv):
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, **kwargs)
 
 
+class Conv3D(_Conv):
+    """``activation(conv3d(x, kernel) + bias)`` over ``(batch, depth, rows, cols, channels)``
+    (channels_first: ``(batch, channels, depth, rows, cols)``); kernel
+    ``(kd, kh, kw, in, filters)``. Depth, rows and cols must be known (see ``gf.nn.conv3d``)."""
+
+    rank = 3
+
+    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1, 1), **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, **kwargs)
+
+    def _convolve(self, inputs):
+        return gf.nn.conv3d(inputs, self.kernel, self.strides, self.padding, self.data_format, self.dilation_rate)
+
+
 class Conv2DTranspose(Conv2D):
     """Transposed convolution ("deconvolution"): the output is what a Conv2D with these
     strides and padding would map onto the input's shape; 'valid' rows
@@ -147,6 +165,28 @@ class Conv2DTranspose(Conv2D):
 
     def _convolve(self, inputs):
         return gf.nn.conv2d_transpose(inputs, self.kernel, self.strides, self.padding, self.data_format)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("dilation_rate")
+        return config
+
+
+class Conv3DTranspose(Conv3D):
+    """Transposed 3-D convolution: the output is what a Conv3D with these strides and
+    padding would map onto the input's shape ('valid' ``n * s + max(k - s, 0)``, 'same'
+    ``n * s`` per axis). Kernel ``(kd, kh, kw, filters, in)``; no dilation (as 2.0.6)."""
+
+    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid", data_format=None, **kwargs):
+        if tuple(normalize_tuple(kwargs.pop("dilation_rate", 1), 3, "dilation_rate")) != (1, 1, 1):
+            raise ValueError("Conv3DTranspose supports dilation_rate=(1, 1, 1) only (as Keras 2.0.6)")
+        super().__init__(filters, kernel_size, strides, padding, data_format, **kwargs)
+
+    def _kernel_shape(self, channels):
+        return self.kernel_size + (self.filters, channels)
+
+    def _convolve(self, inputs):
+        return gf.nn.conv3d_transpose(inputs, self.kernel, self.strides, self.padding, self.data_format)
 
     def get_config(self):
         config = super().get_config()
@@ -210,5 +250,7 @@ class SeparableConv2D(Conv2D):
 
 Convolution1D = Conv1D
 Convolution2D = Conv2D
-Deconvolution2D = Conv2DTranspose
+Convolution3D = Conv3D
+Deconvolution2D = Deconv2D = Convolution2DTranspose = Conv2DTranspose
+Deconvolution3D = Deconv3D = Conv3DTranspose
 SeparableConvolution2D = SeparableConv2D

@@ -275,6 +275,23 @@ class SpatialDropout2D(Dropout):
         return {**config, "data_format": self.data_format}
 
 
+class SpatialDropout3D(Dropout):
+    """Dropout of whole channels of a volume: one draw per (sample, channel), shared over
+    depth, rows and columns."""
+
+    def __init__(self, rate, data_format=None, **kwargs):
+        kwargs.pop("noise_shape", None)
+        self.data_format = normalize_data_format(data_format)
+        shape = (None, 1, 1, 1, None) if self.data_format == "channels_last" else (None, None, 1, 1, 1)
+        super().__init__(rate, noise_shape=shape, **kwargs)
+        self.input_spec = {"ndim": 5}
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("noise_shape")
+        return {**config, "data_format": self.data_format}
+
+
 class RepeatVector(Layer):
     """(batch, features) -> (batch, n, features): the input repeated ``n`` times."""
 

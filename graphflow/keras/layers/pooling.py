@@ -1,5 +1,5 @@
-"""Pooling layers: MaxPooling1D/2D and AveragePooling1D/2D (``strides=None`` means the
-pool size; 'valid' drops the remainder, 7 -> 3) and the global poolings.
+"""Pooling layers: MaxPooling1D/2D/3D and AveragePooling1D/2D/3D (``strides=None`` means
+the pool size; 'valid' drops the remainder, 7 -> 3) and the global poolings.
 
     >>> model.add(MaxPooling2D(pool_size=(2, 2)))
 """
@@ -11,14 +11,15 @@ from ..engine.base_layer import Layer
 
 class _Pooling2D(Layer):
     _pool = None
+    rank = 2
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.pool_size = normalize_tuple(pool_size, 2, "pool_size")
-        self.strides = normalize_tuple(self.pool_size if strides is None else strides, 2, "strides")
+        self.pool_size = normalize_tuple(pool_size, self.rank, "pool_size")
+        self.strides = normalize_tuple(self.pool_size if strides is None else strides, self.rank, "strides")
         self.padding = normalize_padding(padding)
         self.data_format = normalize_data_format(data_format)
-        self.input_spec = {"ndim": 4}
+        self.input_spec = {"ndim": self.rank + 2}
 
     def call(self, inputs):
         pool = getattr(gf.nn, self._pool)
@@ -37,6 +38,26 @@ class MaxPooling2D(_Pooling2D):
 class AveragePooling2D(_Pooling2D):
     """The mean of each window ('same' windows average their real cells only)."""
     _pool = "avg_pool2d"
+
+
+class _Pooling3D(_Pooling2D):
+    """Pooling over (depth, rows, cols) of ``(batch, depth, rows, cols, channels)``
+    (channels_first: ``(batch, channels, depth, rows, cols)``)."""
+    rank = 3
+
+    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class MaxPooling3D(_Pooling3D):
+    """The largest value of each (depth, rows, cols) window."""
+    _pool = "max_pool3d"
+
+
+class AveragePooling3D(_Pooling3D):
+    """The mean of each (depth, rows, cols) window ('same' windows average their real
+    cells only)."""
+    _pool = "avg_pool3d"
 
 
 class _Pooling1D(Layer):
@@ -79,7 +100,7 @@ class _GlobalPooling(Layer):
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.data_format = normalize_data_format(data_format if self.rank == 2 else data_format or "channels_last")
+        self.data_format = normalize_data_format(data_format if self.rank > 1 else data_format or "channels_last")
         self.input_spec = {"ndim": self.rank + 2}
 
     def call(self, inputs):
@@ -112,6 +133,18 @@ class GlobalMaxPooling1D(_GlobalPooling):
     rank = 1
 
 
+class GlobalAveragePooling3D(_GlobalPooling):
+    """(batch, depth, rows, cols, channels) -> (batch, channels): the mean over the volume."""
+    _reduce = "mean"
+    rank = 3
+
+
+class GlobalMaxPooling3D(_GlobalPooling):
+    """(batch, depth, rows, cols, channels) -> (batch, channels): the max over the volume."""
+    _reduce = "max"
+    rank = 3
+
+
 MaxPool1D = MaxPooling1D
 AvgPool1D = AveragePooling1D
 MaxPool2D = MaxPooling2D
@@ -120,3 +153,7 @@ GlobalAvgPool1D = GlobalAveragePooling1D
 GlobalMaxPool1D = GlobalMaxPooling1D
 GlobalAvgPool2D = GlobalAveragePooling2D
 GlobalMaxPool2D = GlobalMaxPooling2D
+MaxPool3D = MaxPooling3D
+AvgPool3D = AveragePooling3D
+GlobalAvgPool3D = GlobalAveragePooling3D
+GlobalMaxPool3D = GlobalMaxPooling3D

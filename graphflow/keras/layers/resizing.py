@@ -1,6 +1,7 @@
 """Layers that change spatial sizes without weights: zero padding, cropping and
-nearest-neighbour upsampling, for sequences (``...1D``: ``(batch, steps, features)``)
-and images (``...2D``, either data format). Keras 2.0.6 keeps them in
+nearest-neighbour upsampling, for sequences (``...1D``: ``(batch, steps, features)``),
+images (``...2D``) and volumes (``...3D``: ``(batch, depth, rows, cols, channels)``), the
+last two in either data format. Keras 2.0.6 keeps them in
 ``keras.layers.convolutional``, which re-exports them.
 
     >>> model.add(ZeroPadding2D(1)); model.add(UpSampling2D((2, 2))); model.add(Cropping2D(((1, 1), (2, 0))))
@@ -36,7 +37,7 @@ class _Spatial(Layer):
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.data_format = normalize_data_format(data_format) if self.rank == 2 else "channels_last"
+        self.data_format = normalize_data_format(data_format) if self.rank > 1 else "channels_last"
         self.input_spec = {"ndim": self.rank + 2}
 
     @property
@@ -46,7 +47,7 @@ class _Spatial(Layer):
 
     def get_config(self):
         config = super().get_config()
-        if self.rank == 2:
+        if self.rank > 1:
             config["data_format"] = self.data_format
         return config
 
@@ -152,6 +153,44 @@ class UpSampling2D(_UpSampling):
     """Repeat rows and columns ``size = (rows, cols)`` times (nearest neighbour)."""
 
     def __init__(self, size=(2, 2), data_format=None, **kwargs):
+        super().__init__(size, data_format, **kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
+class ZeroPadding3D(_ZeroPadding):
+    """Zeros around a volume: ``padding`` is an int, (depth, rows, cols) or
+    ((front, back), (top, bottom), (left, right))."""
+
+    rank = 3
+
+    def __init__(self, padding=(1, 1, 1), data_format=None, **kwargs):
+        super().__init__(padding, data_format, **kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}
+
+
+class Cropping3D(_Cropping):
+    """Drop slices at a volume's borders: ``cropping`` is an int, (depth, rows, cols) or
+    ((front, back), (top, bottom), (left, right))."""
+
+    rank = 3
+
+    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
+        super().__init__(cropping, data_format, **kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "cropping": self.cropping}
+
+
+class UpSampling3D(_UpSampling):
+    """Repeat depth, rows and columns ``size = (depth, rows, cols)`` times."""
+
+    rank = 3
+
+    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
         super().__init__(size, data_format, **kwargs)
 
     def get_config(self):

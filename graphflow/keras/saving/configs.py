@@ -196,6 +196,8 @@ class _Reader:
                 config[key] = self.activation(value, where)
             elif key.endswith(("_initializer", "_regularizer", "_constraint")):
                 config[key] = _object(value, f"{where}, key {key!r}")
+        if isinstance(config.get("layer"), dict):  # a wrapper (TimeDistributed): its layer is read alike
+            config["layer"] = self.layer(config["layer"])
         if class_name == "BatchNormalization" and isinstance(config.get("axis"), list) \
                 and len(config["axis"]) == 1:
             config["axis"] = config["axis"][0]  # tf.keras writes [3]
@@ -324,6 +326,8 @@ def looks_like_tensor(value):
 
 # graphflow options whose default means a format Keras 3 would read otherwise
 _EXPLICIT = {"Flatten": {"data_format": "channels_last"}}
+# keys Keras 3's constructors of these classes refuse, and that mean nothing for them (no weights)
+_OMITTED = {f"SpatialDropout{n}D": ("trainable",) for n in (1, 2, 3)}
 
 
 def write_model_config(model):
@@ -366,6 +370,13 @@ def _write_layer(layer, sequential_class, differing):
     for key, value in _EXPLICIT.get(class_name, {}).items():
         if config.get(key) is None:
             config[key] = value
+    for key in _OMITTED.get(class_name, ()):
+        config.pop(key, None)
+    inner = getattr(layer, "layer", None)
+    if isinstance(config.get("layer"), dict) and inner is not None:  # a wrapper: its layer written alike;
+        # Keras 3 reads a wrapper's layer with its new deserializer, which needs the module
+        config["layer"] = {"module": "keras.layers", **_write_layer(inner, sequential_class, differing),
+                           "registered_name": None}
     activation = config.get("activation")
     if activation in KERAS3_ACTIVATIONS:
         differing.append(f"{layer.name} ({activation}: {KERAS3_ACTIVATIONS[activation]})")

@@ -4,8 +4,9 @@ Keras 3 keeps each layer's variables under ``layers/<key>/vars/<i>`` (a nested m
 under ``layers/<key>/layers/<inner key>/vars/<i>``; model-level variables in ``vars``,
 the optimizer's in ``optimizer/vars``). The key is not the layer's name but its class in
 snake case, numbered in the order of ``model.layers``: ``conv2d``, ``dense``, ``dense_1``...
-(each ``vars`` group keeps the layer's name in its ``name`` attribute). tf.keras 2.13
-wrote ``_layer_checkpoint_dependencies`` in place of ``layers``.
+(each ``vars`` group keeps the layer's name in its ``name`` attribute); a wrapper's
+(``TimeDistributed``) are its inner layer's, under ``layers/<key>/layer/vars/<i>``.
+tf.keras 2.13 wrote ``_layer_checkpoint_dependencies`` in place of ``layers``.
 
     >>> [key for key, _ in keys(model.layers)]
     ['conv2d', 'max_pooling2d', 'flatten', 'dense', 'dense_1']
@@ -50,9 +51,16 @@ def _owners(layers, prefix="layers"):
         path = f"{prefix}/{key}"
         if isinstance(layer, Network):
             out.extend(_owners(layer.layers, f"{path}/layers"))
+        elif layer.weights and _is_wrapper(layer):
+            out.append((f"{path}/layer", layer))
         elif layer.weights:
             out.append((path, layer))
     return out
+
+
+def _is_wrapper(layer):
+    from ..layers.wrappers import Wrapper
+    return isinstance(layer, Wrapper)
 
 
 # ------------------------------------------------------------------ writing
@@ -94,19 +102,26 @@ def _walk(group, prefix, found, budget, digests):
         node = group[key]
         if not isinstance(node, h5py.Group):
             raise LoadError(f"unexpected dataset {node.name!r} among the Keras 3 layers")
-        path = f"{prefix}/{key}"
-        vars_group = _group(node, "vars")
-        if vars_group is not None:
-            names = hard_members(vars_group)
-            if sorted(names, key=lambda k: (len(k), k)) != [str(i) for i in range(len(names))]:
-                raise LoadError(f"the variables of {node.name!r} are not numbered 0..n-1: {names}")
-            values = [read_array(vars_group, str(i), budget, digests)[0] for i in range(len(names))]
-            name = vars_group.attrs.get("name")
-            if values:
-                found[path] = (_name(text(name, "name attribute"), node) if name is not None else None, values)
-        inner = _group(node, "layers")
-        if inner is not None:
-            _walk(inner, f"{path}/layers", found, budget, digests)
+        _visit(node, f"{prefix}/{key}", found, budget, digests)
+
+
+def _visit(node, path, found, budget, digests):
+    """One layer's group: its numbered variables, its nested layers, a wrapper's layer."""
+    vars_group = _group(node, "vars")
+    if vars_group is not None:
+        names = hard_members(vars_group)
+        if sorted(names, key=lambda k: (len(k), k)) != [str(i) for i in range(len(names))]:
+            raise LoadError(f"the variables of {node.name!r} are not numbered 0..n-1: {names}")
+        values = [read_array(vars_group, str(i), budget, digests)[0] for i in range(len(names))]
+        name = vars_group.attrs.get("name")
+        if values:
+            found[path] = (_name(text(name, "name attribute"), node) if name is not None else None, values)
+    inner = _group(node, "layers")
+    if inner is not None:
+        _walk(inner, f"{path}/layers", found, budget, digests)
+    wrapped = _group(node, "layer")  # a wrapper's inner layer
+    if wrapped is not None:
+        _visit(wrapped, f"{path}/layer", found, budget, digests)
 
 
 def _name(name, node):

@@ -168,7 +168,7 @@ def plan_legacy(saved, layers, by_name, flip):
         pairs = [(layer, *entry) for layer, entry in zip(weighted, saved)]
     plan = []
     for layer, name, values in pairs:
-        if flip and type(layer).__name__ in _CONV_LAYERS:
+        if flip and _convolves(layer):
             values = [_flip_kernel(values[0])] + values[1:]
         plan.extend(pair(layer.weights, values, f"layer {layer.name!r} (file layer {name!r})"))
     return plan
@@ -186,6 +186,13 @@ def pair(variables, values, where):
             raise LoadError(f"{where}: weight {var.name!r} holds {var.get_value().dtype}; the file has "
                             f"{value.dtype}")
     return list(zip(variables, values))
+
+
+def _convolves(layer):
+    """A convolution layer, or one wrapped by TimeDistributed (2.0.6 flips its kernel too)."""
+    if type(layer).__name__ == "TimeDistributed":
+        layer = layer.layer
+    return type(layer).__name__ in _CONV_LAYERS
 
 
 def _flip_kernel(kernel):

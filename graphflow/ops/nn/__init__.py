@@ -1,4 +1,4 @@
-"""``gf.nn``: the neural-network ops — convolution, pooling, softmax, cross-entropies,
+"""``gf.nn``: the neural-network ops — convolution and pooling (2-D, and 3-D built on them), softmax, cross-entropies,
 dropout and activations.
 
     >>> h = gf.nn.conv2d(x, k, padding="same")
@@ -18,11 +18,12 @@ from .pool import (AvgPool2D, AvgPool2DGrad, MaxPool2D, MaxPool2DGrad, MaxPool2D
                    max_pool2d)
 from .seeding import draw_seed, set_random_seed
 from .softmax_ops import LogSoftmax, Softmax, log_softmax, softmax
+from .volumetric import avg_pool3d, conv3d, conv3d_transpose, max_pool3d
 
 __all__ = [
     # functions
-    "avg_pool2d", "bias_add", "binary_crossentropy", "categorical_crossentropy", "conv2d", "conv2d_transpose", "draw_seed", "dropout", "elu",
-    "gelu", "hard_sigmoid", "leaky_relu", "log_softmax", "max_pool2d", "one_hot", "relu", "selu",
+    "avg_pool2d", "avg_pool3d", "bias_add", "binary_crossentropy", "categorical_crossentropy", "conv2d", "conv2d_transpose", "conv3d", "conv3d_transpose", "draw_seed", "dropout", "elu",
+    "gelu", "hard_sigmoid", "leaky_relu", "log_softmax", "max_pool2d", "max_pool3d", "one_hot", "relu", "selu",
     "set_random_seed", "sigmoid", "softmax", "softmax_cross_entropy", "softplus", "softsign",
     "sparse_categorical_crossentropy", "tanh",
     # ops
