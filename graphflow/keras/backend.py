@@ -147,3 +147,4 @@ reload_config()
 
 from .backend_graph import *  # noqa: E402,F401,F403
 from .backend_math import *  # noqa: E402,F401,F403
+from .backend_rnn import rnn  # noqa: E402,F401

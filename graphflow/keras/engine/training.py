@@ -160,6 +160,13 @@ class Model(Network):
     def _feeds(self):
         return [t.tensor for t in self.inputs] + self._targets + self._sample_weights
 
+    def _state_updates(self, updates):
+        """Of a test or predict graph's updates, those of stateful layers' states (a
+        stateful RNN carries its state from batch to batch in predict too, as in Keras 2)."""
+        states = {id(v) for layer in self.layers if getattr(layer, "stateful", False)
+                  for v in getattr(layer, "states", None) or []}
+        return [u for u in updates if id(u[0]) in states]
+
     def _make_train_function(self):
         """Build and compile the training step (idempotent)."""
         if "train" in self._functions:
@@ -176,15 +183,16 @@ class Model(Network):
         if "test" not in self._functions:
             if self.optimizer is None:
                 raise RuntimeError("You must compile your model before using it.")
-            results, _ = self.__dict__.pop("_test_graph", None) or self._phase_function(training=False)
-            self._functions["test"] = gf.function(self._feeds(), results, name="test_function")
+            results, updates = self.__dict__.pop("_test_graph", None) or self._phase_function(training=False)
+            self._functions["test"] = gf.function(self._feeds(), results, updates=self._state_updates(updates),
+                                                  name="test_function")
         return self._functions["test"]
 
     def _make_predict_function(self):
         if "predict" not in self._functions:
-            outputs, _, _ = self.build_phase(training=False)
+            outputs, updates, _ = self.build_phase(training=False)
             self._functions["predict"] = gf.function([t.tensor for t in self.inputs], outputs,
-                                                     name="predict_function")
+                                                     updates=self._state_updates(updates), name="predict_function")
         return self._functions["predict"]
 
     def _train_step(self):

@@ -11,6 +11,7 @@ from .convolutional import (Conv1D, Conv2D, Conv2DTranspose, Convolution1D, Conv
 from .core import (Activation, ActivityRegularization, Dense, Dropout, Flatten, Lambda, Permute,  # noqa: F401
                    RepeatVector, Reshape, SpatialDropout1D, SpatialDropout2D)
 from .embeddings import Embedding  # noqa: F401
+from .masking import Masking  # noqa: F401
 from .merge import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add, average,  # noqa: F401
                     concatenate, maximum, minimum, multiply, subtract)
 from .noise import AlphaDropout, GaussianDropout, GaussianNoise  # noqa: F401
@@ -18,6 +19,9 @@ from .normalization import BatchNormalization  # noqa: F401
 from .pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,  # noqa: F401
                       GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,
                       GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D)
+from .recurrent import GRU, LSTM, SimpleRNN  # noqa: F401
+from .recurrent_base import Recurrent  # noqa: F401
+from .wrappers import Bidirectional, Wrapper  # noqa: F401
 from .resizing import (Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D,  # noqa: F401
                        ZeroPadding2D)
 
