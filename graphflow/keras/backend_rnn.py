@@ -51,11 +51,21 @@ def _masked_step(step_function, constants):
     return step
 
 
+def _time_slices(x, steps):
+    """x[:, t] for every t, as one split (its gradient is one concatenation, where
+    per-step indexing would write each step's gradient into a zeroed copy of ``x``)."""
+    if steps == 1:
+        return [gf.squeeze(x, 1)]
+    return [gf.squeeze(piece, 1) for piece in gf.split(x, steps, axis=1)]
+
+
 def _unrolled(step, inputs, mask, initial_states, steps, go_backwards):
     order = range(steps - 1, -1, -1) if go_backwards else range(steps)
+    xs = _time_slices(inputs, steps)
+    ms = [None] * steps if mask is None else _time_slices(mask, steps)
     states, outputs = list(initial_states), []
     for t in order:
-        output, states = step(inputs[:, t], None if mask is None else mask[:, t], states)
+        output, states = step(xs[t], ms[t], states)
         outputs.append(output)
     return outputs[-1], gf.stack(outputs, axis=1), states
 

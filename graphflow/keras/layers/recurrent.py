@@ -10,6 +10,8 @@ variant (Keras 3's default) with a (2, 3*units) bias.
 """
 import numpy as np
 
+import graphflow as gf
+
 from .. import activations
 from .. import backend as K
 from .. import initializers
@@ -112,16 +114,20 @@ class GRU(_Gated):
             inner = self._recurrent(h, rec_masks)
             if self.use_bias:
                 inner = inner + self.bias[1]
-            z = self.recurrent_activation(x_t[:, :u] + inner[:, :u])
-            r = self.recurrent_activation(x_t[:, u:2 * u] + inner[:, u:2 * u])
-            hh = self.activation(x_t[:, 2 * u:] + r * inner[:, 2 * u:])
+            x_z, x_r, x_h = gf.split(x_t, 3, axis=-1)
+            i_z, i_r, i_h = gf.split(inner, 3, axis=-1)
+            z = self.recurrent_activation(x_z + i_z)
+            r = self.recurrent_activation(x_r + i_r)
+            hh = self.activation(x_h + r * i_h)
         else:
             zr_masks = None if rec_masks is None else rec_masks[:2]
-            inner = self._recurrent(h, zr_masks, self.recurrent_kernel[:, :2 * u])
-            z = self.recurrent_activation(x_t[:, :u] + inner[:, :u])
-            r = self.recurrent_activation(x_t[:, u:2 * u] + inner[:, u:])
+            u_zr, u_h = gf.split(self.recurrent_kernel, [2 * u], axis=-1)
+            x_z, x_r, x_h = gf.split(x_t, 3, axis=-1)
+            i_z, i_r = gf.split(self._recurrent(h, zr_masks, u_zr), 2, axis=-1)
+            z = self.recurrent_activation(x_z + i_z)
+            r = self.recurrent_activation(x_r + i_r)
             h_masked = h if rec_masks is None else h * rec_masks[-1]
-            hh = self.activation(x_t[:, 2 * u:] + K.dot(r * h_masked, self.recurrent_kernel[:, 2 * u:]))
+            hh = self.activation(x_h + K.dot(r * h_masked, u_h))
         h_new = z * h + (1.0 - z) * hh
         return h_new, [h_new]
 
@@ -153,11 +159,10 @@ class LSTM(_Gated):
 
     def cell(self, x_t, states, rec_masks):
         h, c = states
-        u, sigma = self.units, self.recurrent_activation
-        z = x_t + self._recurrent(h, rec_masks)
-        i, f = sigma(z[:, :u]), sigma(z[:, u:2 * u])
-        c_new = f * c + i * self.activation(z[:, 2 * u:3 * u])
-        h_new = sigma(z[:, 3 * u:]) * self.activation(c_new)
+        sigma = self.recurrent_activation
+        z_i, z_f, z_c, z_o = gf.split(x_t + self._recurrent(h, rec_masks), 4, axis=-1)
+        c_new = sigma(z_f) * c + sigma(z_i) * self.activation(z_c)
+        h_new = sigma(z_o) * self.activation(c_new)
         return h_new, [h_new, c_new]
 
     def get_config(self):

@@ -122,14 +122,18 @@ class Recurrent(Layer):
         (the same at every time step when ``x`` is the whole sequence)."""
         if masks is not None and x.ndim == 3:
             masks = [gf.expand_dims(m, 1) for m in masks]
+        if x.ndim == 3 and x.shape[1] is not None:  # one 2-D product: BLAS's fast path
+            steps = x.shape[1]
+            flat = self._project(gf.reshape(x, (-1, x.shape[2])), None if masks is None else
+                                 [gf.reshape(gf.tile(m, (1, steps, 1)), (-1, x.shape[2])) for m in masks])
+            return gf.reshape(flat, (-1, steps, flat.shape[-1]))
         if masks is None:
             z = gf.matmul(x, self.kernel)
         elif len(masks) == 1:
             z = gf.matmul(x * masks[0], self.kernel)
         else:
-            u = self.units
-            z = gf.concatenate([gf.matmul(x * m, self.kernel[:, g * u:(g + 1) * u]) for g, m in enumerate(masks)],
-                               axis=-1)
+            kernels = gf.split(self.kernel, len(masks), axis=-1)
+            z = gf.concatenate([gf.matmul(x * m, k) for m, k in zip(masks, kernels)], axis=-1)
         bias = self._bias_in()
         return z if bias is None else z + bias
 
@@ -140,10 +144,8 @@ class Recurrent(Layer):
             return gf.matmul(h, kernel)
         if len(masks) == 1:
             return gf.matmul(h * masks[0], kernel)
-        u = self.units
-        gates = kernel.shape[-1] // u
-        return gf.concatenate([gf.matmul(h * masks[g], kernel[:, g * u:(g + 1) * u]) for g in range(gates)],
-                              axis=-1)
+        kernels = gf.split(kernel, len(masks), axis=-1)
+        return gf.concatenate([gf.matmul(h * m, k) for m, k in zip(masks, kernels)], axis=-1)
 
     # ------------------------------------------------------------ the loop
     def call(self, inputs, mask=None, training=False):
