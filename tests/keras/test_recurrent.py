@@ -174,7 +174,7 @@ def test_stateful_carries_state_across_batches_until_reset(float64):
         Sequential([LSTM(2, stateful=True, input_shape=(3, 3))])
 
 
-def test_dropout_is_training_only_and_shared_over_time():
+def test_dropout_is_training_only():
     x = np.ones((64, 6, 5), np.float32)
     for implementation in (0, 1, 2):
         model = Sequential([SimpleRNN(4, dropout=0.5, recurrent_dropout=0.5, implementation=implementation,

@@ -15,6 +15,7 @@ import numpy as np
 import graphflow as gf
 
 from .. import backend as K
+from .._utils import to_snake_case
 from ..engine.base_layer import Layer, to_list
 from ..engine.node import InputSpec
 
@@ -178,6 +179,12 @@ class Recurrent(Layer):
             mask = mask[0]
         output_mask = mask if self.return_sequences else None
         return [output_mask] + [None] * self.n_states if self.return_state else output_mask
+
+    def keras3_weight_paths(self, prefix=None):
+        """Keras 3's paths of the weights: they live in a cell sub-layer ('lstm_1/lstm_cell/kernel')."""
+        cell = to_snake_case(type(self).__name__) + "_cell"
+        names = ("kernel", "recurrent_kernel", "bias")[:len(self.weights)]
+        return [f"{prefix or self.name}/{cell}/{n}" for n in names]
 
     def get_config(self):
         config = {"return_sequences": self.return_sequences, "return_state": self.return_state,

@@ -102,6 +102,11 @@ class Bidirectional(Wrapper):
         self.forward_layer.reset_states()
         self.backward_layer.reset_states()
 
+    def keras3_weight_paths(self):
+        """Keras 3's paths: 'bidirectional_1/forward_lstm_1/lstm_cell/kernel'..."""
+        return [p for half in (self.forward_layer, self.backward_layer)
+                for p in half.keras3_weight_paths(f"{self.name}/{half.name}")]
+
     def set_weights(self, weights):
         n = len(weights) // 2
         self.forward_layer.set_weights(weights[:n])
