@@ -32,7 +32,7 @@ class Recurrent(Layer):
     n_states = 1
 
     def __init__(self, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
-                 unroll=False, implementation=0, **kwargs):
+                 unroll=False, implementation=0, zero_output_for_mask=False, **kwargs):
         input_dim, input_length = kwargs.pop("input_dim", None), kwargs.pop("input_length", None)
         if input_dim is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length, input_dim)
@@ -42,6 +42,7 @@ class Recurrent(Layer):
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards, self.stateful, self.unroll = bool(go_backwards), bool(stateful), bool(unroll)
         self.implementation = int(implementation)
+        self.zero_output_for_mask = bool(zero_output_for_mask)  # later Keras: masked steps output 0
         self.input_dim, self.input_length = input_dim, input_length
         self.supports_masking = True
         self.input_spec = [InputSpec(ndim=3)]
@@ -171,6 +172,9 @@ class Recurrent(Layer):
                                       unroll=self.unroll, input_length=inputs.shape[1])
         if self.stateful:
             self.add_update(list(zip(self.states, states)))
+        if self.zero_output_for_mask and mask is not None:
+            kept = gf.cast(mask[:, ::-1] if self.go_backwards else mask, outputs.dtype)
+            outputs = outputs * gf.expand_dims(kept, -1)
         output = outputs if self.return_sequences else last
         return [output] + list(states) if self.return_state else output
 
@@ -179,6 +183,10 @@ class Recurrent(Layer):
             mask = mask[0]
         output_mask = mask if self.return_sequences else None
         return [output_mask] + [None] * self.n_states if self.return_state else output_mask
+
+    def keras3_weight_groups(self):
+        """Where Keras 3's ``.weights.h5`` keeps the weights: in the layer's ``cell``."""
+        return [("cell", self.weights)]
 
     def keras3_weight_paths(self, prefix=None):
         """Keras 3's paths of the weights: they live in a cell sub-layer ('lstm_1/lstm_cell/kernel')."""
@@ -190,4 +198,6 @@ class Recurrent(Layer):
         config = {"return_sequences": self.return_sequences, "return_state": self.return_state,
                   "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
                   "implementation": self.implementation}
+        if self.zero_output_for_mask:
+            config["zero_output_for_mask"] = True
         return {**super().get_config(), **config}

@@ -39,15 +39,20 @@ class Bidirectional(Wrapper):
     ``return_sequences`` the backward outputs are put back in time order first. Weights:
     the forward layer's, then the backward layer's."""
 
-    def __init__(self, layer, merge_mode="concat", weights=None, **kwargs):
+    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         if merge_mode not in _MERGE_MODES:
             raise ValueError(f'Invalid merge mode {merge_mode!r}. Merge mode should be one of '
                              f'{{"sum", "mul", "ave", "concat", None}}')
         super().__init__(layer, **kwargs)
         config = layer.get_config()
         self.forward_layer = type(layer).from_config({**config, "name": "forward_" + layer.name})
-        self.backward_layer = type(layer).from_config({**config, "name": "backward_" + layer.name,
-                                                       "go_backwards": not config.get("go_backwards", False)})
+        if isinstance(backward_layer, dict):  # a config (later Keras write the backward half's own)
+            from . import deserialize
+            backward_layer = deserialize(backward_layer)
+        if backward_layer is not None and not backward_layer.go_backwards:
+            raise ValueError(f"Bidirectional {self.name}: backward_layer must have go_backwards=True")
+        self.backward_layer = backward_layer or type(layer).from_config(
+            {**config, "name": "backward_" + layer.name, "go_backwards": not config.get("go_backwards", False)})
         for half in (self.forward_layer, self.backward_layer):
             half.__dict__.pop("batch_input_shape", None)  # the wrapper owns the input shape
         self.merge_mode = merge_mode
@@ -101,6 +106,10 @@ class Bidirectional(Wrapper):
     def reset_states(self):
         self.forward_layer.reset_states()
         self.backward_layer.reset_states()
+
+    def keras3_weight_groups(self):
+        return [(f"{attr}/{sub}", variables) for attr in ("forward_layer", "backward_layer")
+                for sub, variables in getattr(self, attr).keras3_weight_groups()]
 
     def keras3_weight_paths(self):
         """Keras 3's paths: 'bidirectional_1/forward_lstm_1/lstm_cell/kernel'..."""

@@ -38,15 +38,19 @@ def keys(layers):
 
 
 def _owners(layers, prefix="layers"):
-    """``[(path, layer)]`` of every layer holding variables, nested models walked."""
+    """``[(path, layer, variables)]`` of every group of variables, nested models walked.
+    A layer that Keras 3 builds of sub-layers (an RNN's ``cell``, Bidirectional's two
+    halves) says where its variables go with ``keras3_weight_groups()``."""
     from ..engine.network import Network
     out = []
     for key, layer in keys(layers):
         path = f"{prefix}/{key}"
         if isinstance(layer, Network):
             out.extend(_owners(layer.layers, f"{path}/layers"))
+        elif hasattr(layer, "keras3_weight_groups"):
+            out.extend((f"{path}/{sub}", layer, variables) for sub, variables in layer.keras3_weight_groups())
         elif layer.weights:
-            out.append((path, layer))
+            out.append((path, layer, layer.weights))
     return out
 
 
@@ -55,10 +59,10 @@ def _owners(layers, prefix="layers"):
 def link(root, legacy_groups, model):
     """Hard links ``layers/<key>/vars/<i>`` to each weight's legacy dataset (no copy).
     ``legacy_groups`` maps a variable's id to its dataset."""
-    for path, layer in _owners(model.layers):
+    for path, layer, variables in _owners(model.layers):
         vars_group = root.require_group(path).require_group("vars")
         vars_group.attrs["name"] = b(layer.name)
-        for i, var in enumerate(layer.weights):
+        for i, var in enumerate(variables):
             vars_group[str(i)] = legacy_groups[id(var)]
     root.require_group("vars").attrs["name"] = b(model.name)
 
@@ -91,8 +95,16 @@ def _walk(group, prefix, found, file_size, digests):
             name = vars_group.attrs.get("name")
             if values:
                 found[path] = (text(name, "name attribute") if name is not None else None, values)
-        if "layers" in node:
-            _walk(node["layers"], f"{path}/layers", found, file_size, digests)
+        for sub in node:  # "layers" of a nested model, an RNN's "cell", Bidirectional's halves
+            if sub != "vars" and not hasattr(node[sub], "dtype"):
+                _walk_one(node, sub, path, found, file_size, digests)
+
+
+def _walk_one(node, sub, path, found, file_size, digests):
+    if sub == "layers":
+        _walk(node["layers"], f"{path}/layers", found, file_size, digests)
+    else:
+        _walk({sub: node[sub]}, path, found, file_size, digests)
 
 
 def plan(saved, layers, by_name, pair):
@@ -102,16 +114,16 @@ def plan(saved, layers, by_name, pair):
     owners = _owners(layers)
     if by_name:
         by_layer_name = {name: values for name, values in saved.values() if name is not None}
-        return [p for _, layer in owners if layer.name in by_layer_name
-                for p in pair(layer.weights, by_layer_name[layer.name], f"layer {layer.name!r}")]
-    wanted = dict(owners)
+        return [p for _, layer, variables in owners if layer.name in by_layer_name
+                for p in pair(variables, by_layer_name[layer.name], f"layer {layer.name!r}")]
+    wanted = {path: (layer, variables) for path, layer, variables in owners}
     missing, extra = sorted(set(wanted) - set(saved)), sorted(set(saved) - set(wanted))
     if missing or extra:
         raise LoadError(f"Keras 3 .weights.h5 files key each layer by its class and position; the model "
                         f"has {_short(missing)} that the file lacks, the file has {_short(extra)} that the model "
                         f"lacks (pass by_name=True to match layers by name instead)")
-    return [p for path, layer in owners
-            for p in pair(layer.weights, saved[path][1], f"layer {layer.name!r} (file entry {path!r})")]
+    return [p for path, layer, variables in owners
+            for p in pair(variables, saved[path][1], f"layer {layer.name!r} (file entry {path!r})")]
 
 
 def _short(paths):
