@@ -106,3 +106,29 @@ def sgd_lstm_classifier(x, labels, weights, lr, steps):
         losses.append(loss)
         weights = [w - lr * g for w, g in zip(weights, grads)]
     return np.array(losses), weights
+
+
+def conv2d_same(x, k):
+    """Stride-1 'same' cross-correlation, channels_last, odd kernel."""
+    kh, kw = k.shape[:2]
+    xp = np.pad(x, ((0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2), (0, 0)))
+    out = np.zeros(x.shape[:3] + (k.shape[3],))
+    for i in range(kh):
+        for j in range(kw):
+            out += xp[:, i:i + x.shape[1], j:j + x.shape[2]] @ k[i, j]
+    return out
+
+
+def conv_lstm(x, kernel, rec, bias, sigma=hard_sigmoid):
+    """ConvLSTM2D with 'same' padding: outputs (samples, time, rows, cols, filters)."""
+    f = rec.shape[2]
+    h = np.zeros(x.shape[:1] + x.shape[2:4] + (f,))
+    c = np.zeros_like(h)
+    out = []
+    for t in range(x.shape[1]):
+        z = conv2d_same(x[:, t], kernel) + bias + conv2d_same(h, rec)
+        i, fg, g, o = sigma(z[..., :f]), sigma(z[..., f:2 * f]), np.tanh(z[..., 2 * f:3 * f]), sigma(z[..., 3 * f:])
+        c = fg * c + i * g
+        h = o * np.tanh(c)
+        out.append(h)
+    return np.stack(out, 1)

@@ -214,3 +214,19 @@ def test_lstm_sgd_steps_match_numpy_bptt(float64):
     np.testing.assert_allclose(losses, ref_losses, rtol=1e-9)
     for got, want, start in zip(model.get_weights(), ref_weights, weights):
         np.testing.assert_allclose(got - start, want - start, rtol=1e-7, atol=1e-12)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_conv_lstm2d_matches_the_convolutional_lstm_equations(float64, data_format):
+    from graphflow.keras.layers import ConvLSTM2D
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((2, 3, 5, 4, 2))
+    w = [rng.standard_normal((3, 3, 2, 12)) * 0.3, rng.standard_normal((3, 3, 3, 12)) * 0.3,
+         rng.standard_normal(12) * 0.3]
+    layer = ConvLSTM2D(3, (3, 3), padding="same", return_sequences=True, weights=w, data_format=data_format)
+    feed = x if data_format == "channels_last" else x.transpose(0, 1, 4, 2, 3)
+    got = _run(layer, feed)
+    if data_format == "channels_first":
+        got = got.transpose(0, 1, 3, 4, 2)
+    np.testing.assert_allclose(got, ref.conv_lstm(x, *w), rtol=1e-10, atol=1e-12)
+    assert layer.get_config()["filters"] == 3 and "units" not in layer.get_config()

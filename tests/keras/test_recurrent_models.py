@@ -4,7 +4,7 @@ import h5py
 import numpy as np
 import pytest
 
-from graphflow.keras.layers import (GRU, LSTM, Bidirectional, Dense, Embedding, Flatten, Input, Masking,
+from graphflow.keras.layers import (GRU, LSTM, ConvLSTM2D, Bidirectional, Dense, Embedding, Flatten, Input, Masking,
                                     SimpleRNN, deserialize, serialize)
 from graphflow.keras.models import Model, Sequential, load_model
 from graphflow.keras.optimizers import SGD
@@ -71,6 +71,7 @@ def test_masks_pass_through_stacked_and_bidirectional_layers():
     lambda: GRU(3, reset_after=True, recurrent_activation="sigmoid", stateful=False, return_state=True),
     lambda: SimpleRNN(3, activation="relu", use_bias=False, recurrent_constraint="max_norm"),
     lambda: Bidirectional(GRU(2, return_sequences=True), merge_mode="sum"),
+    lambda: ConvLSTM2D(2, (3, 3), strides=2, data_format="channels_first", return_sequences=True),
 ])
 def test_config_round_trip(make):
     layer = make()

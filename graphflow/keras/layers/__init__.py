@@ -6,6 +6,7 @@ name (``deserialize({'class_name': 'Dense', 'config': {...}})``).
 from ..engine.base_layer import Layer  # noqa: F401
 from ..engine.input_layer import Input, InputLayer  # noqa: F401
 from .advanced_activations import ELU, LeakyReLU, PReLU, ThresholdedReLU  # noqa: F401
+from .convolutional_recurrent import ConvLSTM2D  # noqa: F401
 from .convolutional import (Conv1D, Conv2D, Conv2DTranspose, Convolution1D, Convolution2D,  # noqa: F401
                             Deconvolution2D, SeparableConv2D, SeparableConvolution2D)
 from .core import (Activation, ActivityRegularization, Dense, Dropout, Flatten, Lambda, Permute,  # noqa: F401

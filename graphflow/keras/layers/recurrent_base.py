@@ -158,7 +158,7 @@ class Recurrent(Layer):
             initial_state = self.states if self.stateful else self.get_initial_state(inputs)
         in_masks = self._dropout_masks(inputs[:, 0, :], self.dropout, self._gate_count(), training)
         rec_masks = self._dropout_masks(initial_state[0], self.recurrent_dropout, self._gate_count(), training)
-        if self.implementation == 0:
+        if self.implementation == 0 and inputs.shape[1] is not None:
             sequence = self._project(inputs, in_masks)  # every time step at once, outside the loop
 
             def step(x_t, states):
