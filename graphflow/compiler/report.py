@@ -44,6 +44,7 @@ class CompileReport:
     examples: dict = field(default_factory=dict)  # rule -> [(before, after, user line)]
     failures: list = field(default_factory=list)  # rules.Failure, for rules that failed
     declines: dict = field(default_factory=dict)  # rule -> [(where, reason)]
+    bodies: list = field(default_factory=list)    # (loop label, site, [Body], [CompileReport])
     estimator: object = None   # fn({placeholder: shape} | None) -> (shapes, memory dict, flops)
 
     def absorb(self, ctx) -> None:

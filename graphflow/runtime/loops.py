@@ -1,0 +1,184 @@
+"""Running loops: the body's compiled schedule, iterated by a small host-side driver.
+
+The compiler compiles a loop's body like any graph (``Program.bodies``); here it is bound
+to the backend once (an ``Executor`` of its own: kernels, slots, constants on the device)
+and each iteration runs its flat steps — the same hot loop as a whole function, without
+re-entering the graph machinery. Planned buffers are taken once per loop call for the
+body's input shapes and reused by every iteration; stacked outputs are allocated once
+per call and filled row by row. The loop control (trip count, ``cond``) runs on the host:
+on a GPU the body's kernels stay on the device and only ``cond``'s flag is read back.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import FeedError, TensorType
+from ..ops.control_flow import Loop
+
+
+class BodyRun:
+    """A compiled body bound to a backend: ``env`` slots, steps, output slots."""
+
+    def __init__(self, program, backend, inputs):
+        from .executor import Executor  # the executor dispatches loop nodes here
+        self.ex = Executor(program, backend, inputs, len(program.outputs), [])
+        self.n_inputs = len(inputs)
+        self.out_slots = list(self.ex.output_slots)
+
+    def take(self, arrays):
+        """``(token, steps)``: steps bound to planned buffers for these input shapes, used
+        by one loop call at a time (give them back with ``give``)."""
+        ex = self.ex
+        if not ex.program.plan_buffers:
+            return None, ex.steps
+        return ex._take(tuple(a.shape for a in arrays), arrays)
+
+    def give(self, token, steps):
+        if token is not None:
+            self.ex._give_back(token, steps)
+
+    def env(self):
+        return list(self.ex.template)
+
+
+def _run_steps(steps, env):
+    for run, ins, o, buf in steps:  # the hot loop: nothing but the kernels
+        env[o] = run(*[env[i] for i in ins], out=buf)
+
+
+def _describe(node):
+    return f"{node.op.kind} `{node.op.loop_name}` (made at {node.op.body.site})"
+
+
+class LoopKernel:
+    """The run function of a ``Loop`` node: ``run(*arrays, out=None)``."""
+
+    def __init__(self, node, programs, backend):
+        self.node, self.op, self.backend = node, node.op, backend
+        self.body = BodyRun(programs[0], backend, self.op.body.all_inputs)
+        self.cond = BodyRun(programs[1], backend, self.op.cond.all_inputs) if self.op.cond is not None else None
+        op = self.op
+        self.n_seq, self.n_state = op.n_seq, op.n_state
+        self.stacked = [i for i, s in enumerate(op.stacked) if s]
+        self.index_slot = self.body.n_inputs - 1 if op.body.index is not None else None
+
+    # ------------------------------------------------------------ trip count
+    def _trips(self, steps, seqs):
+        op = self.op
+        lens = [int(s.shape[0]) for s in seqs]
+        if op.n_steps is not None and op.cond is None:
+            trips = op.n_steps
+        elif steps is not None:
+            trips = int(np.asarray(self.backend.to_host(steps)))
+            if trips < 0:
+                raise FeedError(f"{_describe(self.node)}: n_steps is {trips}, it must be >= 0")
+        elif op.cond is not None:
+            return None, lens
+        else:
+            trips = lens[0] if lens else 0
+            if any(n != trips for n in lens):
+                raise FeedError(f"{_describe(self.node)}: the sequences have different lengths {lens}")
+        short = [n for n in lens if n < trips]
+        if short:
+            raise FeedError(f"{_describe(self.node)}: {trips} steps but a sequence has only {short[0]} rows")
+        return trips, lens
+
+    # ------------------------------------------------------------ running
+    def __call__(self, *arrays, out=None):
+        op = self.op
+        steps_arr, seqs, inits, rest = op.split(arrays)
+        trips, lens = self._trips(steps_arr, seqs)
+        if op.cond is not None:
+            result = self._run_while(seqs, inits, rest, trips)
+        else:
+            result = self._run_for(seqs, lens, inits, rest, trips)
+        return result[0] if len(result) == 1 else result  # the executor's convention
+
+    def _first_inputs(self, seqs, lens, inits, rest, t0):
+        ins = [s[(n - 1 - t0) if f else t0] for s, n, f in zip(seqs, lens, self.op.seq_flip)] + list(inits) + list(rest)
+        if self.index_slot is not None:
+            ins.append(self._index(t0))
+        return ins
+
+    def _index(self, t):
+        return self.backend.to_device(np.array(t, dtype=np.int64))
+
+    def _empty_outputs(self, seqs, inits, rest, trips):
+        """Outputs of a loop that runs no iteration: stacked ones have no rows, carried
+        ones are their initial values."""
+        op, xp = self.op, self.backend.xp
+        inner = [TensorType(str(s.dtype), tuple(s.shape[1:])) for s in seqs] + \
+                [TensorType(str(a.dtype), tuple(a.shape)) for a in list(inits) + list(rest)]
+        types = op.body.output_types(inner)
+        result = []
+        for i, ty in enumerate(types):
+            if op.stacked[i]:
+                like = op.out_like[i] if op.out_like else None
+                rows = 0 if like is None else int(seqs[like].shape[0])
+                if None in ty.shape:
+                    raise FeedError(f"{_describe(self.node)}: ran 0 steps and cannot tell the shape of output {i} "
+                                    f"({ty}); give the loop at least one step")
+                result.append(xp.zeros((rows,) + ty.shape, ty.dtype))
+            else:
+                result.append(xp.array(inits[op.feedback.index(i)], copy=True))
+        return result
+
+    def _run_for(self, seqs, lens, inits, rest, trips):
+        op, body = self.op, self.body
+        if trips == 0:
+            return self._empty_outputs(seqs, inits, rest, trips)
+        t0 = trips - 1 if op.reverse else 0
+        first = self._first_inputs(seqs, lens, inits, rest, t0)
+        token, steps = body.take(first)
+        try:
+            return self._iterate(steps, first, seqs, lens, trips)
+        finally:
+            body.give(token, steps)
+
+    def _iterate(self, steps, first, seqs, lens, trips):
+        op, body, xp = self.op, self.body, self.backend.xp
+        env = body.env()
+        env[:len(first)] = first
+        n_seq, n_state = self.n_seq, self.n_state
+        out_slots = body.out_slots
+        fb_slots = [out_slots[i] for i in op.feedback]
+        state_slots = list(range(n_seq, n_seq + n_state))
+        flips = [(k, s, n - 1, f) for k, (s, n, f) in enumerate(zip(seqs, lens, op.seq_flip))]
+        stacks, rows = {}, {}
+        order = range(trips - 1, -1, -1) if op.reverse else range(trips)
+        index_slot = self.index_slot
+        for t in order:
+            for k, s, last, f in flips:
+                env[k] = s[last - t if f else t]
+            if index_slot is not None:
+                env[index_slot] = self._index(t)
+            _run_steps(steps, env)
+            if not stacks:
+                for i in self.stacked:
+                    v = env[out_slots[i]]
+                    like = op.out_like[i] if op.out_like else None
+                    n = trips if like is None else lens[like]
+                    make = xp.zeros if n != trips else xp.empty
+                    stacks[i] = make((n,) + tuple(v.shape), v.dtype)
+                    rows[i] = n - 1 if op.out_flip and op.out_flip[i] else None
+            for i, buf in stacks.items():
+                r = rows[i]
+                buf[t if r is None else r - t] = env[out_slots[i]]
+            if n_state:
+                carried = [env[s] for s in fb_slots]
+                for s, v in zip(state_slots, carried):
+                    env[s] = v
+        return [stacks[i] if op.stacked[i] else xp.array(env[out_slots[i]], copy=True)
+                for i in range(len(op.stacked))]
+
+    def _run_while(self, seqs, inits, rest, cap):
+        raise NotImplementedError("while_loop runs arrive with the while_loop op")
+
+
+#: how each op that runs sub-graphs is lowered: ``factory(node, programs, backend) -> run``
+LOWERINGS = {Loop: LoopKernel}
+
+
+def kernel(node, programs, backend):
+    """The run function for ``node``, whose sub-graphs compiled to ``programs``."""
+    return LOWERINGS[type(node.op)](node, programs, backend)
