@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import FeedError, TensorType
-from ..ops.control_flow import Loop
+from ..ops.control_flow import Cond, Loop
 
 
 class BodyRun:
@@ -147,6 +147,7 @@ class LoopKernel:
         stacks, rows = {}, {}
         order = range(trips - 1, -1, -1) if op.reverse else range(trips)
         index_slot = self.index_slot
+        stacks_checked = False
         for t in order:
             for k, s, last, f in flips:
                 env[k] = s[last - t if f else t]
@@ -166,17 +167,93 @@ class LoopKernel:
                 buf[t if r is None else r - t] = env[out_slots[i]]
             if n_state:
                 carried = [env[s] for s in fb_slots]
+                if not stacks_checked:
+                    self._check_carried([env[s] for s in state_slots], carried)
+                    stacks_checked = True
                 for s, v in zip(state_slots, carried):
                     env[s] = v
         return [stacks[i] if op.stacked[i] else xp.array(env[out_slots[i]], copy=True)
                 for i in range(len(op.stacked))]
 
     def _run_while(self, seqs, inits, rest, cap):
-        raise NotImplementedError("while_loop runs arrive with the while_loop op")
+        """``while cond(states): states = body(states)``, at most ``cap`` times; the flag
+        is the one value read back to the host per iteration."""
+        op, body, cond, xp = self.op, self.body, self.cond, self.backend.xp
+        to_host = self.backend.to_host
+        states = list(inits)
+        history = [[] for _ in op.stacked]
+        fixed = states + list(rest)
+        c_index = cond.n_inputs - 1 if op.cond.index is not None else None
+        tokens = []
+        try:
+            c_token, c_steps = cond.take(fixed + ([self._index(0)] if c_index is not None else []))
+            tokens.append((cond, c_token, c_steps))
+            b_token, b_steps = body.take(fixed + ([self._index(0)] if self.index_slot is not None else []))
+            tokens.append((body, b_token, b_steps))
+            c_env, b_env = cond.env(), body.env()
+            c_env[:len(fixed)] = fixed
+            b_env[:len(fixed)] = fixed
+            n, t = len(states), 0
+            c_out, out_slots = cond.out_slots[0], body.out_slots
+            while cap is None or t < cap:
+                if c_index is not None:
+                    c_env[c_index] = self._index(t)
+                _run_steps(c_steps, c_env)
+                if not bool(np.asarray(to_host(c_env[c_out]))):
+                    break
+                if self.index_slot is not None:
+                    b_env[self.index_slot] = self._index(t)
+                _run_steps(b_steps, b_env)
+                states = [b_env[s] for s in out_slots]
+                if t == 0:
+                    self._check_carried(inits, states)
+                for h, v, keep in zip(history, states, op.stacked):
+                    if keep:
+                        h.append(xp.array(v, copy=True))
+                c_env[:n] = states
+                b_env[:n] = states
+                t += 1
+        finally:
+            for run, token, steps in tokens:
+                run.give(token, steps)
+        return [self._stack(h, inits[i]) if keep else xp.array(states[i], copy=True)
+                for i, (h, keep) in enumerate(zip(history, op.stacked))]
+
+    def _stack(self, rows, init):
+        xp = self.backend.xp
+        return xp.stack(rows) if rows else xp.zeros((0,) + tuple(init.shape), init.dtype)
+
+    def _check_carried(self, inits, outs):
+        """A carried value must keep its shape: the compiled body's buffers (and a
+        stacked history) are made for it. Checked once: later steps see the same shapes."""
+        for j, (a, b) in enumerate(zip(inits, outs)):
+            if tuple(a.shape) != tuple(b.shape):
+                raise FeedError(f"{_describe(self.node)}: the body turns carried value {j} of shape "
+                                f"{tuple(a.shape)} into shape {tuple(b.shape)}; a carried value must keep its shape")
+
+
+class CondKernel:
+    """The run function of a ``Cond`` node: read the flag, run one branch's steps."""
+
+    def __init__(self, node, programs, backend):
+        self.node, self.backend = node, backend
+        self.branches = [BodyRun(p, backend, b.all_inputs) for p, b in zip(programs, node.op.bodies())]
+
+    def __call__(self, pred, *shared, out=None):
+        run = self.branches[0 if bool(np.asarray(self.backend.to_host(pred))) else 1]
+        token, steps = run.take(shared)
+        try:
+            env = run.env()
+            env[:len(shared)] = shared
+            _run_steps(steps, env)
+            result = [env[s] for s in run.out_slots]
+        finally:
+            run.give(token, steps)
+        return result[0] if len(result) == 1 else result
 
 
 #: how each op that runs sub-graphs is lowered: ``factory(node, programs, backend) -> run``
-LOWERINGS = {Loop: LoopKernel}
+LOWERINGS = {Loop: LoopKernel, Cond: CondKernel}
 
 
 def kernel(node, programs, backend):

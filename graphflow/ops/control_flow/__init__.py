@@ -5,3 +5,5 @@ compiles like any other graph (see docs/control-flow.md)."""
 from .body import Body  # noqa: F401
 from .loop import Loop  # noqa: F401
 from .scan import scan  # noqa: F401
+from .while_loop import while_loop  # noqa: F401
+from .cond import Cond, cond  # noqa: F401

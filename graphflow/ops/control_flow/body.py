@@ -106,11 +106,13 @@ def clone(outputs, mapping: dict, mix=None) -> list:
     return [done.get(t, t) for t in outputs]
 
 
-def _variant_set(outputs, variant_inputs) -> set:
-    """Ids of tensors that change from one iteration to the next."""
+def _variant_set(outputs, variant_inputs, inside=()) -> set:
+    """Ids of tensors that change from one iteration to the next (or, for a branch, that
+    were made inside it: ``inside`` holds such nodes)."""
     live = {id(t) for t in variant_inputs}
+    inside = {id(n) for n in inside}
     for node in _toposort(outputs):
-        if node.op.random or any(id(t) in live for t in node.inputs):
+        if node.op.random or id(node) in inside or any(id(t) in live for t in node.inputs):
             live.update(id(o) for o in node.outputs)
     return live
 
@@ -127,7 +129,8 @@ def _constant_only(t, memo) -> bool:
     return found
 
 
-def capture(outputs, variant_inputs, invariant_inputs, outer_of: dict, name: str, index=None, mix=True):
+def capture(outputs, variant_inputs, invariant_inputs, outer_of: dict, name: str, index=None, mix=True,
+            inside=()):
     """Lift loop-invariant expressions out of a body.
 
     ``variant_inputs``: the placeholders that change per iteration; ``invariant_inputs``:
@@ -137,7 +140,7 @@ def capture(outputs, variant_inputs, invariant_inputs, outer_of: dict, name: str
     hoisted labels, index placeholder or None, counter placeholders)``: the body's inputs
     become ``variant + invariant + captured (+ index)``."""
     outputs = list(outputs)
-    variant = _variant_set(outputs, variant_inputs)
+    variant = _variant_set(outputs, variant_inputs, inside)
     memo, lifted, hoisted = {}, {}, []
     own = {id(t) for t in invariant_inputs}
 
@@ -172,8 +175,8 @@ def capture(outputs, variant_inputs, invariant_inputs, outer_of: dict, name: str
     def mixer(counter):
         if counter not in counters:
             counters.append(counter)
-        return apply_mix(counter, index)
-    new = clone(outputs, mapping, mixer if mix and index is not None else None)
+        return apply_mix(counter, index) if mix and index is not None else counter
+    new = clone(outputs, mapping, mixer)
     captured = [v[0] for v in lifted.values()]
     inner = [v[1] for v in lifted.values()]
     return new, captured, inner, hoisted, index, counters
