@@ -66,14 +66,14 @@ class LoopKernel:
     def _trips(self, steps, seqs):
         op = self.op
         lens = [int(s.shape[0]) for s in seqs]
-        if op.n_steps is not None and op.cond is None:
+        if op.n_steps is not None:  # a scan's trip count, a while_loop's cap
             trips = op.n_steps
         elif steps is not None:
             trips = int(np.asarray(self.backend.to_host(steps)))
             if trips < 0:
                 raise FeedError(f"{_describe(self.node)}: n_steps is {trips}, it must be >= 0")
         elif op.cond is not None:
-            return None, lens
+            return None, lens  # no cap: until cond says stop
         else:
             trips = lens[0] if lens else 0
             if any(n != trips for n in lens):
