@@ -20,7 +20,8 @@ from dataclasses import replace
 from ...graph import Constant, TensorType
 from ...graph.dtypes import is_float
 from .. import joining, shape as shape_ops
-from .body import Body, capture, clone, inner_placeholder
+from .body import Body, _variant_set, capture, clone, inner_placeholder
+from .pushout import push_out_sequences, split_accumulation, stacked_dot
 
 _VJP = [None]
 
@@ -62,6 +63,15 @@ def _before(op, init, hist):
     return joining.concatenate([first, hist], 0)[:-1]
 
 
+def _groups(op, n_state, gy_idx) -> list:
+    """Which backward sequences may be combined row by row (same direction, same length):
+    the sequences, the carried history, the stacked outputs' gradients."""
+    def length(j):
+        return "T" if not op.dynamic_steps or j is None else ("L", j)
+    return ([(f, length(j)) for j, f in enumerate(op.seq_flip)] + [(False, "T")] * n_state
+            + [(op.out_flip[i], length(op.out_like[i])) for i in gy_idx])
+
+
 def loop_grad(op, inputs, outputs, gys):
     """Input gradients of the ``Loop`` node ``op(*inputs) -> outputs`` (see the module
     docstring); ``None`` where none flows (the trip count, integer values)."""
@@ -82,7 +92,6 @@ def loop_grad(op, inputs, outputs, gys):
     inv = body.inputs[n_seq + n_state:]
     rest_b = [inner_placeholder(p.type, f"{name}/{p.name.split('/')[-1]}") for p in inv]
     acc_k = [k for k, p in enumerate(inv) if is_float(p.dtype)]
-    acc_b = [inner_placeholder(inv[k].type, f"{name}/acc{k}") for k in acc_k]
     idx_b = inner_placeholder(body.index.type, f"{name}/iteration") if body.index is not None else None
 
     mapping = dict(zip(body.inputs, xs_b + hp_b + rest_b))
@@ -102,43 +111,89 @@ def loop_grad(op, inputs, outputs, gys):
     grads = vjp(ys, wrt, seeds) if ys else [None] * len(wrt)
     g_x, g_h, g_c = grads[:n_seq], grads[n_seq:n_seq + n_state], grads[n_seq + n_state:]
 
-    x_out = [j for j in range(n_seq) if is_float(xs_b[j].dtype)]
-    new_outs = [g_x[j] if g_x[j] is not None else shape_ops.zeros_like(xs_b[j]) for j in x_out]
+    # the outer sequences of the backward loop, and which of them combine row by row
+    hp = [_before(op, init, hist[i]) for init, i in zip(inits, op.feedback)]
+    seq_phs = xs_b + hp_b + gy_b
+    outer_seqs = seqs + hp + [live[i] for i in gy_idx]
+    groups = _groups(op, n_state, gy_idx)
+    step_ids = _variant_set([g for g in g_c if g is not None], seq_phs + carry_b + ([idx_b] if idx_b else []))
+
+    # invariants' gradients: a_t.T @ b_t summands leave the loop, the rest accumulate
+    kept, pushed, extra = {}, {}, []
+    for k, g in zip(acc_k, g_c):
+        if g is None:
+            continue
+        kept_k, pairs = split_accumulation(g, step_ids)
+        if kept_k is not None:
+            kept[k] = kept_k
+        for a, b in pairs:
+            pushed.setdefault(k, []).append((_rows_of(a, seq_phs, outer_seqs, groups, extra), _rows_of(
+                b, seq_phs, outer_seqs, groups, extra), a, b))
+    acc_keys = sorted(kept)
+    acc_b = [inner_placeholder(inv[k].type, f"{name}/acc{k}") for k in acc_keys]
+
+    x_out = [j for j in range(n_seq) if is_float(xs_b[j].dtype) and g_x[j] is not None]
+    new_outs = [g_x[j] for j in x_out]
+    new_outs += extra
     new_outs += [g if g is not None else shape_ops.zeros_like(h) for g, h in zip(g_h, hp_b)]
-    new_outs += [a if g is None else a + g for a, g in zip(acc_b, g_c)]
-    variant = xs_b + hp_b + gy_b + carry_b + acc_b + ([idx_b] if idx_b is not None else [])
+    new_outs += [a + kept[k] for a, k in zip(acc_b, acc_keys)]
+    stateful = carry_b + acc_b + ([idx_b] if idx_b is not None else [])
+    new_outs, p_phs, p_outer, p_groups = push_out_sequences(
+        new_outs, seq_phs, outer_seqs, groups, stateful, dict(zip(rest_b, rest)), name)
+    variant = seq_phs + p_phs + carry_b + acc_b + ([idx_b] if idx_b is not None else [])
     new, captured, cap_phs, hoisted, _, _ = capture(
         new_outs, variant, rest_b, dict(zip(rest_b, rest)), name, index=idx_b, mix=False)
-    b_inputs = xs_b + hp_b + gy_b + carry_b + acc_b + rest_b + cap_phs
+    b_inputs = seq_phs + p_phs + carry_b + acc_b + rest_b + cap_phs
     counters = tuple(b_inputs.index(rest_b[k - n_seq - n_state]) for k in body.counter_inputs
                      if k >= n_seq + n_state)
     b_body = Body(b_inputs, new, len(variant) - (idx_b is not None), idx_b, name, body.site, hoisted, counters)
 
-    n_x, n_c = len(x_out), len(acc_b)
-    n_seq_b = n_seq + n_state + len(gy_idx)
+    n_x, n_e, n_c = len(x_out), len(extra), len(acc_b)
+    n_rows = n_x + n_e
     op_b = replace(
-        op, body=b_body, n_seq=n_seq_b,
-        feedback=tuple(range(n_x, n_x + n_state + n_c)),
-        stacked=(True,) * n_x + (False,) * (n_state + n_c),
-        seq_flip=tuple(op.seq_flip) + (False,) * n_state + tuple(op.out_flip[i] for i in gy_idx),
-        out_flip=tuple(op.seq_flip[j] for j in x_out) + (False,) * (n_state + n_c),
-        out_like=tuple(x_out) + (None,) * (n_state + n_c),
+        op, body=b_body, n_seq=len(seq_phs) + len(p_phs),
+        feedback=tuple(range(n_rows, n_rows + n_state + n_c)),
+        stacked=(True,) * n_rows + (False,) * (n_state + n_c),
+        seq_flip=tuple(g[0] for g in groups + p_groups),
+        out_flip=tuple(op.seq_flip[j] for j in x_out) + (False,) * (n_e + n_state + n_c),
+        out_like=tuple(x_out) + (None,) * (n_e + n_state + n_c),
         n_steps=op.n_steps if op.cond is None else None,
         dynamic_steps=op.dynamic_steps and op.cond is None,
         reverse=not op.reverse, cond=None, loop_name=name)
-    hp = [_before(op, init, hist[i]) for init, i in zip(inits, op.feedback)]
     carry0 = []
     for j, i in enumerate(op.feedback):
         g = live[i] if not op.stacked[i] else None
         carry0.append(g if g is not None else shape_ops.zeros_like(inits[j]))
-    acc0 = [shape_ops.zeros_like(rest[k]) for k in acc_k]
-    b_in = ([steps] if op_b.dynamic_steps else []) + seqs + hp + [live[i] for i in gy_idx] + carry0 + acc0 \
-        + rest + captured
+    acc0 = [shape_ops.zeros_like(rest[k]) for k in acc_keys]
+    b_in = ([steps] if op_b.dynamic_steps else []) + outer_seqs + p_outer + carry0 + acc0 + rest + captured
     res = op_b(*b_in, name=name)
     res = [res] if len(op_b.stacked) == 1 else list(res)
     gx = dict(zip(x_out, res[:n_x]))
-    g_init = res[n_x:n_x + n_state]
-    g_rest = dict(zip(acc_k, res[n_x + n_state:]))
+    rows = res[n_x:n_rows]
+    g_init = res[n_rows:n_rows + n_state]
+    g_rest = dict(zip(acc_keys, res[n_rows + n_state:]))
+    for k, items in pushed.items():
+        for (ra, rb, a, b) in items:
+            term = stacked_dot(_resolve(ra, rows), _resolve(rb, rows), a, b)
+            g_rest[k] = term if k not in g_rest else g_rest[k] + term
     return ([None] if op.dynamic_steps else []) + [gx.get(j) for j in range(n_seq)] + \
         [g if is_float(x.dtype) else None for g, x in zip(g_init, inits)] + \
         [g_rest.get(k) for k in range(len(rest))]
+
+
+def _rows_of(t, seq_phs, outer_seqs, groups, extra):
+    """Where the per-step values of ``t`` will be stacked: an outer sequence it slices
+    (read in time order), else a new stacked output of the backward loop."""
+    for ph, seq, g in zip(seq_phs, outer_seqs, groups):
+        if t is ph and g == (False, "T"):
+            return ("seq", seq)
+    for k, e in enumerate(extra):
+        if e is t:
+            return ("row", k)
+    extra.append(t)
+    return ("row", len(extra) - 1)
+
+
+def _resolve(src, rows):
+    kind, v = src
+    return v if kind == "seq" else rows[v]

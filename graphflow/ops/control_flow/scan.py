@@ -7,6 +7,7 @@ from ...graph.types import format_shape
 from .._util import as_tensor
 from .body import Body, as_tensor_list, capture, inner_placeholder
 from .loop import Loop, compatible
+from .pushout import push_out_sequences
 
 
 def _initial(entry, k, where):
@@ -116,6 +117,11 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     feedback = tuple(i for i, x in enumerate(inits_all) if x is not None)
     inits = [x for x in inits_all if x is not None]
     check_carried(outs, inits, feedback, where)
+    # sequences may differ in length when n_steps is a tensor: then none are combined
+    groups = [0] * len(seqs) if dynamic is None else list(range(len(seqs)))
+    outs, p_phs, p_outer, _ = push_out_sequences(outs, slices, seqs, groups, states,
+                                                 dict(zip(ns_phs, nonseqs)), name)
+    slices, seqs = slices + p_phs, seqs + p_outer
     new, captured, cap_phs, hoisted, index, counters = capture(
         outs, slices + states, ns_phs, dict(zip(ns_phs, nonseqs)), name)
     inputs = slices + states + ns_phs + cap_phs

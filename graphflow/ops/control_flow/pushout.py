@@ -1,0 +1,124 @@
+"""Moving work out of loop bodies, where one big operation beats many small ones.
+
+- ``push_out_sequences`` (Theano's ``PushOutSeqScan``): a part of the body that depends
+  on the sequence slices but not on the carried values — an RNN's input projection
+  ``x_t @ W``, the backward loop's recomputation of the forward step from the stored
+  history — is computed for all steps at once outside the loop (one ``(T*B, F) @ (F, H)``
+  matmul instead of T small ones) and enters the body as a new sequence. Only ops that
+  map row by row over a leading time axis move: element-wise ops whose sliced operands
+  have the result's rank, and ``matmul`` of a sliced left operand by an invariant matrix.
+- ``push_out_dots`` (Theano's ``PushOutDot1``): a gradient accumulated over the steps as
+  ``acc + a_t.T @ b_t`` becomes one matmul of the stacked ``a`` and ``b`` after the loop.
+"""
+from __future__ import annotations
+
+from ...graph import toposort
+from .. import shape as shape_ops
+from ..linalg import MatMul, matmul
+from ..elementwise import Add
+from ..shape import Transpose
+from .body import _variant_set, clone, inner_placeholder
+
+
+def _mappable(node, seq_pos, out_ndim) -> bool:
+    """Whether ``node`` maps row by row when its sliced inputs (``seq_pos``) gain a
+    leading time axis."""
+    op = node.op
+    if op.random or len(node.outputs) != 1:
+        return False
+    if op.elementwise:
+        return all((node.inputs[i].ndim == out_ndim) if i in seq_pos else (node.inputs[i].ndim <= out_ndim)
+                   for i in range(len(node.inputs)))
+    if isinstance(op, MatMul):
+        return seq_pos == {0} and node.inputs[1].ndim == 2 and node.inputs[0].ndim >= 1
+    return False
+
+
+def push_out_sequences(outputs, seq_phs, outer_seqs, groups, stateful, outer_of, name):
+    """Returns ``(outputs, new slice placeholders, their outer sequences, their groups)``.
+
+    ``groups[j]`` tells which sequences may be combined (same reading direction and
+    length); ``stateful``: the inputs that change with the carried state (carried values,
+    the iteration index); ``outer_of``: the outer tensor of each invariant placeholder."""
+    outputs = list(outputs)
+    dep_state = _variant_set(outputs, stateful)
+    info = {id(p): (g, True) for p, g in zip(seq_phs, groups)}  # id -> (group or -1, mappable)
+    nodes = toposort(outputs)
+    for node in nodes:
+        if any(id(o) in dep_state for o in node.outputs):
+            continue
+        pos = {i for i, t in enumerate(node.inputs) if id(t) in info}
+        if not pos:
+            continue
+        gs = {info[id(node.inputs[i])][0] for i in pos}
+        group = gs.pop() if len(gs) == 1 else -1
+        ok = group != -1 and all(info[id(node.inputs[i])][1] for i in pos) and \
+            _mappable(node, pos, node.outputs[0].ndim)
+        for o in node.outputs:
+            info[id(o)] = (group, ok)
+    wanted = []
+    seen = set()
+
+    def want(t):
+        if t.node is not None and id(t) in info and info[id(t)][1] and id(t) not in seen:
+            seen.add(id(t))
+            wanted.append(t)
+    for node in nodes:
+        inside = any(id(o) in dep_state for o in node.outputs) or not info.get(id(node.outputs[0]), (0, False))[1]
+        if inside:
+            for t in node.inputs:
+                want(t)
+    for t in outputs:
+        want(t)
+    if not wanted:
+        return outputs, [], [], []
+    to_outer = dict(outer_of)
+    to_outer.update(zip(seq_phs, outer_seqs))
+    moved = clone(wanted, to_outer)
+    new_phs = [inner_placeholder(t.type, f"{name}/pushed") for t in wanted]
+    new_groups = [info[id(t)][0] for t in wanted]
+    return clone(outputs, dict(zip(wanted, new_phs))), new_phs, moved, new_groups
+
+
+def _terms(g):
+    """``g`` as a list of summands (through same-shaped adds)."""
+    node = g.node
+    if node is not None and isinstance(node.op, Add) and all(t.shape == g.shape for t in node.inputs):
+        return _terms(node.inputs[0]) + _terms(node.inputs[1])
+    return [g]
+
+
+def _outer_dot(node):
+    """``(a, b)`` when ``node`` is ``transpose(a) @ b`` for 2-D ``a``, ``b``; else None."""
+    if node is None or not isinstance(node.op, MatMul):
+        return None
+    ta, b = node.inputs
+    if ta.node is None or not isinstance(ta.node.op, Transpose) or ta.node.op.axes != (1, 0):
+        return None
+    a = ta.node.inputs[0]
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] is None or b.shape[1] is None:
+        return None
+    return a, b
+
+
+def split_accumulation(g, variant_ids):
+    """``(kept, pairs)``: the summands of ``g`` that stay in the loop (a tensor or None)
+    and the ``(a, b)`` pairs of step-dependent ``a_t.T @ b_t`` summands to push out."""
+    kept, pairs = [], []
+    for term in _terms(g):
+        pair = _outer_dot(term.node)
+        if pair is not None and id(term) in variant_ids:
+            pairs.append(pair)
+        else:
+            kept.append(term)
+    total = None
+    for t in kept:
+        total = t if total is None else total + t
+    return total, pairs
+
+
+def stacked_dot(a_rows, b_rows, a, b):
+    """``sum_t a_t.T @ b_t`` from the stacked ``a_rows`` (T, n, p) and ``b_rows`` (T, n, q)."""
+    a2 = shape_ops.reshape(a_rows, (-1, a.shape[1]))
+    b2 = shape_ops.reshape(b_rows, (-1, b.shape[1]))
+    return matmul(shape_ops.transpose(a2), b2)
