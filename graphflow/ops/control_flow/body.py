@@ -32,7 +32,7 @@ class Body:
     Bodies compare by identity: two loops with the same body object are the same loop."""
 
     __slots__ = ("inputs", "outputs", "n_variant", "index", "name", "site", "hoisted", "counter_inputs",
-                 "_types", "__weakref__")
+                 "pushed", "_types", "__weakref__")
 
     def __init__(self, inputs, outputs, n_variant, index=None, name="body", site=None, hoisted=(),
                  counter_inputs=()):
@@ -45,6 +45,8 @@ class Body:
         self.hoisted = tuple(hoisted)
         #: positions in ``inputs`` of random counters (the loop's caller advances them)
         self.counter_inputs = tuple(counter_inputs)
+        #: the work moved out to run over all steps at once (see pushout.py), for reports
+        self.pushed = ()
         self._types = {}
 
     @property

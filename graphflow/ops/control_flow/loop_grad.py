@@ -21,7 +21,7 @@ from ...graph import Constant, TensorType
 from ...graph.dtypes import is_float
 from .. import joining, shape as shape_ops
 from .body import Body, _variant_set, capture, clone, inner_placeholder
-from .pushout import push_out_sequences, split_accumulation, stacked_dot
+from .pushout import push_out_sequences, pushed_labels, split_accumulation, stacked_dot
 
 _VJP = [None]
 
@@ -147,6 +147,8 @@ def loop_grad(op, inputs, outputs, gys):
     counters = tuple(b_inputs.index(rest_b[k - n_seq - n_state]) for k in body.counter_inputs
                      if k >= n_seq + n_state)
     b_body = Body(b_inputs, new, len(variant) - (idx_b is not None), idx_b, name, body.site, hoisted, counters)
+    b_body.pushed = pushed_labels(p_outer) + tuple(
+        f"gradient of `{rest[k].name}`: sum over steps of a_t.T @ b_t as one matmul" for k in pushed)
 
     n_x, n_e, n_c = len(x_out), len(extra), len(acc_b)
     n_rows = n_x + n_e

@@ -80,6 +80,11 @@ def push_out_sequences(outputs, seq_phs, outer_seqs, groups, stateful, outer_of,
     return clone(outputs, dict(zip(wanted, new_phs))), new_phs, moved, new_groups
 
 
+def pushed_labels(moved) -> tuple:
+    """What ``push_out_sequences`` moved, as ``op (file:line)`` texts for reports."""
+    return tuple(f"{t.node.op.label()} ({t.node.site})" for t in moved if t.node is not None)
+
+
 def _terms(g):
     """``g`` as a list of summands (through same-shaped adds)."""
     node = g.node

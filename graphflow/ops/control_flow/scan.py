@@ -7,7 +7,7 @@ from ...graph.types import format_shape
 from .._util import as_tensor
 from .body import Body, as_tensor_list, capture, inner_placeholder
 from .loop import Loop, compatible
-from .pushout import push_out_sequences
+from .pushout import push_out_sequences, pushed_labels
 
 
 def _initial(entry, k, where):
@@ -127,6 +127,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     inputs = slices + states + ns_phs + cap_phs
     body = Body(inputs, new, len(slices) + len(states), index, name, site, hoisted,
                 tuple(inputs.index(c) for c in counters))
+    body.pushed = pushed_labels(p_outer)
     op = Loop(body, len(seqs), feedback, (True,) * len(outs), seq_flip=(bool(go_backwards),) * len(seqs),
               out_flip=(False,) * len(outs), out_like=(None,) * len(outs), n_steps=static,
               dynamic_steps=dynamic is not None, loop_name=name)
