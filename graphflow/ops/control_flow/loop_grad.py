@@ -116,7 +116,7 @@ def loop_grad(op, inputs, outputs, gys):
     seq_phs = xs_b + hp_b + gy_b
     outer_seqs = seqs + hp + [live[i] for i in gy_idx]
     groups = _groups(op, n_state, gy_idx)
-    step_ids = _variant_set([g for g in g_c if g is not None], seq_phs + carry_b + ([idx_b] if idx_b else []))
+    step_ids = _variant_set([g for g in g_c if g is not None], seq_phs + carry_b + ([idx_b] if idx_b is not None else []))
 
     # invariants' gradients: a_t.T @ b_t summands leave the loop, the rest accumulate
     kept, pushed, extra = {}, {}, []

@@ -19,6 +19,9 @@ from ..elementwise import Add
 from ..shape import Transpose
 from .body import _variant_set, clone, inner_placeholder
 
+#: set False to keep every loop body whole (tests compare both ways)
+ENABLED = True
+
 
 def _mappable(node, seq_pos, out_ndim) -> bool:
     """Whether ``node`` maps row by row when its sliced inputs (``seq_pos``) gain a
@@ -41,6 +44,8 @@ def push_out_sequences(outputs, seq_phs, outer_seqs, groups, stateful, outer_of,
     length); ``stateful``: the inputs that change with the carried state (carried values,
     the iteration index); ``outer_of``: the outer tensor of each invariant placeholder."""
     outputs = list(outputs)
+    if not ENABLED:
+        return outputs, [], [], []
     dep_state = _variant_set(outputs, stateful)
     info = {id(p): (g, True) for p, g in zip(seq_phs, groups)}  # id -> (group or -1, mappable)
     nodes = toposort(outputs)
@@ -109,6 +114,8 @@ def _outer_dot(node):
 def split_accumulation(g, variant_ids):
     """``(kept, pairs)``: the summands of ``g`` that stay in the loop (a tensor or None)
     and the ``(a, b)`` pairs of step-dependent ``a_t.T @ b_t`` summands to push out."""
+    if not ENABLED:
+        return g, []
     kept, pairs = [], []
     for term in _terms(g):
         pair = _outer_dot(term.node)
