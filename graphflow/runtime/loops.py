@@ -61,6 +61,7 @@ class LoopKernel:
         self.n_seq, self.n_state = op.n_seq, op.n_state
         self.stacked = [i for i, s in enumerate(op.stacked) if s]
         self.index_slot = self.body.n_inputs - 1 if op.body.index is not None else None
+        self._direct = self._direct_steps() if op.cond is None else {}
 
     # ------------------------------------------------------------ trip count
     def _trips(self, steps, seqs):
@@ -135,42 +136,73 @@ class LoopKernel:
         finally:
             body.give(token, steps)
 
+    def _direct_steps(self) -> dict:
+        """``{stacked output: step}`` for outputs whose producing kernel can compute
+        straight into a row of the stacked result (no copy, no allocation per step)."""
+        ex, found = self.body.ex, {}
+        for i in self.stacked:
+            slot = self.body.out_slots[i]
+            k = max((k for k, st in enumerate(ex._steps) if st[2] == slot), default=None)
+            if k is None or k in found.values() or len(ex.nodes[k].outputs) != 1:
+                continue
+            spec = self.backend.kernel_spec(ex.nodes[k].op)
+            if spec is not None and spec.writes_out:
+                found[i] = k
+        return found
+
+    def _allocate(self, first, lens, trips) -> dict:
+        """Stacked outputs made before the first step, from the body's types for these
+        input shapes (``{}`` when a shape is only known by running a step)."""
+        op, xp = self.op, self.backend.xp
+        inner = [TensorType(str(a.dtype), tuple(a.shape)) for a in first[:len(op.body.inputs)]]
+        types = op.body.output_types(inner)
+        if any(None in types[i].shape for i in self.stacked):
+            return {}
+        return {i: self._stack_buffer(i, types[i].shape, types[i].dtype, lens, trips) for i in self.stacked}
+
+    def _stack_buffer(self, i, shape, dtype, lens, trips):
+        op, xp = self.op, self.backend.xp
+        like = op.out_like[i] if op.out_like else None
+        n = trips if like is None else lens[like]
+        return (xp.zeros if n != trips else xp.empty)((n,) + tuple(shape), dtype)
+
     def _iterate(self, steps, first, seqs, lens, trips):
         op, body, xp = self.op, self.body, self.backend.xp
         env = body.env()
         env[:len(first)] = first
         n_seq, n_state = self.n_seq, self.n_state
         out_slots = body.out_slots
-        fb_slots = [out_slots[i] for i in op.feedback]
-        state_slots = list(range(n_seq, n_seq + n_state))
-        flips = [(k, s, n - 1, f) for k, (s, n, f) in enumerate(zip(seqs, lens, op.seq_flip))]
-        stacks, rows = {}, {}
+        carry = list(zip(range(n_seq, n_seq + n_state), [out_slots[i] for i in op.feedback]))
+        reads = [(k, s, n - 1, f) for k, (s, n, f) in enumerate(zip(seqs, lens, op.seq_flip))]
+        flip = {i: (op.out_flip and op.out_flip[i]) for i in self.stacked}
+        stacks = self._allocate(first, lens, trips)
+        steps = list(steps)
+        direct = [(self._direct[i], *steps[self._direct[i]][:3], stacks[i], flip[i])
+                  for i in self._direct] if stacks else []
+        copies = [(stacks.get(i), out_slots[i], flip[i]) for i in self.stacked if i not in self._direct or not stacks]
         order = range(trips - 1, -1, -1) if op.reverse else range(trips)
-        index_slot = self.index_slot
-        stacks_checked = False
+        index_slot, checked = self.index_slot, not carry
         for t in order:
-            for k, s, last, f in flips:
+            for k, s, last, f in reads:
                 env[k] = s[last - t if f else t]
             if index_slot is not None:
                 env[index_slot] = self._index(t)
-            _run_steps(steps, env)
-            if not stacks:
-                for i in self.stacked:
-                    v = env[out_slots[i]]
-                    like = op.out_like[i] if op.out_like else None
-                    n = trips if like is None else lens[like]
-                    make = xp.zeros if n != trips else xp.empty
-                    stacks[i] = make((n,) + tuple(v.shape), v.dtype)
-                    rows[i] = n - 1 if op.out_flip and op.out_flip[i] else None
-            for i, buf in stacks.items():
-                r = rows[i]
-                buf[t if r is None else r - t] = env[out_slots[i]]
-            if n_state:
-                carried = [env[s] for s in fb_slots]
-                if not stacks_checked:
-                    self._check_carried([env[s] for s in state_slots], carried)
-                    stacks_checked = True
-                for s, v in zip(state_slots, carried):
+            for k, run, ins, o, buf, f in direct:
+                steps[k] = (run, ins, o, buf[len(buf) - 1 - t if f else t])
+            for run, ins, o, buf in steps:  # the hot loop: nothing but the kernels
+                env[o] = run(*[env[i] for i in ins], out=buf)
+            if copies and copies[0][0] is None:  # shapes known only now: allocate once
+                stacks = {i: self._stack_buffer(i, env[out_slots[i]].shape, env[out_slots[i]].dtype, lens, trips)
+                          for i in self.stacked}
+                copies = [(stacks[i], out_slots[i], flip[i]) for i in self.stacked]
+            for buf, slot, f in copies:
+                buf[len(buf) - 1 - t if f else t] = env[slot]
+            if not checked:
+                self._check_carried([env[s] for s, _ in carry], [env[o] for _, o in carry])
+                checked = True
+            if carry:
+                carried = [env[o] for _, o in carry]
+                for (s, _), v in zip(carry, carried):
                     env[s] = v
         return [stacks[i] if op.stacked[i] else xp.array(env[out_slots[i]], copy=True)
                 for i in range(len(op.stacked))]
