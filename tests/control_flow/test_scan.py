@@ -114,3 +114,18 @@ def test_carried_output_must_match_its_initial_value():
         gf.scan(lambda xt, h: gf.cast(h, "float64"), sequences=x, outputs_info=h0)
     with pytest.raises(gf.GraphError, match="outputs_info has 2 entries but the step function returned 1"):
         gf.scan(lambda xt, h: h, sequences=x, outputs_info=[h0, None])
+
+
+def test_run_time_shape_change_of_a_carried_value_names_the_loop():
+    h0 = gf.placeholder((None,), name="h0")
+    grow = gf.scan(lambda h: gf.concatenate([h, h]), outputs_info=h0, n_steps=3, name="doubling")
+    f = gf.function([h0], grow)
+    with pytest.raises(gf.FeedError, match=r"scan `doubling` \(made at .*test_scan.py:\d+\).*carried value 0 of shape"):
+        f(np.ones(2, "float32"))
+
+
+def test_step_function_errors_say_which_scan_was_traced():
+    x = gf.placeholder((4, 3))
+    with pytest.raises(gf.GraphError) as info:
+        gf.scan(lambda xt: xt @ gf.placeholder((5, 2)), sequences=x, name="proj")
+    assert "while tracing the step function of scan `proj`" in "".join(getattr(info.value, "__notes__", []))
