@@ -97,6 +97,8 @@ def clone(outputs, mapping: dict, mix=None) -> list:
     ``mix(counter) -> tensor`` rewrites the random counters found on the way."""
     done = dict(mapping)
     for node in _toposort(outputs):
+        if all(o in mapping for o in node.outputs):
+            continue  # replaced whole: what it is made from is not needed
         ins = [done.get(t, t) for t in node.inputs]
         if mix is not None:
             for pos in counter_positions(node):
@@ -104,7 +106,7 @@ def clone(outputs, mapping: dict, mix=None) -> list:
         if all(a is b for a, b in zip(ins, node.inputs)):
             continue
         new = apply(node.op, ins, name=node.base.rpartition("/")[2], tags=node.tags)
-        done.update(zip(node.outputs, new))
+        done.update((o, n) for o, n in zip(node.outputs, new) if o not in mapping)
     return [done.get(t, t) for t in outputs]
 
 

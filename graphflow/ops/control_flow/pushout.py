@@ -12,29 +12,74 @@
 """
 from __future__ import annotations
 
-from ...graph import toposort
+from dataclasses import replace
+
+from ...graph import apply, toposort
 from .. import shape as shape_ops
-from ..linalg import MatMul, matmul
 from ..elementwise import Add
-from ..shape import Transpose
+from ..indexing import GetItem, GetItemGrad
+from ..linalg import MatMul, matmul
+from ..shape import BroadcastLike, SumLike, Transpose
 from .body import _variant_set, clone, inner_placeholder
 
 #: set False to keep every loop body whole (tests compare both ways)
 ENABLED = True
 
 
-def _mappable(node, seq_pos, out_ndim) -> bool:
-    """Whether ``node`` maps row by row when its sliced inputs (``seq_pos``) gain a
-    leading time axis."""
+_FULL = (None, None, None)  # the key entry of a whole axis (``:``)
+
+
+def _keyed(op, node, seq_pos):
+    """getitem / its gradient over a stack: the same key behind a whole time axis."""
+    if seq_pos != set(range(len(node.inputs))) or (op.key and op.key[0] is None):
+        return None
+    return replace(op, key=(_FULL,) + tuple(op.key))
+
+
+def _like(op, node, seq_pos):
+    """sum_like / broadcast_like: per row when ``like`` (and a stacked x) gain the axis."""
+    x, like = node.inputs
+    if 1 not in seq_pos or (0 in seq_pos and x.ndim != like.ndim) or x.ndim > like.ndim:
+        return None
+    return op
+
+
+def _matmul(op, node, seq_pos):
+    """a sliced left operand by an invariant matrix: (T, ..., k) @ (k, n)."""
+    return op if seq_pos == {0} and node.inputs[1].ndim == 2 and node.inputs[0].ndim >= 1 else None
+
+
+#: op type -> fn(op, node, sliced input positions) -> the op over a stack, or None
+OVER_TIME = {GetItem: _keyed, GetItemGrad: _keyed, SumLike: _like, BroadcastLike: _like, MatMul: _matmul}
+
+
+def _over_time(node, seq_pos):
+    """The op that computes ``node`` for every step at once when its sliced inputs
+    (``seq_pos``) gain a leading time axis; None if there is none."""
     op = node.op
     if op.random or len(node.outputs) != 1:
-        return False
+        return None
+    out_ndim = node.outputs[0].ndim
     if op.elementwise:
-        return all((node.inputs[i].ndim == out_ndim) if i in seq_pos else (node.inputs[i].ndim <= out_ndim)
-                   for i in range(len(node.inputs)))
-    if isinstance(op, MatMul):
-        return seq_pos == {0} and node.inputs[1].ndim == 2 and node.inputs[0].ndim >= 1
-    return False
+        ok = all((node.inputs[i].ndim == out_ndim) if i in seq_pos else (node.inputs[i].ndim <= out_ndim)
+                 for i in range(len(node.inputs)))
+        return op if ok else None
+    rule = OVER_TIME.get(type(op))
+    return rule(op, node, seq_pos) if rule is not None else None
+
+
+def _move(wanted, seq_phs, outer_seqs, outer_of, moved_ops):
+    """Build ``wanted`` outside the loop: slices become their sequences, each moved node
+    takes its op over the stack (``moved_ops``), invariants their outer tensors."""
+    done = dict(outer_of)
+    done.update(zip(seq_phs, outer_seqs))
+    for node in toposort(wanted):
+        ins = [done.get(t, t) for t in node.inputs]
+        op = moved_ops.get(id(node), node.op)
+        if op is node.op and all(a is b for a, b in zip(ins, node.inputs)):
+            continue
+        done.update(zip(node.outputs, apply(op, ins)))
+    return [done[t] for t in wanted]
 
 
 def push_out_sequences(outputs, seq_phs, outer_seqs, groups, stateful, outer_of, name):
@@ -47,7 +92,8 @@ def push_out_sequences(outputs, seq_phs, outer_seqs, groups, stateful, outer_of,
     if not ENABLED:
         return outputs, [], [], []
     dep_state = _variant_set(outputs, stateful)
-    info = {id(p): (g, True) for p, g in zip(seq_phs, groups)}  # id -> (group or -1, mappable)
+    info = {id(p): (g, True) for p, g in zip(seq_phs, groups)}  # id -> (group or -1, movable)
+    moved_ops = {}
     nodes = toposort(outputs)
     for node in nodes:
         if any(id(o) in dep_state for o in node.outputs):
@@ -57,10 +103,11 @@ def push_out_sequences(outputs, seq_phs, outer_seqs, groups, stateful, outer_of,
             continue
         gs = {info[id(node.inputs[i])][0] for i in pos}
         group = gs.pop() if len(gs) == 1 else -1
-        ok = group != -1 and all(info[id(node.inputs[i])][1] for i in pos) and \
-            _mappable(node, pos, node.outputs[0].ndim)
+        op = _over_time(node, pos) if group != -1 and all(info[id(node.inputs[i])][1] for i in pos) else None
+        if op is not None:
+            moved_ops[id(node)] = op
         for o in node.outputs:
-            info[id(o)] = (group, ok)
+            info[id(o)] = (group, op is not None)
     wanted = []
     seen = set()
 
@@ -77,9 +124,7 @@ def push_out_sequences(outputs, seq_phs, outer_seqs, groups, stateful, outer_of,
         want(t)
     if not wanted:
         return outputs, [], [], []
-    to_outer = dict(outer_of)
-    to_outer.update(zip(seq_phs, outer_seqs))
-    moved = clone(wanted, to_outer)
+    moved = _move(wanted, seq_phs, outer_seqs, outer_of, moved_ops)
     new_phs = [inner_placeholder(t.type, f"{name}/pushed") for t in wanted]
     new_groups = [info[id(t)][0] for t in wanted]
     return clone(outputs, dict(zip(wanted, new_phs))), new_phs, moved, new_groups
