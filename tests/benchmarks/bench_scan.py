@@ -10,7 +10,8 @@ Three bodies:
   forward, and forward + backward (BPTT for W, U, x and h0) against a hand-written NumPy
   forward and BPTT that stack into preallocated arrays.
 
-Prints medians (µs per step) and the ratio graphflow / NumPy for each; the last line is
+The two run alternately (so on a shared machine both see the same load); it prints
+medians (µs per step) and the median per-pair ratio graphflow / NumPy; the last line is
 ``RESULT {...}`` with the same numbers for scripts.
 """
 from __future__ import annotations
@@ -24,14 +25,22 @@ import numpy as np
 import graphflow as gf
 
 
-def median_seconds(fn, repeat):
+def _seconds(fn) -> float:
+    t0 = time.perf_counter()
     fn()
-    times = []
+    return time.perf_counter() - t0
+
+
+def paired(ours, peer, repeat, steps):
+    """``(our median, peer median, median of per-pair ratios)``, per step. The two run
+    alternately, so on a shared machine both see the same load."""
+    ours(), peer()
+    a, b = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+        a.append(_seconds(ours))
+        b.append(_seconds(peer))
+    ratio = float(np.median(np.array(a) / np.array(b)))
+    return float(np.median(a)) / steps, float(np.median(b)) / steps, ratio
 
 
 def tiny(repeat, steps=2000):
@@ -48,7 +57,7 @@ def tiny(repeat, steps=2000):
             out[t] = s
         return out
     np.testing.assert_allclose(f(X, s0), hand(), rtol=1e-5, atol=1e-5)
-    return median_seconds(lambda: f(X, s0), repeat) / steps, median_seconds(hand, repeat) / steps
+    return paired(lambda: f(X, s0), hand, repeat, steps)
 
 
 def _numpy_rnn(X, H0, W, U, gH=None):
@@ -89,13 +98,8 @@ def rnn(repeat, T=50, B=64, F=32, H=128):
     ours, ref = bwd(X, H0), _numpy_rnn(X, H0, W, U, gH)
     for a, b in zip(ours, ref):
         np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4)
-    out = {
-        "rnn_fwd": (median_seconds(lambda: fwd(X, H0), repeat) / T,
-                    median_seconds(lambda: _numpy_rnn(X, H0, W, U), repeat) / T),
-        "rnn_fwd_bwd": (median_seconds(lambda: bwd(X, H0), repeat) / T,
-                        median_seconds(lambda: _numpy_rnn(X, H0, W, U, gH), repeat) / T),
-    }
-    return out
+    return {"rnn_fwd": paired(lambda: fwd(X, H0), lambda: _numpy_rnn(X, H0, W, U), repeat, T),
+            "rnn_fwd_bwd": paired(lambda: bwd(X, H0), lambda: _numpy_rnn(X, H0, W, U, gH), repeat, T)}
 
 
 def main():
@@ -105,10 +109,10 @@ def main():
     results = {"tiny": tiny(args.repeat)}
     results.update(rnn(args.repeat))
     print(f"{'body':<14}{'graphflow µs/step':>20}{'NumPy µs/step':>16}{'ratio':>8}")
-    for name, (ours, peer) in results.items():
-        print(f"{name:<14}{1e6 * ours:>20.1f}{1e6 * peer:>16.1f}{ours / peer:>8.2f}")
+    for name, (ours, peer, ratio) in results.items():
+        print(f"{name:<14}{1e6 * ours:>20.1f}{1e6 * peer:>16.1f}{ratio:>8.2f}")
     print("RESULT " + json.dumps({k: {"graphflow_us": round(1e6 * a, 2), "numpy_us": round(1e6 * b, 2),
-                                      "ratio": round(a / b, 3)} for k, (a, b) in results.items()}))
+                                      "ratio": round(r, 3)} for k, (a, b, r) in results.items()}))
 
 
 if __name__ == "__main__":

@@ -84,3 +84,15 @@ def test_loop_draws_as_a_cluster_with_its_body_and_trip_count():
     f = gf.function([h0], y)
     src = gf.viz.to_dot(f, optimized=True).source
     assert "true branch" in src and "false branch" in src
+
+
+def test_the_control_flow_page_runs():
+    """The python blocks of docs/control-flow.md run as written."""
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[2] / "docs" / "control-flow.md").read_text()
+    scope: dict = {}
+    for block in re.findall(r"```python\n(.*?)```", text, re.S):
+        exec(compile(block, "control-flow.md", "exec"), scope)
+    assert scope["out"][0].shape == () and scope["hs"].shape == (None, None, 4)
+    assert "pushed out" in scope["train"].program.report.format()
