@@ -223,7 +223,7 @@ class Model(Network):
             raise RuntimeError("You must compile a model before training/testing. Use `model.compile(optimizer, "
                                "loss)`.")
         x = arrays.standardize_input_data(x, self.input_names, [t.shape for t in self.inputs],
-                                          check_batch_axis, "input")
+                                          check_batch_axis, "input", [t.dtype for t in self.inputs])
         y = arrays.standardize_input_data(y, self.output_names, [None] * len(self._targets), check_batch_axis,
                                           "target")
         # the loss-specific advice first: it says more than a bare shape mismatch
@@ -281,7 +281,8 @@ class Model(Network):
     def predict(self, x, batch_size=32, verbose=0):
         """Outputs for ``x`` (an array; a list of arrays for several outputs)."""
         from . import arrays
-        x = arrays.standardize_input_data(x, self.input_names, [t.shape for t in self.inputs], False, "input")
+        x = arrays.standardize_input_data(x, self.input_names, [t.shape for t in self.inputs], False, "input",
+                                         dtypes=[t.dtype for t in self.inputs])
         return loops.predict_loop(self._make_predict_function(), x, batch_size, verbose)
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
@@ -295,7 +296,8 @@ class Model(Network):
 
     def predict_on_batch(self, x):
         from . import arrays
-        x = arrays.standardize_input_data(x, self.input_names, [t.shape for t in self.inputs], False, "input")
+        x = arrays.standardize_input_data(x, self.input_names, [t.shape for t in self.inputs], False, "input",
+                                         dtypes=[t.dtype for t in self.inputs])
         outs = self._make_predict_function()(*x)
         return outs[0] if len(outs) == 1 else outs
 

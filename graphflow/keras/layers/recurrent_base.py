@@ -17,7 +17,7 @@ import graphflow as gf
 from .. import backend as K
 from .._utils import to_snake_case
 from ..engine.base_layer import Layer, to_list
-from ..engine.node import InputSpec
+from ..engine.node import InputSpec, KerasTensor
 
 _STATEFUL_NEEDS_BATCH = (
     "If a RNN is stateful, it needs to know its batch size. Specify the batch size of your input tensors: "
@@ -50,12 +50,20 @@ class Recurrent(Layer):
 
     # ------------------------------------------------------------ calling with initial states
     def __call__(self, inputs, initial_state=None, **kwargs):
-        """``layer(x, initial_state=[h0, c0])``: the states become inputs of the call."""
+        """``layer(x, initial_state=[h0, c0])``: Keras tensors become inputs of the call
+        (so the model feeds them); graphflow tensors (``K.variable``) stay fixed arguments."""
         if initial_state is not None:
             states = to_list(initial_state)
             if len(states) != self.n_states:
                 raise ValueError(f"Layer {self.name} expects {self.n_states} initial state(s), got {len(states)}")
-            inputs = [inputs] + states
+            symbolic = [isinstance(s, KerasTensor) for s in states]
+            if all(symbolic):
+                inputs = [inputs] + states
+            elif not any(symbolic):
+                kwargs["initial_state"] = states
+            else:
+                raise ValueError(f"Layer {self.name}: the initial states must be all Keras tensors or all "
+                                 f"graphflow tensors, not a mix")
         return super().__call__(inputs, **kwargs)
 
     def build(self, input_shape):
@@ -150,8 +158,9 @@ class Recurrent(Layer):
         return gf.concatenate([gf.matmul(h * m, k) for m, k in zip(masks, kernels)], axis=-1)
 
     # ------------------------------------------------------------ the loop
-    def call(self, inputs, mask=None, training=False):
-        inputs, initial_state = (inputs[0], list(inputs[1:])) if isinstance(inputs, list) else (inputs, None)
+    def call(self, inputs, mask=None, training=False, initial_state=None):
+        if isinstance(inputs, list):
+            inputs, initial_state = inputs[0], list(inputs[1:])
         if isinstance(mask, list):
             mask = mask[0]
         if initial_state is None:
