@@ -157,10 +157,23 @@ class LSTM(_Gated):
             return np.concatenate([base((u,), dtype), initializers.Ones()((u,), dtype), base((2 * u,), dtype)])
         return forget_ones
 
+    def _fused_gate(self):
+        """The gate name when the step's point-wise part is ``gf.nn.lstm_cell`` (one
+        kernel each way): tanh activation and a sigmoid or hard_sigmoid gate."""
+        gate = getattr(self.recurrent_activation, "__name__", None)
+        plain = self.activation is activations.get("tanh")
+        return gate if plain and self.recurrent_activation is activations.get(gate) and gate in (
+            "sigmoid", "hard_sigmoid") else None
+
     def cell(self, x_t, states, rec_masks):
         h, c = states
+        z = x_t + self._recurrent(h, rec_masks)
+        gate = self._fused_gate()
+        if gate is not None:
+            h_new, c_new = gf.nn.lstm_cell(z, c, gate)
+            return h_new, [h_new, c_new]
         sigma = self.recurrent_activation
-        z_i, z_f, z_c, z_o = gf.split(x_t + self._recurrent(h, rec_masks), 4, axis=-1)
+        z_i, z_f, z_c, z_o = gf.split(z, 4, axis=-1)
         c_new = sigma(z_f) * c + sigma(z_i) * self.activation(z_c)
         h_new = sigma(z_o) * self.activation(c_new)
         return h_new, [h_new, c_new]
