@@ -230,3 +230,14 @@ def test_conv_lstm2d_matches_the_convolutional_lstm_equations(float64, data_form
         got = got.transpose(0, 1, 3, 4, 2)
     np.testing.assert_allclose(got, ref.conv_lstm(x, *w), rtol=1e-10, atol=1e-12)
     assert layer.get_config()["filters"] == 3 and "units" not in layer.get_config()
+
+
+def test_keras1_argument_names_still_work_with_a_warning():
+    with pytest.warns(UserWarning, match="'output_dim' is now 'units'"):
+        layer = LSTM(output_dim=4, consume_less="gpu", forget_bias_init="one", inner_activation="sigmoid",
+                     dropout_W=0.1, dropout_U=0.2, init="zeros", inner_init="identity")
+    assert (layer.units, layer.implementation, layer.unit_forget_bias, layer.dropout, layer.recurrent_dropout) == \
+        (4, 2, True, 0.1, 0.2)
+    assert layer.recurrent_activation.__name__ == "sigmoid"
+    with pytest.raises(TypeError, match="needs `units`"):
+        GRU()

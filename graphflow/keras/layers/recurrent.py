@@ -8,6 +8,8 @@ Formulas and weight layouts are Keras 2.0.6's (``kernel`` (input_dim, g*units),
 i, f, c, o; GRU gates z, r, h. ``GRU(reset_after=True)`` is the later Keras / CuDNN
 variant (Keras 3's default) with a (2, 3*units) bias.
 """
+import warnings
+
 import numpy as np
 
 import graphflow as gf
@@ -23,15 +25,41 @@ _WEIGHT_OPTIONS = ("kernel_initializer", "recurrent_initializer", "bias_initiali
                    "recurrent_constraint", "bias_constraint")
 
 
+# Keras 1 argument names that Keras 2.0.6 still accepted (with a warning), and their values
+_KERAS1_NAMES = {"output_dim": "units", "init": "kernel_initializer", "inner_init": "recurrent_initializer",
+                 "inner_activation": "recurrent_activation", "W_regularizer": "kernel_regularizer",
+                 "U_regularizer": "recurrent_regularizer", "b_regularizer": "bias_regularizer",
+                 "dropout_W": "dropout", "dropout_U": "recurrent_dropout", "consume_less": "implementation"}
+_CONSUME_LESS = {"cpu": 0, "mem": 1, "gpu": 2}
+
+
+def _keras1_arguments(cls, units, kwargs):
+    """(units, kwargs) with Keras 1 spellings (``output_dim``, ``init``, ``consume_less='gpu'``...)
+    turned into 2.0.6's."""
+    for old, new in _KERAS1_NAMES.items():
+        if old in kwargs:
+            if new in kwargs:
+                raise TypeError(f"{cls.__name__}: got both {old!r} (Keras 1) and {new!r}")
+            value = kwargs.pop(old)
+            kwargs[new] = _CONSUME_LESS.get(value, value) if old == "consume_less" else value
+            warnings.warn(f"Update your `{cls.__name__}` call to the Keras 2 API: {old!r} is now {new!r}",
+                          stacklevel=4)
+    if "forget_bias_init" in kwargs:  # only 'one' meant something Keras 2 has
+        kwargs["unit_forget_bias"] = kwargs.pop("forget_bias_init") == "one"
+    return kwargs.pop("units", units), kwargs
+
+
 class _Gated(Recurrent):
     """Options and weights every recurrent layer has."""
 
-    def __init__(self, units, activation="tanh", recurrent_activation="hard_sigmoid", use_bias=True,
+    def __init__(self, units=None, activation="tanh", recurrent_activation="hard_sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
                  kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
                  dropout=0.0, recurrent_dropout=0.0, **kwargs):
         super().__init__(**kwargs)
+        if units is None:
+            raise TypeError(f"{type(self).__name__} needs `units` (the size of its output and state)")
         self.units = int(units)
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
@@ -73,7 +101,8 @@ class _Gated(Recurrent):
 class SimpleRNN(_Gated):
     """Fully connected RNN: ``h_t = activation(x_t·kernel + bias + h_{t-1}·recurrent_kernel)``."""
 
-    def __init__(self, units, activation="tanh", **kwargs):
+    def __init__(self, units=None, activation="tanh", **kwargs):
+        units, kwargs = _keras1_arguments(type(self), units, kwargs)
         kwargs.pop("recurrent_activation", None)
         super().__init__(units, activation=activation, **kwargs)
 
@@ -96,7 +125,8 @@ class GRU(_Gated):
 
     n_gates = 3
 
-    def __init__(self, units, reset_after=False, **kwargs):
+    def __init__(self, units=None, reset_after=False, **kwargs):
+        units, kwargs = _keras1_arguments(type(self), units, kwargs)
         super().__init__(units, **kwargs)
         self.reset_after = bool(reset_after)
 
@@ -144,7 +174,10 @@ class LSTM(_Gated):
     n_gates = 4
     n_states = 2
 
-    def __init__(self, units, unit_forget_bias=True, **kwargs):
+    def __init__(self, units=None, unit_forget_bias=True, **kwargs):
+        units, kwargs = _keras1_arguments(type(self), units, kwargs)
+        kwargs.setdefault("unit_forget_bias", unit_forget_bias)
+        unit_forget_bias = kwargs.pop("unit_forget_bias")
         super().__init__(units, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
 
