@@ -12,6 +12,7 @@ o; ``c_prev`` is (..., u). With ``gate`` (``'sigmoid'`` or Keras 2's ``'hard_sig
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ...graph import Op, Tensor
 from ...graph.dtypes import is_float
@@ -39,6 +40,7 @@ def _check(z, c, what):
 class LSTMCell(Op):
     """(h, c) = LSTM step from gate pre-activations z (..., 4u) and c_prev (..., u) (see
     the module docstring); the gradient is ``LSTMCellGrad``."""
+    name: ClassVar[str] = "lstm_cell"
     views = ()  # fresh arrays
 
     gate: str = "sigmoid"
@@ -68,6 +70,7 @@ class LSTMCellGrad(Op):
     gh, gc: with the gates recomputed from z, dc = gc + gh o (1 - tanh²c),
     dz = [dc g σ'(z_i), dc c_prev σ'(z_f), dc i (1 - g²), gh tanh(c) σ'(z_o)],
     dc_prev = dc f. (A second derivative through it is not provided.)"""
+    name: ClassVar[str] = "lstm_cell_grad"
     views = ()
 
     gate: str = "sigmoid"
