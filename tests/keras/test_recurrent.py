@@ -94,14 +94,14 @@ def _weights(rng, f, u, gates, bias_shape=None):
 
 
 @pytest.mark.parametrize("implementation", [0, 1, 2])
-@pytest.mark.parametrize("activation", ["hard_sigmoid", "sigmoid"])
+@pytest.mark.parametrize("activation", ["hard_sigmoid", "sigmoid", "relu"])
 def test_lstm_matches_keras_equations(float64, implementation, activation):
     rng = np.random.default_rng(2)
     x = rng.standard_normal((3, 5, 4))
     w = _weights(rng, 4, 6, 4)
     layer = LSTM(6, recurrent_activation=activation, implementation=implementation, return_sequences=True,
-                 weights=w)
-    sigma = ref.sigmoid if activation == "sigmoid" else ref.hard_sigmoid
+                 weights=w, unroll=implementation == 1)  # relu: the general (unfused) step
+    sigma = {"sigmoid": ref.sigmoid, "hard_sigmoid": ref.hard_sigmoid, "relu": lambda v: np.maximum(v, 0)}[activation]
     np.testing.assert_allclose(_run(layer, x), ref.lstm(x, *w, sigma=sigma)[0], rtol=1e-10, atol=1e-12)
 
 
