@@ -79,7 +79,7 @@ def main(argv=None):
     ap.add_argument("--validation", type=int, default=1000)
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--hidden", type=int, default=128)
-    ap.add_argument("--target", type=float, default=0.97, help="stop once validation exact match reaches this")
+    ap.add_argument("--target", type=float, default=0.96, help="stop once validation exact match reaches this")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--svg", help="write the compiled training step drawn by gf.viz here")
     args = ap.parse_args(argv)
