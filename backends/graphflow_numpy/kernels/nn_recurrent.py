@@ -1,15 +1,10 @@
 """The LSTM step's point-wise part (``gf.nn.lstm_cell``) and its gradient, each one
-kernel: one compiled pass (lstm_loops.py, numba) on NumPy arrays; otherwise (CuPy, no
-numba) the gates are computed into one scratch array of z's shape, worked in place."""
+kernel: the gates are computed into one scratch array of z's shape, worked in place."""
 from __future__ import annotations
-
-import numpy as np
 
 from graphflow.ops.nn import recurrent_cells as rc
 
-from .. import jit
 from ..table import KERNELS
-from . import lstm_loops
 
 
 def _gate(xp, gate, z):
@@ -37,28 +32,9 @@ def _gates(xp, gate, z):
     return a, a[..., :u], a[..., u:2 * u], a[..., 2 * u:3 * u], a[..., 3 * u:]
 
 
-def _native(xp, *arrays):
-    """The numba loops and the arrays as 2-D rows when they can run on them (NumPy,
-    C-contiguous, one float dtype), else None."""
-    if xp is not np or not all(a.flags.c_contiguous and a.dtype == arrays[0].dtype for a in arrays):
-        return None
-    lp = jit.loops(lstm_loops)
-    if lp is None:
-        return None
-    return lp, [a.reshape(-1, a.shape[-1]) for a in arrays]
-
-
 @KERNELS.register(rc.LSTMCell)
 def lstm_cell(op, node, xp):
-    hard = op.gate == "hard_sigmoid"
-
     def run(z, c_prev, out=None):
-        native = _native(xp, z, c_prev)
-        if native is not None and z.size:
-            lp, (z2, c2) = native
-            h, c = np.empty_like(c_prev), np.empty_like(c_prev)
-            lp.forward(z2, c2, hard, h.reshape(c2.shape), c.reshape(c2.shape))
-            return h, c
         _, i, f, g, o = _gates(xp, op.gate, z)
         c = f * c_prev
         c += i * g
@@ -70,15 +46,7 @@ def lstm_cell(op, node, xp):
 
 @KERNELS.register(rc.LSTMCellGrad)
 def lstm_cell_grad(op, node, xp):
-    hard = op.gate == "hard_sigmoid"
-
     def run(z, c_prev, c, gh, gc, out=None):
-        native = _native(xp, z, c_prev, c, gh, gc)
-        if native is not None and z.size:
-            lp, (z2, c2, cn2, gh2, gc2) = native
-            dz, dc_prev = np.empty_like(z), np.empty_like(c_prev)
-            lp.backward(z2, c2, cn2, gh2, gc2, hard, dz.reshape(z2.shape), dc_prev.reshape(c2.shape))
-            return dz, dc_prev
         a, i, f, g, o = _gates(xp, op.gate, z)
         u = c.shape[-1]
         tc = xp.tanh(c)
