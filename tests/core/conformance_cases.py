@@ -211,6 +211,9 @@ CASES = [
          [((2, 2, 5, 4), "normal"), ((2, 2, 4, 3), "normal")], covers=("avg_pool2d",)),
     Case("bias_add", lambda x, b, y: [gf.nn.bias_add(x, b), gf.nn.bias_add(y, b, "channels_first")],
          [((2, 3, 3, 4), "normal"), ((4,), "normal"), ((2, 4, 3, 3), "normal")]),
+    # ------------------------------------------------------------ recurrent steps
+    Case("lstm_cell", lambda z, c: [*gf.nn.lstm_cell(z, c), *gf.nn.lstm_cell(z, c, "hard_sigmoid")],
+         [((3, 8), "normal"), ((3, 2), "normal")], covers=("lstm_cell",)),
     # ------------------------------------------------------------ softmax and losses
     Case("softmax", lambda a, b: [gf.nn.softmax(a), gf.nn.softmax(b, axis=1), gf.nn.log_softmax(a),
                                   gf.nn.log_softmax(b, 0)],
