@@ -70,8 +70,13 @@ def verify_grad(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, backend=None
 
 
 def _random_counters(outs):
-    """The counter variables of the random ops ``outs`` depend on (their last input)."""
+    """The counter variables of the random ops ``outs`` depend on (``Op.counters``: a
+    random op's last input, the counters a loop's body draws from)."""
     import graphflow as gf
     from graphflow.graph import toposort
-    return list({id(n.inputs[-1]): n.inputs[-1] for n in toposort(outs)
-                 if n.op.random and isinstance(n.inputs[-1], gf.Variable)}.values())
+    found = {}
+    for n in toposort(outs):
+        for pos in n.op.counters(len(n.inputs)):
+            if isinstance(n.inputs[pos], gf.Variable):
+                found[id(n.inputs[pos])] = n.inputs[pos]
+    return list(found.values())

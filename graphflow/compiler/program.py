@@ -65,6 +65,7 @@ class Program:
     report: CompileReport
     memory: object = None
     plan_buffers: bool = False
+    bodies: dict = None   # node -> [Program per sub-graph] for nodes that run sub-graphs (loops)
 
     def placeholders(self) -> list:
         return [s for s in sources(self.outputs) if isinstance(s, Placeholder)]
@@ -126,6 +127,20 @@ def compile_program(outputs, backend, level="O2", skip=()) -> Program:
     report.passes.append(PassRecord("schedule", len(schedule), len(schedule), time.perf_counter() - t0, fired))
     for node in schedule:
         report.kernels[node.op.op_name()] = report.kernels.get(node.op.op_name(), 0) + 1
-    program = Program(outputs, schedule, report, memory, PLAN_BUFFERS[level])
+    bodies = _compile_bodies(schedule, backend, level, skip, report)
+    program = Program(outputs, schedule, report, memory, PLAN_BUFFERS[level], bodies)
     report.estimator = program.estimate
     return program
+
+
+def _compile_bodies(schedule, backend, level, skip, report) -> dict:
+    """Each sub-graph of a loop or branch, compiled by this same pipeline (folding, CSE,
+    fusion, memory plan); their reports join the outer one."""
+    bodies = {}
+    for node in schedule:
+        subs = node.op.bodies()
+        if subs:
+            progs = [compile_program(b.outputs, backend, level, skip) for b in subs]
+            bodies[node] = progs
+            report.bodies.append((node.op.label(), node.site, subs, [p.report for p in progs]))
+    return bodies

@@ -44,6 +44,7 @@ class CompileReport:
     examples: dict = field(default_factory=dict)  # rule -> [(before, after, user line)]
     failures: list = field(default_factory=list)  # rules.Failure, for rules that failed
     declines: dict = field(default_factory=dict)  # rule -> [(where, reason)]
+    bodies: list = field(default_factory=list)    # (loop label, site, [Body], [CompileReport])
     estimator: object = None   # fn({placeholder: shape} | None) -> (shapes, memory dict, flops)
 
     def absorb(self, ctx) -> None:
@@ -84,8 +85,28 @@ class CompileReport:
         lines.extend(self._rules())
         kernels = ", ".join(f"{k}×{v}" for k, v in sorted(self.kernels.items(), key=lambda kv: (-kv[1], kv[0])))
         lines.append(f"  kernels ({sum(self.kernels.values())}): {kernels}")
+        lines.extend(self._loops())
         lines.extend(self._estimates(shapes))
         return "\n".join(lines)
+
+    def _loops(self, indent="  ") -> list:
+        """Per loop or branch: each body's compilation (nodes, fusion, kernels), what was
+        hoisted out of it (computed once) and pushed out (computed for all steps at once)."""
+        lines = []
+        for label, site, subs, reports in self.bodies:
+            lines.append(f"{indent}{label} (made at {site}):")
+            for body, rep in zip(subs, reports):
+                first, last = (rep.passes[0], rep.passes[-1]) if rep.passes else (None, None)
+                nodes = f"{first.nodes_before} -> {last.nodes_after} nodes" if first else "no nodes"
+                fired = ", ".join(f"{k}×{v}" for k, v in sorted(rep.fired().items(), key=lambda kv: -kv[1]))
+                kern = ", ".join(f"{k}×{v}" for k, v in sorted(rep.kernels.items(), key=lambda kv: (-kv[1], kv[0])))
+                lines.append(f"{indent}  {body.name}: {nodes}; rewrites: {fired or 'none'}; kernels: {kern or 'none'}")
+                for what, items in (("hoisted (computed once, before the loop)", body.hoisted),
+                                    ("pushed out (computed for all steps at once)", getattr(body, "pushed", ()))):
+                    if items:
+                        lines.append(f"{indent}    {what}: " + "; ".join(items))
+                lines.extend(rep._loops(indent + "    "))
+        return lines
 
     def _rules(self) -> list:
         lines = []

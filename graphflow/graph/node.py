@@ -167,6 +167,27 @@ class Workspace:
 _workspace: contextvars.ContextVar = contextvars.ContextVar("graphflow_workspace", default=None)
 
 
+_recorders: contextvars.ContextVar = contextvars.ContextVar("graphflow_recorders", default=())
+
+
+@contextlib.contextmanager
+def recording():
+    """Collect the nodes made (not found by hash-consing) inside the block: a branch of
+    ``gf.cond`` keeps exactly those inside itself.
+
+    >>> with recording() as made:
+    ...     y = x * 2
+    >>> y.node in made
+    True
+    """
+    made: list = []
+    token = _recorders.set(_recorders.get() + (made,))
+    try:
+        yield made
+    finally:
+        _recorders.reset(token)
+
+
 def active_workspace() -> Workspace | None:
     """The workspace of the compilation running in this context, if any."""
     return _workspace.get()
@@ -219,4 +240,6 @@ def apply(op, inputs, name=None, tags=None):
     node.name = unique_name(base, node)
     if key is not None:
         _interned[key] = node
+    for made in _recorders.get():
+        made.append(node)
     return node.outputs

@@ -69,6 +69,17 @@ class Op:
     def grad(self, inputs, outputs, output_grads):
         raise NonDifferentiableError(f"{self.op_name()} has no gradient")
 
+    def counters(self, n_inputs: int) -> tuple:
+        """Input positions holding random counters (int64 variables every call advances):
+        a random op's last input; a loop whose body draws random numbers says which of
+        its inputs feed those draws."""
+        return (n_inputs - 1,) if self.random else ()
+
+    def bodies(self) -> tuple:
+        """Sub-graphs this op runs (a loop's body, a branch): the compiler compiles each
+        like a graph of its own and the runtime runs them; plain ops have none."""
+        return ()
+
     def flops(self, in_types, out_types) -> int:
         """Floating-point operations for inputs and outputs of these concrete types (one
         multiply-add = 2). The default, one per output element, fits element-wise ops;

@@ -49,6 +49,8 @@ from .backend_spatial import (
     batch_dot, conv3d, conv3d_transpose, local_conv1d, local_conv2d, pool3d, resize_volumes, spatial_3d_padding,
 )
 
+from .backend_rnn import rnn
+
 __all__ = [
     "reload_config", "image_data_format", "set_image_data_format", "image_dim_ordering",
     "set_image_dim_ordering", "floatx", "set_floatx", "epsilon", "set_epsilon",
@@ -69,5 +71,6 @@ __all__ = [
     "conv2d", "conv2d_transpose", "pool2d", "batch_normalization", "print_tensor", "abs", "exp",
     "log", "sqrt", "square", "sign", "tanh", "sigmoid", "softplus", "maximum", "minimum", "pow",
     "greater_equal", "less_equal", "where", "log1p",
+    "rnn",
     "batch_dot", "conv3d", "conv3d_transpose", "local_conv1d", "local_conv2d", "pool3d", "resize_volumes", "spatial_3d_padding",
 ]

@@ -153,6 +153,16 @@ class VarianceScaling(Initializer):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
 
 
+def _one_blas_thread():
+    """Limit LAPACK to one thread while it runs (threadpoolctl when installed)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        import contextlib
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
 class Orthogonal(Initializer):
     """A random orthogonal matrix (rows or columns orthonormal) times ``gain``."""
 
@@ -162,8 +172,13 @@ class Orthogonal(Initializer):
     def __call__(self, shape, dtype=None):
         flat = (shape[0], int(np.prod(shape[1:])))
         a = _rng(self.seed).normal(0.0, 1.0, flat)
-        u, _, v = np.linalg.svd(a, full_matrices=False)
-        q = (u if u.shape == flat else v).reshape(shape)
+        # QR of the tall orientation, signs fixed by R's diagonal: uniformly distributed
+        # (Haar) like Keras 2.0.6's SVD, several times faster for an RNN's (units, 4*units)
+        tall = a if flat[0] >= flat[1] else a.T
+        with _one_blas_thread():  # a few hundred rows: threads only add start-up and contention
+            q, r = np.linalg.qr(tall)
+        q = q * np.sign(np.diag(r))
+        q = (q if flat[0] >= flat[1] else q.T).reshape(shape)
         return (self.gain * q).astype(dtype or K.floatx())
 
     def get_config(self):

@@ -19,5 +19,6 @@ from .indexing import gather, getitem, take  # noqa: F401
 from .joining import concatenate, pad, split, stack, tile  # noqa: F401
 from .shape import flatten  # noqa: F401
 from .nn import one_hot  # noqa: F401  (also gf.one_hot)
+from .control_flow import cond, scan, while_loop  # noqa: F401  (loops as ops: docs/control-flow.md)
 
 __all__ = [n for n, v in dict(globals()).items() if not n.startswith("_") and not isinstance(v, type(shape))]

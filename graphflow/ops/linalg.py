@@ -70,7 +70,12 @@ class MatMul(Op):
         g2 = expand_dims(g, g.ndim) if y.ndim == 1 else g
         g2 = expand_dims(g2, g2.ndim - 1) if x.ndim == 1 else g2
         gx = unbroadcast(matmul(g2, _swap(y2)), x2)
-        gy = unbroadcast(matmul(_swap(x2), g2), y2)
+        if x.ndim > 2 and y.ndim == 2 and None not in y.shape:
+            # a stack of rows times one matrix: its gradient is one (k, M) @ (M, n) product,
+            # not a batch of products summed afterwards
+            gy = matmul(transpose(reshape(x, (-1, y.shape[0]))), reshape(g, (-1, y.shape[1])))
+        else:
+            gy = unbroadcast(matmul(_swap(x2), g2), y2)
         return [squeeze(gx, 0) if x.ndim == 1 else gx, squeeze(gy, -1) if y.ndim == 1 else gy]
 
 

@@ -16,7 +16,7 @@ from collections import OrderedDict
 
 from ..graph import Constant, GraphError, Placeholder, Source, TensorType, Variable
 from ..utils import checks
-from . import variables
+from . import loops, variables
 
 MAX_SIGNATURES = 8  # input-shape signatures whose buffer sets are kept
 
@@ -97,7 +97,8 @@ class Executor:
         steps, nodes = [], []
         for k, node in enumerate(program.schedule):
             ins = tuple(slots[t] for t in node.inputs)
-            kernel = self.backend.kernel(node)
+            subs = program.bodies.get(node) if program.bodies else None
+            kernel = loops.kernel(node, subs, self.backend) if subs is not None else self.backend.kernel(node)
             if len(node.outputs) == 1:
                 o = node.outputs[0]
                 slots[o] = new_slot()

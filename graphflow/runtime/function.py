@@ -69,10 +69,11 @@ def _random_state_updates(targets, updates):
     taken = {id(v) for v, _ in updates}
     extra = []
     for node in toposort(targets):
-        state = node.inputs[-1] if node.op.random else None
-        if isinstance(state, Variable) and id(state) not in taken:
-            taken.add(id(state))
-            extra.append((state, state + 1))
+        for pos in node.op.counters(len(node.inputs)):  # a loop's body may draw too
+            state = node.inputs[pos]
+            if isinstance(state, Variable) and id(state) not in taken:
+                taken.add(id(state))
+                extra.append((state, state + 1))
     return extra
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..graph import Constant, Placeholder, Source, Tensor, Variable, sources, toposort
+from .loops import draw_bodies
 from .labels import FUSED_LINES_SHOWN, edge_label, fused_lines, op_label, site_text, value_text
 
 GRAD_MARK = "grad"  # the scope graphflow.autodiff makes gradient nodes in
@@ -182,4 +183,6 @@ def build_picture(target, optimized: bool = False) -> Picture:
     for v, t in zip(variables, roots[n_out:]):
         pic.updates.append((v, t))
         edges.append(Edge(pic.producer(t), key_of[id(v)], t, kind="update"))
+    bodies = (getattr(target.program, "bodies", None) or {}) if optimized else {}
+    draw_bodies(pic, nodes, bodies.get, _op_item, names, Item, Edge, is_grad)
     return pic

@@ -225,6 +225,9 @@ CASES = [
          [((2, 4, 5, 4, 2), "normal")]),
     Case("bias_add", lambda x, b, y: [gf.nn.bias_add(x, b), gf.nn.bias_add(y, b, "channels_first")],
          [((2, 3, 3, 4), "normal"), ((4,), "normal"), ((2, 4, 3, 3), "normal")]),
+    # ------------------------------------------------------------ recurrent steps
+    Case("lstm_cell", lambda z, c: [*gf.nn.lstm_cell(z, c), *gf.nn.lstm_cell(z, c, "hard_sigmoid")],
+         [((3, 8), "normal"), ((3, 2), "normal")], covers=("lstm_cell",)),
     # ------------------------------------------------------------ softmax and losses
     Case("softmax", lambda a, b: [gf.nn.softmax(a), gf.nn.softmax(b, axis=1), gf.nn.log_softmax(a),
                                   gf.nn.log_softmax(b, 0)],
@@ -249,6 +252,20 @@ CASES = [
     Case("random_normal", lambda a: [gf.random_normal(a, 1.5, 0.5, seed=6), gf.random_normal((3, 3), seed=7,
                                                                                            dtype="float64")],
          [((6, 5), "normal")], grad=False, rtol=2e-6, atol=2e-6),
+    # ------------------------------------------------------------ control flow: loops and branches
+    Case("scan", lambda x, h: [
+        gf.scan(lambda xt, hp: gf.tanh(xt @ weights((3, 4)) + hp * 0.5), sequences=x, outputs_info=h),
+        gf.scan(lambda xt, hp, w: [hp * w + xt.sum(), gf.sigmoid(xt)], sequences=x, outputs_info=[h[0], None],
+                non_sequences=weights((4,), seed=1), go_backwards=True)[0]],
+        [((5, 2, 3), "normal"), ((2, 4), "normal")], rtol=1e-4, atol=1e-5),
+    Case("while_loop", lambda a: list(gf.while_loop(lambda i, s: i < 4, lambda i, s: (i + 1, gf.tanh(s * 1.3 + a)),
+                                                    (gf.constant(0, dtype="int64"), a), maximum_iterations=9)),
+         [((3, 4), "normal")], rtol=1e-4, atol=1e-5),
+    Case("cond", lambda a, b: [gf.cond(gf.sum(a) > 0, lambda: a * b, lambda: a - b),
+                               gf.cond(gf.sum(b) > 100.0, lambda: (a, b), lambda: (gf.exp(b), a))[0]],
+         [((3, 4), "normal"), ((3, 4), "normal")]),
+    Case("scan_random", lambda a: gf.scan(lambda at: at + gf.random_uniform((4,), seed=9), sequences=a),
+         [((3, 4), "normal")], grad=False, rtol=1e-6, atol=1e-6),
 ]
 
 # public functions that are not ops (seeding) or that the cases reach under another name

@@ -147,8 +147,7 @@ def test_repeat_vector_and_embedding():
     model.train_on_batch(idx, np.zeros((2, 3, 4), "float32"))
     changed = np.any(emb.get_weights()[0] != before, axis=1)
     assert changed.tolist() == [i in (0, 1, 2, 3, 9) for i in range(10)]  # only the looked-up rows
-    with pytest.raises(ValueError, match="no masking"):
-        Embedding(10, 4, mask_zero=True)
+    assert Embedding(10, 4, mask_zero=True).mask_zero  # masks: tests/keras/test_recurrent_models.py
 
 
 def test_spatial_dropout_drops_whole_channels():

@@ -6,7 +6,8 @@ Two published sources, fetched into a cache (``$GRAPHFLOW_KERAS2_CACHE``, defaul
 * ``keras/utils/test_utils.py`` (``layer_test``): from the PyPI sdist Keras-2.0.6.tar.gz,
   got with ``pip download keras==2.0.6 --no-deps --no-binary :all:`` and checked against
   its sha256. The sdist has no ``tests/`` folder.
-* ``tests/``: from the GitHub tag archive of keras-team/keras ``2.0.6``; it is checked to
+* ``tests/`` (and the recurrent ``examples/`` that test_keras2_examples.py runs): from the
+  GitHub tag archive of keras-team/keras ``2.0.6``; it is checked to
   be that release by its ``keras/__init__.py`` (``__version__ = '2.0.6'``) and the
   archive's ``test_utils.py`` against the sdist's.
 
@@ -28,6 +29,7 @@ from pathlib import Path
 SDIST_SHA256 = "0519480abe4ad18b2c2d1bc580eab75edd82c95083d341a1157952f4b00019bb"
 TAG_ARCHIVE = "https://github.com/keras-team/keras/archive/refs/tags/2.0.6.tar.gz"
 TEST_UTILS = "keras/utils/test_utils.py"
+EXAMPLES = ("examples/addition_rnn.py", "examples/mnist_irnn.py", "examples/mnist_hierarchical_rnn.py")
 
 
 class Unavailable(Exception):
@@ -96,7 +98,8 @@ def _tag_tests(cache: Path) -> Path:
     staging = cache / "tag.partial"
     shutil.rmtree(staging, ignore_errors=True)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        _safe_extract(tar, staging, lambda p: p.startswith("tests/") or p in (TEST_UTILS, "keras/__init__.py"))
+        _safe_extract(tar, staging, lambda p: p.startswith("tests/") or p in (TEST_UTILS, "keras/__init__.py")
+                      or p in EXAMPLES)
     init = staging / "keras" / "__init__.py"
     if not init.is_file() or "__version__ = '2.0.6'" not in init.read_text():
         raise Unavailable(f"the archive is not Keras 2.0.6 (its keras/__init__.py says otherwise)")

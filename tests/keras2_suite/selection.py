@@ -1,10 +1,9 @@
 """Which of Keras 2.0.6's own test files run against graphflow.keras, and which of their
 tests are left out, each with the reason (docs/keras.md lists the same, a test checks).
 
-Left out: what needs masking, TensorFlow- or Theano-only features, and layers Keras added
-after 2.0.6 (some stored copies of the test files are a little later than the release:
-see docs/keras.md). ``wrappers_test.py``'s Bidirectional test needs the recurrent layers
-(graphflow.keras.layers.recurrent). Tests Keras itself marks TensorFlow-only skip by
+Left out: TensorFlow- or Theano-only features, and layers Keras added after 2.0.6 (some
+stored copies of the test files are a little later than the release: see docs/keras.md).
+Tests Keras itself marks TensorFlow-only skip by
 themselves (graphflow's ``K.backend()`` is 'graphflow').
 """
 
@@ -18,6 +17,7 @@ FILES = [
     "tests/keras/layers/noise_test.py",
     "tests/keras/layers/local_test.py",
     "tests/keras/layers/merge_test.py",
+    "tests/keras/layers/recurrent_test.py",
     "tests/keras/layers/wrappers_test.py",
 ]
 
@@ -27,8 +27,9 @@ _LUCK = ("one draw of the initial weights decides whether 2 epochs reach the acc
          "tests/keras/test_optimizers.py checks the median of seven draws instead")
 
 EXCLUDED = {
-    "tests/keras/layers/core_test.py::test_masking":
-        "Masking: masks serve recurrent layers, which graphflow does not have",
+    "tests/keras/layers/recurrent_test.py::test_dropout":
+        "checks the `_uses_learning_phase` flag Keras 2 sets on tensors; graphflow builds one graph per phase "
+        "instead (tests/keras/test_recurrent.py checks that dropout acts in training only)",
     "tests/keras/layers/wrappers_test.py::test_TimeDistributed_learning_phase":
         "compares with the dropout draws of TensorFlow's or Theano's own generator (TensorFlow or Theano only)",
     "tests/keras/layers/advanced_activations_test.py::test_softmax":

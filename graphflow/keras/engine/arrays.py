@@ -24,9 +24,18 @@ def _axis_hint(shape, array):
     return ""
 
 
-def standardize_input_data(data, names, shapes, check_batch_axis=True, exception_prefix=""):
+def _whole_floats_as(array, dtype):
+    """Float arrays of whole numbers fed to an integer input (token ids written as
+    ``np.ones``) become that integer type, as Keras 2's backends convert feeds; other
+    arrays are left for the feed check to accept or refuse."""
+    if dtype is None or array.dtype.kind != "f" or np.dtype(dtype).kind not in "iu":
+        return array
+    return array.astype(dtype) if np.all(np.isfinite(array)) and np.all(array == np.round(array)) else array
+
+
+def standardize_input_data(data, names, shapes, check_batch_axis=True, exception_prefix="", dtypes=None):
     """``data`` (an array, a list of arrays or a dict by name) as a list of arrays that
-    fit ``shapes``; 1-D arrays become (n, 1) columns, as in Keras 2."""
+    fit ``shapes`` (and integer ``dtypes``); 1-D arrays become (n, 1) columns, as in Keras 2."""
     if isinstance(data, dict):
         missing = [n for n in names if n not in data]
         if missing:
@@ -47,10 +56,10 @@ def standardize_input_data(data, names, shapes, check_batch_axis=True, exception
                              f"the model expects a list of {len(names)} arrays: {names}")
         arrays = [data]
     out = []
-    for name, shape, array in zip(names, shapes, arrays):
+    for name, shape, array, dtype in zip(names, shapes, arrays, dtypes or [None] * len(names)):
         if array is None:
             raise ValueError(f"Error when checking {exception_prefix}: no data for {name}")
-        array = np.asarray(array)
+        array = _whole_floats_as(np.asarray(array), dtype)
         if array.ndim == 1:
             array = array[:, None]
         if shape is not None:

@@ -247,16 +247,41 @@ class Layer:
                     raise ValueError(f"{where}: expected axis {axis} of input shape to have value {size} "
                                      f"but got shape {shape}")
 
-    def _call_graph(self, inputs, training=False, **kwargs):
-        """Run ``call`` on graphflow tensors in this layer's name scope."""
-        if "training" in _call_params(type(self)):
+    def _call_graph(self, inputs, training=False, mask=None, **kwargs):
+        """Run ``call`` on graphflow tensors in this layer's name scope; ``mask`` (the
+        inputs' masks) reaches ``call`` when it has a ``mask`` parameter."""
+        params = _call_params(type(self))
+        if "training" in params:
             kwargs["training"] = training
+        if "mask" in params and "mask" not in kwargs and mask is not None:
+            kwargs["mask"] = mask
         with gf.name_scope(scope_name(self.name)):
             outputs = self.call(inputs, **kwargs)
             regularizer = getattr(self, "activity_regularizer", None)
             if regularizer is not None:
                 self.add_loss([regularizer(o) for o in to_list(outputs)])
         return outputs
+
+    def _call_masked(self, inputs, masks, training=False, **kwargs):
+        """``call`` plus ``compute_mask``: (outputs, their masks), lists. ``masks`` are the
+        inputs' masks (``None`` entries where an input has none)."""
+        mask = None if all(m is None for m in masks) else unpack(list(masks))
+        outputs = to_list(self._call_graph(unpack(inputs), training, mask=mask, **kwargs))
+        with gf.name_scope(scope_name(self.name)):
+            out_masks = self.compute_mask(unpack(inputs), mask)
+        out_masks = list(out_masks) if isinstance(out_masks, (list, tuple)) else [out_masks] * len(outputs)
+        return outputs, out_masks
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the outputs (a bool tensor per output, or ``None``). A layer that
+        does not support masking refuses a mask, as in Keras 2; one that does passes its
+        input's mask on."""
+        if not self.supports_masking:
+            if any(m is not None for m in to_list(mask)):
+                raise TypeError(f"Layer {self.name} ({type(self).__name__}) does not support masking, but was "
+                                f"passed an input mask (from Embedding(mask_zero=True) or Masking upstream)")
+            return None
+        return mask
 
     def __call__(self, inputs, **kwargs):
         inputs_list = to_list(inputs)
@@ -272,14 +297,15 @@ class Layer:
         self._ensure_built(shapes)
         try:
             with collecting() as (updates, losses):  # this call's own, not the layer's forever
-                outputs = to_list(self._call_graph(unpack([x.tensor for x in inputs_list]), **kwargs))
+                outputs, masks = self._call_masked([x.tensor for x in inputs_list],
+                                                   [x._keras_mask for x in inputs_list], **kwargs)
         except gf.GraphError as err:
             raise gf.GraphError(f"{err}\n  in layer {self.name} ({type(self).__name__}) called on input shape(s) "
                                 f"{', '.join(map(str, shapes))}{self._format_hint(shapes)}") from None
         node_index = len(self.inbound_nodes)
         declared = self._declared_output_shapes(shapes)
-        keras_outputs = [KerasTensor(t, (self, node_index, i), declared[i] if declared else None)
-                         for i, t in enumerate(outputs)]
+        keras_outputs = [KerasTensor(t, (self, node_index, i), declared[i] if declared else None, mask=m)
+                         for i, (t, m) in enumerate(zip(outputs, masks))]
         Node(self, inputs_list, keras_outputs, kwargs, losses, updates)
         return unpack(keras_outputs)
 

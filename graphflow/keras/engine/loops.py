@@ -277,7 +277,8 @@ def predict_generator(model, generator, steps, verbose=0):
         except StopIteration:
             raise ValueError("the prediction generator ran out of batches before `steps`") from None
         x = batch[0] if isinstance(batch, tuple) and len(batch) in (2, 3) else batch
-        x = arrays.standardize_input_data(x, model.input_names, [t.shape for t in model.inputs], False, "input")
+        x = arrays.standardize_input_data(x, model.input_names, [t.shape for t in model.inputs], False, "input",
+                                         dtypes=[t.dtype for t in model.inputs])
         outs = f(*x)
         chunks = [[o] for o in outs] if chunks is None else [c + [o] for c, o in zip(chunks, outs)]
         if progbar is not None:

@@ -129,6 +129,7 @@ class Network(Layer):
         if len(inputs) != len(self.inputs):
             raise ValueError(f"model {self.name} expects {len(self.inputs)} inputs, got {len(inputs)}")
         values = {id(k): v for k, v in zip(self.inputs, inputs)}
+        masks = {}  # masks (Embedding(mask_zero=True), Masking) are rebuilt in each phase's graph
         for node in self._nodes:
             if not node.input_tensors:
                 continue
@@ -138,8 +139,10 @@ class Network(Layer):
             # Keras 3's recorded defaults) keeps that phase in every graph, as in Keras
             phase = arguments.pop("training", None)
             phase = training if phase is None else bool(phase)
-            ys = to_list(node.outbound_layer._call_graph(unpack(xs), phase, **arguments))
+            ys, ms = node.outbound_layer._call_masked(xs, [masks.get(id(t)) for t in node.input_tensors],
+                                                      phase, **arguments)
             values.update((id(k), y) for k, y in zip(node.output_tensors, ys))
+            masks.update((id(k), m) for k, m in zip(node.output_tensors, ms))
         return [values[id(t)] for t in self.outputs]
 
     def build_phase(self, training):
@@ -151,6 +154,16 @@ class Network(Layer):
 
     def call(self, inputs, training=False):
         return unpack(self.run_graph(inputs, training))
+
+    def compute_mask(self, inputs, mask=None):
+        """A nested model's outputs carry no mask (the masks inside it are its own)."""
+        return None
+
+    def reset_states(self):
+        """Zero the states of every stateful layer (``stateful=True`` RNNs)."""
+        for layer in self.layers:
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
 
     # ------------------------------------------------------------ weights and losses
     @staticmethod

@@ -11,10 +11,11 @@ class KerasTensor:
     """A symbolic output of a layer: the graphflow tensor of the inference graph
     (``.tensor``) plus where it came from (``_keras_history``) and its static shape."""
 
-    __slots__ = ("tensor", "_keras_history", "_keras_shape", "name")
+    __slots__ = ("tensor", "_keras_history", "_keras_shape", "name", "_keras_mask")
 
-    def __init__(self, tensor, history, shape=None, name=None):
+    def __init__(self, tensor, history, shape=None, name=None, mask=None):
         self.tensor = tensor
+        self._keras_mask = mask  # bool graphflow tensor (samples, time) of the inference graph, or None
         self._keras_history = history  # (layer, node_index, tensor_index)
         self._keras_shape = tuple(tensor.shape if shape is None else shape)
         self.name = name or tensor.name

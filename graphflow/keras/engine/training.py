@@ -163,6 +163,13 @@ class Model(Network):
     def _feeds(self):
         return [t.tensor for t in self.inputs] + self._targets + self._sample_weights
 
+    def _state_updates(self, updates):
+        """Of a test or predict graph's updates, those of stateful layers' states (a
+        stateful RNN carries its state from batch to batch in predict too, as in Keras 2)."""
+        states = {id(v) for layer in self.layers if getattr(layer, "stateful", False)
+                  for v in getattr(layer, "states", None) or []}
+        return [u for u in updates if id(u[0]) in states]
+
     def _make_train_function(self):
         """Build and compile the training step (idempotent)."""
         if "train" in self._functions:
@@ -179,15 +186,16 @@ class Model(Network):
         if "test" not in self._functions:
             if self.optimizer is None:
                 raise RuntimeError("You must compile your model before using it.")
-            results, _ = self.__dict__.pop("_test_graph", None) or self._phase_function(training=False)
-            self._functions["test"] = gf.function(self._feeds(), results, name="test_function")
+            results, updates = self.__dict__.pop("_test_graph", None) or self._phase_function(training=False)
+            self._functions["test"] = gf.function(self._feeds(), results, updates=self._state_updates(updates),
+                                                  name="test_function")
         return self._functions["test"]
 
     def _make_predict_function(self):
         if "predict" not in self._functions:
-            outputs, _, _ = self.build_phase(training=False)
+            outputs, updates, _ = self.build_phase(training=False)
             self._functions["predict"] = gf.function([t.tensor for t in self.inputs], outputs,
-                                                     name="predict_function")
+                                                     updates=self._state_updates(updates), name="predict_function")
         return self._functions["predict"]
 
     def _train_step(self):
@@ -218,7 +226,7 @@ class Model(Network):
             raise RuntimeError("You must compile a model before training/testing. Use `model.compile(optimizer, "
                                "loss)`.")
         x = arrays.standardize_input_data(x, self.input_names, [t.shape for t in self.inputs],
-                                          check_batch_axis, "input")
+                                          check_batch_axis, "input", [t.dtype for t in self.inputs])
         y = arrays.standardize_input_data(y, self.output_names, [None] * len(self._targets), check_batch_axis,
                                           "target")
         # the loss-specific advice first: it says more than a bare shape mismatch
@@ -276,7 +284,8 @@ class Model(Network):
     def predict(self, x, batch_size=32, verbose=0):
         """Outputs for ``x`` (an array; a list of arrays for several outputs)."""
         from . import arrays
-        x = arrays.standardize_input_data(x, self.input_names, [t.shape for t in self.inputs], False, "input")
+        x = arrays.standardize_input_data(x, self.input_names, [t.shape for t in self.inputs], False, "input",
+                                         dtypes=[t.dtype for t in self.inputs])
         return loops.predict_loop(self._make_predict_function(), x, batch_size, verbose)
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
@@ -290,7 +299,8 @@ class Model(Network):
 
     def predict_on_batch(self, x):
         from . import arrays
-        x = arrays.standardize_input_data(x, self.input_names, [t.shape for t in self.inputs], False, "input")
+        x = arrays.standardize_input_data(x, self.input_names, [t.shape for t in self.inputs], False, "input",
+                                         dtypes=[t.dtype for t in self.inputs])
         outs = self._make_predict_function()(*x)
         return outs[0] if len(outs) == 1 else outs
 

@@ -6,6 +6,7 @@ name (``deserialize({'class_name': 'Dense', 'config': {...}})``).
 from ..engine.base_layer import Layer  # noqa: F401
 from ..engine.input_layer import Input, InputLayer  # noqa: F401
 from .advanced_activations import ELU, LeakyReLU, PReLU, ThresholdedReLU  # noqa: F401
+from .convolutional_recurrent import ConvLSTM2D  # noqa: F401
 from .convolutional import (Conv1D, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, Convolution1D,  # noqa: F401
                             Convolution2D, Convolution2DTranspose, Convolution3D, Deconv2D, Deconv3D,
                             Deconvolution2D, Deconvolution3D, SeparableConv2D, SeparableConvolution2D)
@@ -13,6 +14,7 @@ from .core import (Activation, ActivityRegularization, Dense, Dropout, Flatten, 
                    RepeatVector, Reshape, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
 from .embeddings import Embedding  # noqa: F401
 from .local import LocallyConnected1D, LocallyConnected2D  # noqa: F401
+from .masking import Masking  # noqa: F401
 from .merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,  # noqa: F401
                     average, concatenate, dot, maximum, minimum, multiply, subtract)
 from .noise import AlphaDropout, GaussianDropout, GaussianNoise  # noqa: F401
@@ -24,7 +26,9 @@ from .pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgP
                       MaxPool2D, MaxPool3D, MaxPooling1D, MaxPooling2D, MaxPooling3D)
 from .resizing import (Cropping1D, Cropping2D, Cropping3D, UpSampling1D, UpSampling2D, UpSampling3D,  # noqa: F401
                        ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
-from .wrappers import TimeDistributed, Wrapper  # noqa: F401
+from .recurrent import GRU, LSTM, SimpleRNN  # noqa: F401
+from .recurrent_base import Recurrent  # noqa: F401
+from .wrappers import Bidirectional, TimeDistributed, Wrapper  # noqa: F401
 
 _REGISTRY = {name: obj for name, obj in dict(globals()).items()
              if isinstance(obj, type) and issubclass(obj, Layer)}

@@ -24,6 +24,7 @@ tf.keras 2.x, Keras 3 and graphflow all read.
 import warnings
 
 from .errors import LoadError, Unsupported
+from .keras3_masks import drop_recorded_masks
 from .layer_keys import (CLASS_ALIASES, KERAS3_ACTIVATIONS, LAYER_KEYS, OBJECT_ALIASES, OBJECT_KEYS,
                          VARIANCE_SCALING, Default, Rename)
 
@@ -133,7 +134,8 @@ class _Reader:
             return self.sequential(config)
         config = dict(_expect(dict, config, "a functional model's config"))
         trainable = config.pop("trainable", None)
-        config["layers"] = [self.node_layer(e) for e in _expect(list, config.get("layers"), "its layers")]
+        layers = drop_recorded_masks(_expect(list, config.get("layers"), "its layers"))
+        config["layers"] = [self.node_layer(e) for e in layers]
         for key in ("input_layers", "output_layers"):
             refs = _expect(list, config.get(key), f"its {key}")
             config[key] = [refs] if refs and isinstance(refs[0], str) else refs  # Keras 3, one tensor
@@ -192,12 +194,12 @@ class _Reader:
         for key, value in list(config.items()):
             if key == "dtype":
                 config[key] = _dtype(value, where)
-            elif key == "activation":
-                config[key] = self.activation(value, where)
+            elif key in ("activation", "recurrent_activation"):
+                config[key] = self.activation(value, where, key)
+            elif key in ("layer", "backward_layer") and isinstance(value, dict):
+                config[key] = self.layer(value)  # a wrapper's inner layer (TimeDistributed, Bidirectional)
             elif key.endswith(("_initializer", "_regularizer", "_constraint")):
                 config[key] = _object(value, f"{where}, key {key!r}")
-        if isinstance(config.get("layer"), dict):  # a wrapper (TimeDistributed): its layer is read alike
-            config["layer"] = self.layer(config["layer"])
         if class_name == "BatchNormalization" and isinstance(config.get("axis"), list) \
                 and len(config["axis"]) == 1:
             config["axis"] = config["axis"][0]  # tf.keras writes [3]
@@ -206,7 +208,7 @@ class _Reader:
         _apply_table(next((b for b in bases if b in LAYER_KEYS), class_name), config, where)
         return {"class_name": class_name, "config": _renamed_batch_shape(config)}
 
-    def activation(self, value, where):
+    def activation(self, value, where, key="activation"):
         if isinstance(value, dict):  # Keras 3: {"class_name": "function", "config": "relu"}
             inner = value.get("config")
             if value.get("class_name") in ("function", "Activation") and isinstance(inner, str):
@@ -214,7 +216,7 @@ class _Reader:
             else:
                 raise Unsupported(f"{where}: activation {_short(value)} is not a named function")
         if self.keras3 and value in KERAS3_ACTIVATIONS:
-            raise Unsupported(f"{where}: key 'activation' = {value!r}: {KERAS3_ACTIVATIONS[value]}")
+            raise Unsupported(f"{where}: key {key!r} = {value!r}: {KERAS3_ACTIVATIONS[value]}")
         return value
 
 
@@ -294,6 +296,7 @@ def _node(node, layer):
         return node
     _expect(dict, node, f"an inbound node of layer {layer!r}")
     tensors, kwargs = [], dict(_expect(dict, node.get("kwargs", {}), f"node kwargs of layer {layer!r}"))
+    kwargs.pop("training", None)  # Keras 3 records the phase of the call that built the model; the phase is the run's
 
     def collect(item):
         if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
@@ -377,7 +380,8 @@ def _write_layer(layer, sequential_class, differing):
         # Keras 3 reads a wrapper's layer with its new deserializer, which needs the module
         config["layer"] = {"module": "keras.layers", **_write_layer(inner, sequential_class, differing),
                            "registered_name": None}
-    activation = config.get("activation")
-    if activation in KERAS3_ACTIVATIONS:
-        differing.append(f"{layer.name} ({activation}: {KERAS3_ACTIVATIONS[activation]})")
+    for key in ("activation", "recurrent_activation"):
+        activation = config.get(key)
+        if activation in KERAS3_ACTIVATIONS:
+            differing.append(f"{layer.name} ({key} {activation}: {KERAS3_ACTIVATIONS[activation]})")
     return {"class_name": class_name, "config": config}

@@ -44,17 +44,21 @@ def keys(layers):
 
 
 def _owners(layers, prefix="layers"):
-    """``[(path, layer)]`` of every layer holding variables, nested models walked."""
+    """``[(path, layer, variables)]`` of every group of variables, nested models walked.
+    A layer that Keras 3 builds of sub-layers (an RNN's ``cell``, Bidirectional's two
+    halves) says where its variables go with ``keras3_weight_groups()``."""
     from ..engine.network import Network
     out = []
     for key, layer in keys(layers):
         path = f"{prefix}/{key}"
         if isinstance(layer, Network):
             out.extend(_owners(layer.layers, f"{path}/layers"))
+        elif hasattr(layer, "keras3_weight_groups"):
+            out.extend((f"{path}/{sub}", layer, variables) for sub, variables in layer.keras3_weight_groups())
         elif layer.weights and _is_wrapper(layer):
-            out.append((f"{path}/layer", layer))
+            out.append((f"{path}/layer", layer, layer.weights))
         elif layer.weights:
-            out.append((path, layer))
+            out.append((path, layer, layer.weights))
     return out
 
 
@@ -68,10 +72,10 @@ def _is_wrapper(layer):
 def link(root, legacy_groups, model):
     """Hard links ``layers/<key>/vars/<i>`` to each weight's legacy dataset (no copy).
     ``legacy_groups`` maps a variable's id to its dataset."""
-    for path, layer in _owners(model.layers):
+    for path, layer, variables in _owners(model.layers):
         vars_group = root.require_group(path).require_group("vars")
         vars_group.attrs["name"] = b(layer.name)
-        for i, var in enumerate(layer.weights):
+        for i, var in enumerate(variables):
             vars_group[str(i)] = legacy_groups[id(var)]
     root.require_group("vars").attrs["name"] = b(model.name)
 
@@ -106,7 +110,8 @@ def _walk(group, prefix, found, budget, digests):
 
 
 def _visit(node, path, found, budget, digests):
-    """One layer's group: its numbered variables, its nested layers, a wrapper's layer."""
+    """One layer's group: its numbered variables, then its sub-groups: a nested model's
+    ``layers``, an RNN's ``cell``, Bidirectional's halves, a wrapper's ``layer``."""
     vars_group = _group(node, "vars")
     if vars_group is not None:
         names = hard_members(vars_group)
@@ -116,12 +121,14 @@ def _visit(node, path, found, budget, digests):
         name = vars_group.attrs.get("name")
         if values:
             found[path] = (_name(text(name, "name attribute"), node) if name is not None else None, values)
-    inner = _group(node, "layers")
-    if inner is not None:
-        _walk(inner, f"{path}/layers", found, budget, digests)
-    wrapped = _group(node, "layer")  # a wrapper's inner layer
-    if wrapped is not None:
-        _visit(wrapped, f"{path}/layer", found, budget, digests)
+    for sub in hard_members(node):
+        child = _group(node, sub)
+        if sub == "vars" or child is None:
+            continue
+        if sub == "layers":
+            _walk(child, f"{path}/layers", found, budget, digests)
+        else:
+            _visit(child, f"{path}/{sub}", found, budget, digests)
 
 
 def _name(name, node):
@@ -139,16 +146,16 @@ def plan(saved, layers, by_name, pair):
     owners = _owners(layers)
     if by_name:
         by_layer_name = {name: values for name, values in saved.values() if name is not None}
-        return [p for _, layer in owners if layer.name in by_layer_name
-                for p in pair(layer.weights, by_layer_name[layer.name], f"layer {layer.name!r}")]
-    wanted = dict(owners)
+        return [p for _, layer, variables in owners if layer.name in by_layer_name
+                for p in pair(variables, by_layer_name[layer.name], f"layer {layer.name!r}")]
+    wanted = {path: (layer, variables) for path, layer, variables in owners}
     missing, extra = sorted(set(wanted) - set(saved)), sorted(set(saved) - set(wanted))
     if missing or extra:
         raise LoadError(f"Keras 3 .weights.h5 files key each layer by its class and position; the model "
                         f"has {_short(missing)} that the file lacks, the file has {_short(extra)} that the model "
                         f"lacks (pass by_name=True to match layers by name instead)")
-    return [p for path, layer in owners
-            for p in pair(layer.weights, saved[path][1], f"layer {layer.name!r} (file entry {path!r})")]
+    return [p for path, layer, variables in owners
+            for p in pair(variables, saved[path][1], f"layer {layer.name!r} (file entry {path!r})")]
 
 
 def _short(paths):

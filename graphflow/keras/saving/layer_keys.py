@@ -28,6 +28,7 @@ class Rename:
 _LORA = {"lora_rank": Default(None), "lora_alpha": Default(None), "quantization_config": Default(None)}
 _CONV = {"groups": Default(1), **_LORA}
 _GLOBAL_POOL = {"keepdims": Default(False)}
+_RNN = {"seed": Default(None)}
 
 # keys of Keras 2.2+, tf.keras 2.x and Keras 3 layer configs, by class name
 LAYER_KEYS = {
@@ -50,6 +51,7 @@ LAYER_KEYS = {
     "UpSampling2D": {"interpolation": Default("nearest")},
     "LeakyReLU": {"negative_slope": Rename("alpha")},
     "Dropout": {}, "Flatten": {}, "Activation": {}, "Reshape": {}, "Permute": {},
+    **{name: dict(_RNN) for name in ("SimpleRNN", "GRU", "LSTM", "ConvLSTM2D")},
 }
 
 # Keras 2.2+/3 class names that are graphflow's under another name

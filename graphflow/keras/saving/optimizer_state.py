@@ -63,6 +63,10 @@ def param_keys(layers):
         if isinstance(layer, Network):
             keys.update(param_keys(layer.layers))
             continue
+        paths = getattr(layer, "keras3_weight_paths", None)  # layers Keras 3 builds of sub-layers
+        if paths is not None:
+            keys.update((id(var), path.replace("/", "_")) for var, path in zip(layer.weights, paths()))
+            continue
         for var in layer.weights:
             base = re.sub(r"_\d+$", "", str(var.name).split(":")[0].split("/")[-1])
             keys[id(var)] = f"{layer.name}_{base}"
