@@ -260,7 +260,7 @@ def attempt(fn):
         return {"outcome": "loaded", "leak": leaked(model), "seconds": time.time() - start}
     except Exception as err:
         outcome = "LoadError" if isinstance(err, LoadError) else type(err).__name__  # or a subclass
-        return {"outcome": outcome, "error": type(err).__name__, "message": str(err)[:400],
+        return {"outcome": outcome, "error": type(err).__name__, "message": str(err)[:1000],
                 "seconds": time.time() - start, "leak": False}
 for path in ARGS["paths"]:
     fresh = Sequential([Dense(3, input_shape=(4,), name="dense"), Dense(2, name="dense_1")])

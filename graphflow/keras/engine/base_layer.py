@@ -265,7 +265,10 @@ class Layer:
     def _call_masked(self, inputs, masks, training=False, **kwargs):
         """``call`` plus ``compute_mask``: (outputs, their masks), lists. ``masks`` are the
         inputs' masks (``None`` entries where an input has none)."""
+        explicit = kwargs.pop("mask", None)  # `layer(x, mask=m)`; Keras 3 records mask=None
         mask = None if all(m is None for m in masks) else unpack(list(masks))
+        if isinstance(explicit, gf.Tensor):
+            mask = explicit
         outputs = to_list(self._call_graph(unpack(inputs), training, mask=mask, **kwargs))
         with gf.name_scope(scope_name(self.name)):
             out_masks = self.compute_mask(unpack(inputs), mask)

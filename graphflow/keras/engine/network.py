@@ -138,6 +138,7 @@ class Network(Layer):
             # a call made with training=True/False (Keras 2's `Dropout(0.5)(x, training=True)`,
             # Keras 3's recorded defaults) keeps that phase in every graph, as in Keras
             phase = arguments.pop("training", None)
+            arguments.pop("mask", None)  # Keras 3 records it; masks are rebuilt in each graph below
             phase = training if phase is None else bool(phase)
             ys, ms = node.outbound_layer._call_masked(xs, [masks.get(id(t)) for t in node.input_tensors],
                                                       phase, **arguments)

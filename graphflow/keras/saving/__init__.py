@@ -86,7 +86,10 @@ def load_model(filepath, custom_objects=None, compile=True):
         # the config may not allocate more numbers than the file stores (a Dense(units=5e7)
         # in a small file stops before it allocates; see engine/build_budget.py)
         with build_budget(stored, f"the file {str(filepath)!r}"):
-            model = build_model(config, custom_objects, keras3=keras3 or None)
+            # the file states its Keras version (a legacy file without one was refused), and
+            # that decides what an activation's name means, not the config's look: graphflow
+            # writes Keras 3's module keys for wrapped layers into Keras 2 files too
+            model = build_model(config, custom_objects, keras3=keras3)
         plan = plan_legacy(layers, model.layers, False, flip)
     except LoadError as err:
         raise type(err)(f"cannot load {str(filepath)!r}: {err}") from None
