@@ -21,7 +21,7 @@ from ...graph import Constant, TensorType
 from ...graph.dtypes import is_float
 from .. import joining, shape as shape_ops
 from .body import Body, _variant_set, capture, clone, inner_placeholder
-from .pushout import push_out_sequences, pushed_labels, split_accumulation, stacked_dot
+from .pushout import push_out_sequences, pushed_labels, split_accumulation, stacked_dot, stacked_sum
 
 _VJP = [None]
 
@@ -123,12 +123,13 @@ def loop_grad(op, inputs, outputs, gys):
     for k, g in zip(acc_k, g_c):
         if g is None:
             continue
-        kept_k, pairs = split_accumulation(g, step_ids)
+        kept_k, moved = split_accumulation(g, step_ids)
         if kept_k is not None:
             kept[k] = kept_k
-        for a, b in pairs:
-            pushed.setdefault(k, []).append((_rows_of(a, seq_phs, outer_seqs, groups, extra), _rows_of(
-                b, seq_phs, outer_seqs, groups, extra), a, b))
+        for kind, x, y in moved:
+            rows_x = _rows_of(x, seq_phs, outer_seqs, groups, extra)
+            rows_y = _rows_of(y, seq_phs, outer_seqs, groups, extra) if kind == "dot" else y
+            pushed.setdefault(k, []).append((kind, rows_x, rows_y, x, y))
     acc_keys = sorted(kept)
     acc_b = [inner_placeholder(inv[k].type, f"{name}/acc{k}") for k in acc_keys]
 
@@ -148,7 +149,8 @@ def loop_grad(op, inputs, outputs, gys):
                      if k >= n_seq + n_state)
     b_body = Body(b_inputs, new, len(variant) - (idx_b is not None), idx_b, name, body.site, hoisted, counters)
     b_body.pushed = pushed_labels(p_outer) + tuple(
-        f"gradient of `{rest[k].name}`: sum over steps of a_t.T @ b_t as one matmul" for k in pushed)
+        f"gradient of `{rest[k].name}`: its sum over the steps as one "
+        f"{'matmul' if kind == 'dot' else 'reduction'}" for k in pushed for kind, *_ in pushed[k])
 
     n_x, n_e, n_c = len(x_out), len(extra), len(acc_b)
     n_rows = n_x + n_e
@@ -175,8 +177,11 @@ def loop_grad(op, inputs, outputs, gys):
     g_init = res[n_rows:n_rows + n_state]
     g_rest = dict(zip(acc_keys, res[n_rows + n_state:]))
     for k, items in pushed.items():
-        for (ra, rb, a, b) in items:
-            term = stacked_dot(_resolve(ra, rows), _resolve(rb, rows), a, b)
+        for kind, rx, ry, x, y in items:
+            if kind == "dot":
+                term = stacked_dot(_resolve(rx, rows), _resolve(ry, rows), x, y)
+            else:
+                term = stacked_sum(_resolve(rx, rows), ry)
             g_rest[k] = term if k not in g_rest else g_rest[k] + term
     return ([None] if op.dynamic_steps else []) + [gx.get(j) for j in range(n_seq)] + \
         [g if is_float(x.dtype) else None for g, x in zip(g_init, inits)] + \
