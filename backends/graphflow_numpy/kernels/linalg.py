@@ -36,8 +36,10 @@ def split_matmul(xp, x, y, out=None):
 
 
 def _splits(xp, x, y) -> bool:
-    return (xp is np and x.ndim == 2 and y.ndim == 2 and x.dtype == y.dtype and x.dtype.kind == "f"
-            and thread_count() > 1 and x.shape[0] * x.shape[1] * y.shape[1] >= SPLIT_FLOPS)
+    # the size test first: thread_count() asks the OS (a few µs), too much for a loop's
+    # small per-step products
+    return (xp is np and x.ndim == 2 and y.ndim == 2 and x.shape[0] * x.shape[1] * y.shape[1] >= SPLIT_FLOPS
+            and x.dtype == y.dtype and x.dtype.kind == "f" and thread_count() > 1)
 
 
 @KERNELS.register(la.MatMul, writes_out=True)
