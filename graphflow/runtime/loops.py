@@ -89,10 +89,11 @@ class LoopKernel:
         op = self.op
         steps_arr, seqs, inits, rest = op.split(arrays)
         trips, lens = self._trips(steps_arr, seqs)
-        if op.cond is not None:
-            result = self._run_while(seqs, inits, rest, trips)
-        else:
-            result = self._run_for(seqs, lens, inits, rest, trips)
+        with self.backend.loop_scope():
+            if op.cond is not None:
+                result = self._run_while(seqs, inits, rest, trips)
+            else:
+                result = self._run_for(seqs, lens, inits, rest, trips)
         return result[0] if len(result) == 1 else result  # the executor's convention
 
     def _first_inputs(self, seqs, lens, inits, rest, t0):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ...graph import Constant, TensorType
+from ...graph import Constant, TensorType, toposort
 from ...graph.dtypes import is_float
 from .. import joining, shape as shape_ops
 from .body import Body, _variant_set, capture, clone, inner_placeholder
@@ -109,13 +109,14 @@ def loop_grad(op, inputs, outputs, gys):
             seeds.append(seed)
     wrt = xs_b + hp_b + [rest_b[k] for k in acc_k]
     grads = vjp(ys, wrt, seeds) if ys else [None] * len(wrt)
+    grads, saved, ys_b = _read_back(op, outs, outputs, hist, grads, name)
     g_x, g_h, g_c = grads[:n_seq], grads[n_seq:n_seq + n_state], grads[n_seq + n_state:]
 
     # the outer sequences of the backward loop, and which of them combine row by row
     hp = [_before(op, init, hist[i]) for init, i in zip(inits, op.feedback)]
-    seq_phs = xs_b + hp_b + gy_b
-    outer_seqs = seqs + hp + [live[i] for i in gy_idx]
-    groups = _groups(op, n_state, gy_idx)
+    seq_phs = xs_b + hp_b + gy_b + ys_b
+    outer_seqs = seqs + hp + [live[i] for i in gy_idx] + [hist[i] for i in saved]
+    groups = _groups(op, n_state, gy_idx) + [(False, "T")] * len(saved)
     step_ids = _variant_set([g for g in g_c if g is not None], seq_phs + carry_b + ([idx_b] if idx_b is not None else []))
 
     # invariants' gradients: a_t.T @ b_t summands leave the loop, the rest accumulate
@@ -186,6 +187,25 @@ def loop_grad(op, inputs, outputs, gys):
     return ([None] if op.dynamic_steps else []) + [gx.get(j) for j in range(n_seq)] + \
         [g if is_float(x.dtype) else None for g, x in zip(g_init, inits)] + \
         [g_rest.get(k) for k in range(len(rest))]
+
+
+def _read_back(op, outs, outputs, hist, grads, name):
+    """The forward body's outputs that the gradient needs (``tanh``'s gradient needs the
+    tanh) are read back from the forward loop's stacked results instead of recomputed:
+    ``(grads, saved output indices, their slice placeholders)``."""
+    present = [g for g in grads if g is not None]
+    used = {id(t) for node in toposort(present) for t in node.inputs} | {id(g) for g in present}
+    saved = []
+    for i, y in enumerate(outs):
+        in_time_order = (not op.out_flip[i] and op.out_like[i] is None) if op.stacked[i] else \
+            hist[i] is not outputs[i]
+        if y.node is not None and id(y) in used and in_time_order:
+            saved.append(i)
+    if not saved:
+        return grads, [], []
+    ys_b = [inner_placeholder(outs[i].type, f"{name}/y{i}") for i in saved]
+    it = iter(clone(present, {outs[i]: p for i, p in zip(saved, ys_b)}))
+    return [next(it) if g is not None else None for g in grads], saved, ys_b
 
 
 def _rows_of(t, seq_phs, outer_seqs, groups, extra):
