@@ -111,3 +111,14 @@ def test_bias_gradient_sums_leave_the_backward_loop():
     g = gf.grad(hs.sum(), b)
     (loop,) = [n for n in gf.graph.toposort([g]) if n.op.bodies() and n.op.reverse]
     assert any("gradient of `bias`: its sum over the steps as one reduction" in p for p in loop.op.body.pushed)
+
+
+def test_numpy_loops_run_with_one_blas_thread_and_split_only_big_products():
+    from graphflow_numpy.kernels import _parallel
+    backend = gf.backends.get_backend("numpy")
+    assert _parallel.split_factor() == 1
+    with backend.loop_scope():
+        assert _parallel.split_factor() == 8
+        libs = _parallel._blas_libs()
+        assert all(lib.num_threads == 1 for lib in libs)
+    assert _parallel.split_factor() == 1
