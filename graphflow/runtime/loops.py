@@ -192,6 +192,9 @@ class LoopKernel:
                 steps[k] = (run, ins, o, buf[len(buf) - 1 - t if f else t])
             for run, ins, o, buf in steps:  # the hot loop: nothing but the kernels
                 env[o] = run(*[env[i] for i in ins], out=buf)
+            for k, _, _, o, buf, f in direct:
+                if env[o] is not steps[k][3]:  # the kernel made its own array after all
+                    buf[len(buf) - 1 - t if f else t] = env[o]
             if copies and copies[0][0] is None:  # shapes known only now: allocate once
                 stacks = {i: self._stack_buffer(i, env[out_slots[i]].shape, env[out_slots[i]].dtype, lens, trips)
                           for i in self.stacked}
