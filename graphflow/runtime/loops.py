@@ -123,6 +123,8 @@ class LoopKernel:
                 result.append(xp.zeros((rows,) + ty.shape, ty.dtype))
             else:
                 result.append(xp.array(inits[op.feedback.index(i)], copy=True))
+        if op.also_last:
+            result += [xp.array(a, copy=True) for a in inits]
         return result
 
     def _run_for(self, seqs, lens, inits, rest, trips):
@@ -208,8 +210,9 @@ class LoopKernel:
                 carried = [env[o] for _, o in carry]
                 for (s, _), v in zip(carry, carried):
                     env[s] = v
+        finals = [xp.array(env[out_slots[i]], copy=True) for i in op.feedback] if op.also_last else []
         return [stacks[i] if op.stacked[i] else xp.array(env[out_slots[i]], copy=True)
-                for i in range(len(op.stacked))]
+                for i in range(len(op.stacked))] + finals
 
     def _run_while(self, seqs, inits, rest, cap):
         """``while cond(states): states = body(states)``, at most ``cap`` times; the flag
@@ -252,8 +255,9 @@ class LoopKernel:
         finally:
             for run, token, steps in tokens:
                 run.give(token, steps)
+        finals = [xp.array(states[i], copy=True) for i in op.feedback] if op.also_last else []
         return [self._stack(h, inits[i]) if keep else xp.array(states[i], copy=True)
-                for i, (h, keep) in enumerate(zip(history, op.stacked))]
+                for i, (h, keep) in enumerate(zip(history, op.stacked))] + finals
 
     def _stack(self, rows, init):
         xp = self.backend.xp

@@ -49,9 +49,10 @@ def _history(op, inputs, outputs):
         return list(outputs)
     hist = replace(op, stacked=(True,) * n,
                    out_flip=tuple(op.out_flip[i] if op.stacked[i] else False for i in range(n)),
-                   out_like=tuple(op.out_like[i] if op.stacked[i] else None for i in range(n)))
+                   out_like=tuple(op.out_like[i] if op.stacked[i] else None for i in range(n)),
+                   also_last=True)  # so that it can stand in for the loop itself (merge_loop_twins)
     out = hist(*inputs, name=f"{op.loop_name}_history")
-    return [out] if n == 1 else list(out)
+    return list(out)[:n]
 
 
 def _before(op, init, hist):
@@ -168,6 +169,8 @@ def loop_grad(op, inputs, outputs, gys):
     carry0 = []
     for j, i in enumerate(op.feedback):
         g = live[i] if not op.stacked[i] else None
+        final = live[len(op.stacked) + j] if op.also_last else None
+        g = final if g is None else (g if final is None else g + final)
         carry0.append(g if g is not None else shape_ops.zeros_like(inits[j]))
     acc0 = [shape_ops.zeros_like(rest[k]) for k in acc_keys]
     b_in = ([steps] if op_b.dynamic_steps else []) + outer_seqs + p_outer + carry0 + acc0 + rest + captured
