@@ -157,7 +157,7 @@ def capture(outputs, variant_inputs, invariant_inputs, outer_of: dict, name: str
         key = id(t)
         if key not in lifted:
             outer = clone([t], outer_of)[0] if t.node is not None else t
-            ph = inner_placeholder(t.type, f"{name}/captured")
+            ph = inner_placeholder(t.type, f"{name}/{t.name.rpartition('/')[2]}")  # named as outside
             lifted[key] = (outer, ph)
             if t.node is not None:
                 hoisted.append(f"{t.node.op.label()} ({t.node.site})")

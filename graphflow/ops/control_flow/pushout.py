@@ -128,7 +128,7 @@ def push_out_sequences(outputs, seq_phs, outer_seqs, groups, stateful, outer_of,
     if not wanted:
         return outputs, [], [], []
     moved = _move(wanted, seq_phs, outer_seqs, outer_of, moved_ops)
-    new_phs = [inner_placeholder(t.type, f"{name}/pushed") for t in wanted]
+    new_phs = [inner_placeholder(t.type, f"{name}/{t.node.op.op_name()}_t") for t in wanted]
     new_groups = [info[id(t)][0] for t in wanted]
     return clone(outputs, dict(zip(wanted, new_phs))), new_phs, moved, new_groups
 
