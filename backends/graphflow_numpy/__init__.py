@@ -7,6 +7,7 @@ from graphflow.ops.fused import Fused
 from graphflow.runtime import Backend, KernelSpec
 
 from . import jit, kernels  # noqa: F401  (kernels: registers every kernel in KERNELS)
+from .kernels._parallel import in_loop
 from .kernels.fused import epilogue_kernel, epilogue_writes_out, fused_inplace, fused_kernel
 from .table import CPU_KERNELS, KERNELS
 
@@ -29,6 +30,13 @@ class NumpyBackend(Backend):
 
     def to_host(self, array):
         return np.asarray(array)
+
+    def loop_scope(self):
+        """Single-threaded BLAS while a loop runs: its per-step products are small, and a
+        BLAS pool's wake-ups cost more than they save there (a (64, 128) @ (128, 128) step
+        measured 30x slower on a loaded 2-core machine); only products 8x the usual size
+        are split over threads (kernels/_parallel.py ``in_loop``)."""
+        return in_loop()
 
     def jit_stats(self) -> dict:
         return {name: dict(v) for name, v in jit.STATS.items()}

@@ -17,9 +17,11 @@ import numpy as np
 from ..graph import Constant, constant
 from ..graph.dtypes import is_bool, is_float
 from ..ops import elementwise as ew
+from ..ops import indexing as ix
 from ..ops import reductions as red
 from ..ops import shape as sh
 from ..ops.elementwise import abs as abs_, add, neg, sqrt, square, sub
+from ..ops.joining import concatenate
 from .consts import const_like, const_source, is_value, uniform_value
 from .rules import RewriteGroup
 from .fold import FOLD_LIMIT
@@ -202,3 +204,60 @@ def squeeze_expand_dims(node, ctx):
     if inner is None or not isinstance(inner.op, sh.ExpandDims) or node.op.axes != (inner.op.axis,):
         return None
     return inner.inputs[0]
+
+
+def _sum_terms(t, dtype_shape) -> list:
+    """The summands of ``t`` through adds of one type (``a + b + c`` -> ``[a, b, c]``)."""
+    node = t.node
+    if node is not None and isinstance(node.op, ew.Add) and all((u.dtype, u.shape) == dtype_shape
+                                                                for u in node.inputs):
+        return _sum_terms(node.inputs[0], dtype_shape) + _sum_terms(node.inputs[1], dtype_shape)
+    return [t]
+
+
+def _cut_axis(keys, shape):
+    """The one axis the slice ``keys`` cut into consecutive pieces covering it, and each
+    key's start on it; None if they do not (other axes whole, step 1, static length)."""
+    def whole(e, dim):
+        start, stop, step = e
+        return start in (None, 0) and step in (None, 1) and (stop is None or dim is not None and stop >= dim)
+    if any(len(k) != len(shape) or not all(isinstance(e, tuple) for e in k) for k in keys):
+        return None
+    axes = {a for k in keys for a, e in enumerate(k) if not whole(e, shape[a])}
+    if len(axes) != 1:
+        return None
+    (axis,) = axes
+    dim = shape[axis]
+    spans = []
+    for k in keys:
+        start, stop, step = k[axis]
+        start, stop = 0 if start is None else start, dim if stop is None else stop
+        if dim is None or step not in (None, 1) or not 0 <= start < stop <= dim:
+            return None
+        spans.append((start, stop))
+    order = sorted(range(len(keys)), key=lambda i: spans[i])
+    edges = [spans[i] for i in order]
+    if edges[0][0] != 0 or edges[-1][1] != dim or any(a[1] != b[0] for a, b in zip(edges, edges[1:])):
+        return None
+    return axis, order
+
+
+@CANONICALIZE.rewrite(ew.Add)
+def getitem_grads_to_concatenate(node, ctx):
+    """getitem_grad(g1, t, x[.., a:b]) + getitem_grad(g2, t, x[.., b:c]) + ... =
+    concatenate([g1, g2, ...]) when the slices cut one axis of t into consecutive pieces
+    covering it (the gradient of splitting a tensor into gates): one pass instead of a
+    zero-filled array per piece and the adds (up to the sign of a zero)"""
+    out = node.outputs[0]
+    terms = _sum_terms(out, (out.dtype, out.shape))
+    grads = [t.node for t in terms]
+    if len(terms) < 2 or any(n is None or not isinstance(n.op, ix.GetItemGrad) for n in grads):
+        return None
+    like = grads[0].inputs[1]
+    if any(n.inputs[1] is not like or n.inputs[0].dtype != out.dtype for n in grads):
+        return None
+    cut = _cut_axis([n.op.key for n in grads], like.shape)
+    if cut is None:
+        return None
+    axis, order = cut
+    return same_type(concatenate([grads[i].inputs[0] for i in order], axis), node)

@@ -19,6 +19,7 @@ from .engine import graph_rewrite
 from .rules import CompilerWarning, Context, RewriteError, strict_rewrites
 from .fold import FOLD, PRUNE, merge_constants
 from .fusion import fuse
+from .loops import merge_loop_twins
 from .memory import assign_buffers, memory_estimate, plan_memory
 from .report import CompileReport, PassRecord
 from .shapes import concrete_types, source_types
@@ -34,7 +35,9 @@ def _group_pass(group):
 
 def _merge_pass(outputs, ctx, n):
     outputs, merged = merge_constants(outputs, toposort(outputs))
-    return outputs, ({"equal constants": merged} if merged else {})
+    outputs, twins = merge_loop_twins(outputs)
+    fired = {"equal constants": merged, "loops run once for their gradient": twins}
+    return outputs, {k: v for k, v in fired.items() if v}
 
 
 def _fuse_pass(outputs, ctx, n):

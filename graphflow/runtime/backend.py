@@ -9,6 +9,7 @@ ships a package; nothing here is edited). Choose one with ``backend=``,
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -129,6 +130,12 @@ class Backend:
 
     def synchronize(self):
         """Wait until all queued work is done (a GPU stream); nothing to wait for on a CPU."""
+
+    def loop_scope(self):
+        """A context the runtime runs a loop's iterations in (many small kernel calls):
+        a backend whose kernels are tuned for big calls (a BLAS thread pool) may retune
+        them for the duration. Nothing by default."""
+        return contextlib.nullcontext()
 
     def jit_stats(self) -> dict:
         """What the backend's compiled loops cost on first use: ``{name: {"seconds": s,

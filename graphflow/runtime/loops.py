@@ -89,10 +89,11 @@ class LoopKernel:
         op = self.op
         steps_arr, seqs, inits, rest = op.split(arrays)
         trips, lens = self._trips(steps_arr, seqs)
-        if op.cond is not None:
-            result = self._run_while(seqs, inits, rest, trips)
-        else:
-            result = self._run_for(seqs, lens, inits, rest, trips)
+        with self.backend.loop_scope():
+            if op.cond is not None:
+                result = self._run_while(seqs, inits, rest, trips)
+            else:
+                result = self._run_for(seqs, lens, inits, rest, trips)
         return result[0] if len(result) == 1 else result  # the executor's convention
 
     def _first_inputs(self, seqs, lens, inits, rest, t0):
@@ -122,6 +123,8 @@ class LoopKernel:
                 result.append(xp.zeros((rows,) + ty.shape, ty.dtype))
             else:
                 result.append(xp.array(inits[op.feedback.index(i)], copy=True))
+        if op.also_last:
+            result += [xp.array(a, copy=True) for a in inits]
         return result
 
     def _run_for(self, seqs, lens, inits, rest, trips):
@@ -191,6 +194,9 @@ class LoopKernel:
                 steps[k] = (run, ins, o, buf[len(buf) - 1 - t if f else t])
             for run, ins, o, buf in steps:  # the hot loop: nothing but the kernels
                 env[o] = run(*[env[i] for i in ins], out=buf)
+            for k, _, _, o, buf, f in direct:
+                if env[o] is not steps[k][3]:  # the kernel made its own array after all
+                    buf[len(buf) - 1 - t if f else t] = env[o]
             if copies and copies[0][0] is None:  # shapes known only now: allocate once
                 stacks = {i: self._stack_buffer(i, env[out_slots[i]].shape, env[out_slots[i]].dtype, lens, trips)
                           for i in self.stacked}
@@ -204,8 +210,9 @@ class LoopKernel:
                 carried = [env[o] for _, o in carry]
                 for (s, _), v in zip(carry, carried):
                     env[s] = v
+        finals = [xp.array(env[out_slots[i]], copy=True) for i in op.feedback] if op.also_last else []
         return [stacks[i] if op.stacked[i] else xp.array(env[out_slots[i]], copy=True)
-                for i in range(len(op.stacked))]
+                for i in range(len(op.stacked))] + finals
 
     def _run_while(self, seqs, inits, rest, cap):
         """``while cond(states): states = body(states)``, at most ``cap`` times; the flag
@@ -248,8 +255,9 @@ class LoopKernel:
         finally:
             for run, token, steps in tokens:
                 run.give(token, steps)
+        finals = [xp.array(states[i], copy=True) for i in op.feedback] if op.also_last else []
         return [self._stack(h, inits[i]) if keep else xp.array(states[i], copy=True)
-                for i, (h, keep) in enumerate(zip(history, op.stacked))]
+                for i, (h, keep) in enumerate(zip(history, op.stacked))] + finals
 
     def _stack(self, rows, init):
         xp = self.backend.xp

@@ -8,7 +8,8 @@ Three bodies:
   the loop driver and one kernel call (the hand loop is the floor: one NumPy expression).
 - ``rnn``: ``h = tanh(x_t @ W + h @ U)``, batch 64, 32 features, 128 units, 50 steps —
   forward, and forward + backward (BPTT for W, U, x and h0) against a hand-written NumPy
-  forward and BPTT that stack into preallocated arrays.
+  forward and BPTT that stack into preallocated arrays; the ``_1blas`` rows run that hand
+  loop with single-threaded BLAS (as graphflow runs loop bodies), the tuned peer.
 
 The two run alternately (so on a shared machine both see the same load); it prints
 medians (µs per step) and the median per-pair ratio graphflow / NumPy; the last line is
@@ -98,8 +99,22 @@ def rnn(repeat, T=50, B=64, F=32, H=128):
     ours, ref = bwd(X, H0), _numpy_rnn(X, H0, W, U, gH)
     for a, b in zip(ours, ref):
         np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4)
-    return {"rnn_fwd": paired(lambda: fwd(X, H0), lambda: _numpy_rnn(X, H0, W, U), repeat, T),
-            "rnn_fwd_bwd": paired(lambda: bwd(X, H0), lambda: _numpy_rnn(X, H0, W, U, gH), repeat, T)}
+    hand_fwd, hand_bwd = (lambda: _numpy_rnn(X, H0, W, U)), (lambda: _numpy_rnn(X, H0, W, U, gH))
+    return {"rnn_fwd": paired(lambda: fwd(X, H0), hand_fwd, repeat, T),
+            "rnn_fwd_1blas": paired(lambda: fwd(X, H0), _one_blas_thread(hand_fwd), repeat, T),
+            "rnn_fwd_bwd": paired(lambda: bwd(X, H0), hand_bwd, repeat, T),
+            "rnn_fwd_bwd_1blas": paired(lambda: bwd(X, H0), _one_blas_thread(hand_bwd), repeat, T)}
+
+
+def _one_blas_thread(fn):
+    """``fn`` run with single-threaded BLAS: the tuned hand loop (on a shared machine a
+    BLAS pool's wake-ups dominate small products; graphflow's loops run that way)."""
+    from threadpoolctl import threadpool_limits
+
+    def run():
+        with threadpool_limits(1, user_api="blas"):
+            return fn()
+    return run
 
 
 def main():
@@ -108,9 +123,9 @@ def main():
     args = ap.parse_args()
     results = {"tiny": tiny(args.repeat)}
     results.update(rnn(args.repeat))
-    print(f"{'body':<14}{'graphflow µs/step':>20}{'NumPy µs/step':>16}{'ratio':>8}")
+    print(f"{'body':<20}{'graphflow µs/step':>18}{'NumPy µs/step':>16}{'ratio':>8}")
     for name, (ours, peer, ratio) in results.items():
-        print(f"{name:<14}{1e6 * ours:>20.1f}{1e6 * peer:>16.1f}{ratio:>8.2f}")
+        print(f"{name:<20}{1e6 * ours:>18.1f}{1e6 * peer:>16.1f}{ratio:>8.2f}")
     print("RESULT " + json.dumps({k: {"graphflow_us": round(1e6 * a, 2), "numpy_us": round(1e6 * b, 2),
                                       "ratio": round(r, 3)} for k, (a, b, r) in results.items()}))
 

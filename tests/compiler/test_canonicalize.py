@@ -107,3 +107,26 @@ def test_sum_like_kept_when_broadcast_cannot_be_ruled_out():
     assert "sum_like" in kernels(f1)
     a, b = np.ones((1, 3)), np.ones((4, 3))
     np.testing.assert_array_equal(f1(a, b), f0(a, b))
+
+
+def _gate_grads(z, *gs):
+    """The gradient of splitting z into pieces along axis 1 (LSTM gates): getitem_grads."""
+    from graphflow.ops.indexing import GetItemGrad
+    keys = [((None, None, 1), (0, 2, 1)), ((None, None, 1), (2, 4, 1)), ((None, None, 1), (4, None, 1))]
+    parts = [GetItemGrad(k)(g, z) for k, g in zip(keys, gs)]
+    return parts[2] + parts[0] + parts[1]  # in any order
+
+
+def test_getitem_grads_covering_an_axis_become_one_concatenate():
+    f = check(lambda z, a, b, c: _gate_grads(z, a, b, c), [(None, 7), (None, 2), (None, 2), (None, 3)],
+              "getitem_grads_to_concatenate", ["concatenate"])
+    (cat,) = f.program.schedule
+    assert cat.op.axis == 1
+
+
+def test_getitem_grads_that_leave_a_gap_stay():
+    from graphflow.ops.indexing import GetItemGrad
+    z, a, b = (gf.placeholder(s, "float64") for s in ((None, 7), (None, 2), (None, 2)))
+    out = GetItemGrad(((None, None, 1), (0, 2, 1)))(a, z) + GetItemGrad(((None, None, 1), (3, 5, 1)))(b, z)
+    f = gf.function([z, a, b], out, optimize="O1")
+    assert "getitem_grads_to_concatenate" not in fired(f)

@@ -47,7 +47,7 @@ def test_loop_invariants_are_hoisted_and_reported():
     text = f.program.report.format()
     assert "scan `rnn`" in text and "hoisted (computed once, before the loop): transpose" in text
     assert "pushed out (computed for all steps at once): matmul" in text
-    assert "scan `rnn_grad`" in text and "a_t.T @ b_t as one matmul" in text
+    assert "scan `rnn_grad`" in text and "its sum over the steps as one matmul" in text
 
 
 def test_random_draws_fresh_per_step_and_call_reproducible_by_seed():
@@ -96,3 +96,29 @@ def test_the_control_flow_page_runs():
         exec(compile(block, "control-flow.md", "exec"), scope)
     assert scope["out"][0].shape == () and scope["hs"].shape == (None, None, 4)
     assert "pushed out" in scope["train"].program.report.format()
+
+
+def test_bias_gradient_sums_leave_the_backward_loop():
+    from graphflow.testing import verify_grad
+    rng = np.random.default_rng(6)
+
+    def f(x, h0, b):
+        return gf.scan(lambda xt, h: gf.tanh(xt + h * 0.5 + b), sequences=x, outputs_info=h0)
+    verify_grad(f, [rng.standard_normal((4, 2, 3)), rng.standard_normal((2, 3)), rng.standard_normal(3)])
+    x, h0 = gf.placeholder((None, 2, 3)), gf.placeholder((2, 3))
+    b = gf.variable(np.zeros(3, "float32"), name="bias")
+    hs = gf.scan(lambda xt, h: gf.tanh(xt + h * 0.5 + b), sequences=x, outputs_info=h0)
+    g = gf.grad(hs.sum(), b)
+    (loop,) = [n for n in gf.graph.toposort([g]) if n.op.bodies() and n.op.reverse]
+    assert any("gradient of `bias`: its sum over the steps as one reduction" in p for p in loop.op.body.pushed)
+
+
+def test_numpy_loops_run_with_one_blas_thread_and_split_only_big_products():
+    from graphflow_numpy.kernels import _parallel
+    backend = gf.backends.get_backend("numpy")
+    assert _parallel.split_factor() == 1
+    with backend.loop_scope():
+        assert _parallel.split_factor() == 8
+        libs = _parallel._blas_libs()
+        assert all(lib.num_threads == 1 for lib in libs)
+    assert _parallel.split_factor() == 1

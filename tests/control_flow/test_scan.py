@@ -129,3 +129,23 @@ def test_step_function_errors_say_which_scan_was_traced():
     with pytest.raises(gf.GraphError) as info:
         gf.scan(lambda xt: xt @ gf.placeholder((5, 2)), sequences=x, name="proj")
     assert "while tracing the step function of scan `proj`" in "".join(getattr(info.value, "__notes__", []))
+
+
+def test_stacked_rows_are_right_when_a_kernel_ignores_its_out_buffer():
+    from graphflow.runtime import loops
+    x = gf.placeholder((None, 3))
+    ys = gf.scan(lambda xt, h: gf.tanh(xt + h), sequences=x, outputs_info=gf.zeros_like(x[0]))
+    f = gf.function([x], ys)
+    (kernel,) = [run for run, *_ in f.executor._steps if isinstance(run, loops.LoopKernel)]
+    assert kernel._direct  # the tanh writes straight into the rows
+    k = next(iter(kernel._direct.values()))
+    steps = kernel.body.ex._steps
+    run = steps[k][0]
+    steps[k] = (lambda *a, out=None: run(*a), *steps[k][1:])  # a kernel that returns fresh arrays
+    kernel.body.ex.steps[k] = steps[k]
+    X = np.random.default_rng(0).standard_normal((4, 3)).astype("float32")
+    ref, h = [], np.zeros(3, "float32")
+    for t in range(4):
+        h = np.tanh(X[t] + h)
+        ref.append(h)
+    np.testing.assert_allclose(f(X), np.stack(ref), rtol=1e-6)

@@ -97,3 +97,30 @@ def test_cond_branches_must_agree():
         gf.cond(p, lambda: (x, x), lambda: x)
     merged = gf.cond(p, lambda: x, lambda: gf.concatenate([x, x]))
     assert merged.shape == (None,)  # the branches disagree on the length: unknown
+
+
+def _w(x, s0):
+    _, s = gf.while_loop(lambda i, s: i < 4, lambda i, s: (i + 1, gf.tanh(s * x)),
+                         [gf.constant(0, dtype="int64"), s0])
+    return s
+
+
+def test_a_differentiated_while_loop_runs_once():
+    x, s0 = gf.placeholder((3,)), gf.placeholder((3,))
+    s = _w(x, s0)
+    outs = [s] + gf.grad(s.sum(), [x, s0])
+    f, f0 = gf.function([x, s0], outs), gf.function([x, s0], outs, optimize="O0")
+    loops = [n.op.label() for n in f.program.schedule if n.op.bodies()]
+    assert sorted(loops) == ["while_loop `while_grad` ×T, reverse", "while_loop `while` ×T"]
+    assert len([n for n in f0.program.schedule if n.op.bodies()]) == 3  # as written: twice forward
+    assert f.program.report.fired()["loops run once for their gradient"] == 1
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal(3).astype("float32"), rng.standard_normal(3).astype("float32")
+    for got, ref in zip(f(a, b), f0(a, b)):
+        np.testing.assert_allclose(got, ref, rtol=1e-6)
+
+
+def test_while_loop_second_order():
+    rng = np.random.default_rng(4)
+    verify_grad(lambda x, s0: gf.gradients([_w(x, s0).sum()], [s0])[0],
+                [rng.standard_normal(3), rng.standard_normal(3)], optimize="O2")

@@ -145,6 +145,29 @@ def blas_threads(n: int):
                     lib.set_num_threads(m)
 
 
+# ---------------------------------------------------------------- loops: many small calls
+_loop = threading.local()  # how many loops this thread is running (graphflow.runtime.loops)
+
+
+@contextmanager
+def in_loop():
+    """Inside a loop's iterations (``NumpyBackend.loop_scope``): single-threaded BLAS, and
+    kernels raise the size from which they split a call over threads (``split_factor``)."""
+    _loop.depth = getattr(_loop, "depth", 0) + 1
+    try:
+        with blas_threads(1):
+            yield
+    finally:
+        _loop.depth -= 1
+
+
+def split_factor() -> int:
+    """How much bigger a call must be to be split over threads in this context: 8 inside
+    a loop (a hand-off per step costs more than it saves on a product a few times the
+    usual threshold), 1 elsewhere."""
+    return 8 if getattr(_loop, "depth", 0) else 1
+
+
 # ---------------------------------------------------------------- sums over parts
 class GemmSum:
     """``sum of a_i @ b_i`` over one part's work units, into one array (the first product

@@ -12,7 +12,7 @@ import numpy as np
 from graphflow.ops import linalg as la
 
 from ..table import CPU_KERNELS, KERNELS
-from ._parallel import run_parts, thread_count
+from ._parallel import run_parts, split_factor, thread_count
 
 #: products with fewer multiply-adds stay one BLAS call (a thread hand-off costs ~50 us)
 SPLIT_FLOPS = 1 << 22
@@ -36,8 +36,11 @@ def split_matmul(xp, x, y, out=None):
 
 
 def _splits(x, y) -> bool:
-    return (x.ndim == 2 and y.ndim == 2 and x.dtype == y.dtype and x.dtype.kind == "f"
-            and thread_count() > 1 and x.shape[0] * x.shape[1] * y.shape[1] >= SPLIT_FLOPS)
+    # the size test first: thread_count() asks the OS (a few µs), too much for a loop's
+    # small per-step products
+    return (x.ndim == 2 and y.ndim == 2
+            and x.shape[0] * x.shape[1] * y.shape[1] >= SPLIT_FLOPS * split_factor()
+            and x.dtype == y.dtype and x.dtype.kind == "f" and thread_count() > 1)
 
 
 def _matmul(op, node, xp, cpu=False):

@@ -15,6 +15,8 @@ of them (distinct for up to 2**20 iterations per call).
 """
 from __future__ import annotations
 
+import functools
+
 from ...graph import Constant, Placeholder, Tensor, TensorType, apply, user_site
 from ...graph.node import scoped
 
@@ -155,7 +157,7 @@ def capture(outputs, variant_inputs, invariant_inputs, outer_of: dict, name: str
         key = id(t)
         if key not in lifted:
             outer = clone([t], outer_of)[0] if t.node is not None else t
-            ph = inner_placeholder(t.type, f"{name}/captured")
+            ph = inner_placeholder(t.type, f"{name}/{t.name.rpartition('/')[2]}")  # named as outside
             lifted[key] = (outer, ph)
             if t.node is not None:
                 hoisted.append(f"{t.node.op.label()} ({t.node.site})")
@@ -205,3 +207,39 @@ def as_tensor_list(value, what: str) -> list:
         return [as_tensor(v) for v in value]
     return [as_tensor(value)]
 
+
+
+class _Traced(Exception):
+    """Carries an exception raised by the user's own function through ``user_errors``
+    (which would turn it into a build error and lose its traceback)."""
+
+    def __init__(self, exc):
+        super().__init__(str(exc))
+        self.exc = exc
+
+
+def call_traced(fn, args, where: str, what: str):
+    """``fn(*args)``: the user's step / body / branch function, traced once. What it
+    raises reaches the caller as it is, with a note naming the loop being traced."""
+    if not callable(fn):
+        raise TypeError(f"{where}: {what} must be a function, got {type(fn).__name__}")
+    try:
+        return fn(*args)
+    except Exception as exc:
+        exc.add_note(f"while tracing {what} of {where}")
+        raise _Traced(exc) from None
+
+
+def control_flow_api(fn):
+    """``user_errors`` for the loop builders: a bad argument is a build error naming the
+    builder and the user's line; an error raised by the user's function is re-raised."""
+    from .._util import user_errors
+    inner = user_errors(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return inner(*args, **kwargs)
+        except _Traced as traced:
+            raise traced.exc from None
+    return wrapper

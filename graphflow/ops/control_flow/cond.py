@@ -15,7 +15,7 @@ from ...graph.dtypes import is_float
 from ...graph.types import format_shape
 from .. import shape as shape_ops
 from .._util import as_tensor
-from .body import Body, capture, clone, inner_placeholder
+from .body import Body, call_traced, capture, clone, control_flow_api, inner_placeholder
 from .while_loop import flatten
 
 
@@ -91,17 +91,14 @@ def merge_types(a: TensorType, b: TensorType, k: int, where: str) -> TensorType:
 
 def _branch(fn, where, what):
     with recording() as made:
-        try:
-            result = fn()
-        except Exception as exc:
-            exc.add_note(f"while tracing {what} of {where}")
-            raise
+        result = call_traced(fn, [], where, what)
     if result is None:
         raise GraphError(f"{where}: {what} returned None; it must return a tensor or a structure of them")
     leaves, rebuild = flatten(result)
     return leaves, rebuild, made
 
 
+@control_flow_api
 def cond(pred, true_fn, false_fn, name=None):
     """TF 1.x's cond: ``true_fn()`` if ``pred`` else ``false_fn()``; only the chosen branch
     runs. Both return the same structure (a tensor, or nested lists/tuples/dicts) with the
@@ -109,7 +106,7 @@ def cond(pred, true_fn, false_fn, name=None):
 
     >>> y = gf.cond(n > 0, lambda: x / n, lambda: gf.zeros_like(x))
     """
-    name = name or "cond"
+    name = str(name or "cond")
     site = user_site()
     where = f"cond `{name}` (made at {site})"
     pred = as_tensor(pred)

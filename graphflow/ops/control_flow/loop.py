@@ -7,7 +7,8 @@ each sequence (slice ``len - 1 - t`` where ``seq_flip``), the carried values, th
 invariants (and ``t`` itself when the body draws random numbers). Each body output is
 either *stacked* (output ``i`` of iteration ``t`` goes to row ``t``, or ``len - 1 - t``
 where ``out_flip``) or *last* (only its final value is returned; such an output must be
-carried). Carried output ``feedback[j]`` becomes the value of carried input ``j`` for the
+carried); with ``also_last``, the final value of every carried output follows (a
+gradient's history loop, which then also serves the loop's own result). Carried output ``feedback[j]`` becomes the value of carried input ``j`` for the
 next iteration. With a ``cond`` body (``while_loop``), iterations go on while it returns
 true and at most ``n_steps`` (when given) times.
 
@@ -29,6 +30,12 @@ def compatible(a: TensorType, b: TensorType) -> bool:
         x is None or y is None or x == y for x, y in zip(a.shape, b.shape))
 
 
+def _final(ty: TensorType, init: TensorType) -> TensorType:
+    """The type of a carried value's final value: the body's, with what the initial value
+    knows filled in."""
+    return TensorType(ty.dtype, tuple(a if a is not None else b for a, b in zip(ty.shape, init.shape)))
+
+
 @dataclass(frozen=True)
 class Loop(Op):
     """A loop over a compiled sub-graph (see the module docstring)."""
@@ -44,6 +51,7 @@ class Loop(Op):
     dynamic_steps: bool = False
     reverse: bool = False
     cond: Body | None = None
+    also_last: bool = False    # also return each carried value's final value (after all outputs)
     kind: str = "scan"
     loop_name: str = "scan"
     views = ()
@@ -117,9 +125,9 @@ class Loop(Op):
                 rows = trips if like is None else seqs[like].shape[0]
                 result.append(TensorType(ty.dtype, (rows,) + ty.shape))
             else:
-                init = inits[self.feedback.index(i)]
-                result.append(TensorType(ty.dtype, tuple(a if a is not None else b
-                                                         for a, b in zip(ty.shape, init.shape))))
+                result.append(_final(ty, inits[self.feedback.index(i)]))
+        if self.also_last:
+            result += [_final(outs[i], init) for i, init in zip(self.feedback, inits)]
         return result
 
     def flops(self, in_types, out_types) -> int:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ...graph import Constant, TensorType
+from ...graph import Constant, TensorType, toposort
 from ...graph.dtypes import is_float
 from .. import joining, shape as shape_ops
 from .body import Body, _variant_set, capture, clone, inner_placeholder
-from .pushout import push_out_sequences, pushed_labels, split_accumulation, stacked_dot
+from .pushout import push_out_sequences, pushed_labels, split_accumulation, stacked_dot, stacked_sum
 
 _VJP = [None]
 
@@ -49,9 +49,10 @@ def _history(op, inputs, outputs):
         return list(outputs)
     hist = replace(op, stacked=(True,) * n,
                    out_flip=tuple(op.out_flip[i] if op.stacked[i] else False for i in range(n)),
-                   out_like=tuple(op.out_like[i] if op.stacked[i] else None for i in range(n)))
+                   out_like=tuple(op.out_like[i] if op.stacked[i] else None for i in range(n)),
+                   also_last=True)  # so that it can stand in for the loop itself (merge_loop_twins)
     out = hist(*inputs, name=f"{op.loop_name}_history")
-    return [out] if n == 1 else list(out)
+    return list(out)[:n]
 
 
 def _before(op, init, hist):
@@ -109,13 +110,14 @@ def loop_grad(op, inputs, outputs, gys):
             seeds.append(seed)
     wrt = xs_b + hp_b + [rest_b[k] for k in acc_k]
     grads = vjp(ys, wrt, seeds) if ys else [None] * len(wrt)
+    grads, saved, ys_b = _read_back(op, outs, outputs, hist, grads, name)
     g_x, g_h, g_c = grads[:n_seq], grads[n_seq:n_seq + n_state], grads[n_seq + n_state:]
 
     # the outer sequences of the backward loop, and which of them combine row by row
     hp = [_before(op, init, hist[i]) for init, i in zip(inits, op.feedback)]
-    seq_phs = xs_b + hp_b + gy_b
-    outer_seqs = seqs + hp + [live[i] for i in gy_idx]
-    groups = _groups(op, n_state, gy_idx)
+    seq_phs = xs_b + hp_b + gy_b + ys_b
+    outer_seqs = seqs + hp + [live[i] for i in gy_idx] + [hist[i] for i in saved]
+    groups = _groups(op, n_state, gy_idx) + [(False, "T")] * len(saved)
     step_ids = _variant_set([g for g in g_c if g is not None], seq_phs + carry_b + ([idx_b] if idx_b is not None else []))
 
     # invariants' gradients: a_t.T @ b_t summands leave the loop, the rest accumulate
@@ -123,12 +125,13 @@ def loop_grad(op, inputs, outputs, gys):
     for k, g in zip(acc_k, g_c):
         if g is None:
             continue
-        kept_k, pairs = split_accumulation(g, step_ids)
+        kept_k, moved = split_accumulation(g, step_ids)
         if kept_k is not None:
             kept[k] = kept_k
-        for a, b in pairs:
-            pushed.setdefault(k, []).append((_rows_of(a, seq_phs, outer_seqs, groups, extra), _rows_of(
-                b, seq_phs, outer_seqs, groups, extra), a, b))
+        for kind, x, y in moved:
+            rows_x = _rows_of(x, seq_phs, outer_seqs, groups, extra)
+            rows_y = _rows_of(y, seq_phs, outer_seqs, groups, extra) if kind == "dot" else y
+            pushed.setdefault(k, []).append((kind, rows_x, rows_y, x, y))
     acc_keys = sorted(kept)
     acc_b = [inner_placeholder(inv[k].type, f"{name}/acc{k}") for k in acc_keys]
 
@@ -148,7 +151,8 @@ def loop_grad(op, inputs, outputs, gys):
                      if k >= n_seq + n_state)
     b_body = Body(b_inputs, new, len(variant) - (idx_b is not None), idx_b, name, body.site, hoisted, counters)
     b_body.pushed = pushed_labels(p_outer) + tuple(
-        f"gradient of `{rest[k].name}`: sum over steps of a_t.T @ b_t as one matmul" for k in pushed)
+        f"gradient of `{rest[k].name}`: its sum over the steps as one "
+        f"{'matmul' if kind == 'dot' else 'reduction'}" for k in pushed for kind, *_ in pushed[k])
 
     n_x, n_e, n_c = len(x_out), len(extra), len(acc_b)
     n_rows = n_x + n_e
@@ -165,6 +169,8 @@ def loop_grad(op, inputs, outputs, gys):
     carry0 = []
     for j, i in enumerate(op.feedback):
         g = live[i] if not op.stacked[i] else None
+        final = live[len(op.stacked) + j] if op.also_last else None
+        g = final if g is None else (g if final is None else g + final)
         carry0.append(g if g is not None else shape_ops.zeros_like(inits[j]))
     acc0 = [shape_ops.zeros_like(rest[k]) for k in acc_keys]
     b_in = ([steps] if op_b.dynamic_steps else []) + outer_seqs + p_outer + carry0 + acc0 + rest + captured
@@ -175,12 +181,34 @@ def loop_grad(op, inputs, outputs, gys):
     g_init = res[n_rows:n_rows + n_state]
     g_rest = dict(zip(acc_keys, res[n_rows + n_state:]))
     for k, items in pushed.items():
-        for (ra, rb, a, b) in items:
-            term = stacked_dot(_resolve(ra, rows), _resolve(rb, rows), a, b)
+        for kind, rx, ry, x, y in items:
+            if kind == "dot":
+                term = stacked_dot(_resolve(rx, rows), _resolve(ry, rows), x, y)
+            else:
+                term = stacked_sum(_resolve(rx, rows), ry)
             g_rest[k] = term if k not in g_rest else g_rest[k] + term
     return ([None] if op.dynamic_steps else []) + [gx.get(j) for j in range(n_seq)] + \
         [g if is_float(x.dtype) else None for g, x in zip(g_init, inits)] + \
         [g_rest.get(k) for k in range(len(rest))]
+
+
+def _read_back(op, outs, outputs, hist, grads, name):
+    """The forward body's outputs that the gradient needs (``tanh``'s gradient needs the
+    tanh) are read back from the forward loop's stacked results instead of recomputed:
+    ``(grads, saved output indices, their slice placeholders)``."""
+    present = [g for g in grads if g is not None]
+    used = {id(t) for node in toposort(present) for t in node.inputs} | {id(g) for g in present}
+    saved = []
+    for i, y in enumerate(outs):
+        in_time_order = (not op.out_flip[i] and op.out_like[i] is None) if op.stacked[i] else \
+            hist[i] is not outputs[i]
+        if y.node is not None and id(y) in used and in_time_order:
+            saved.append(i)
+    if not saved:
+        return grads, [], []
+    ys_b = [inner_placeholder(outs[i].type, f"{name}/y{i}") for i in saved]
+    it = iter(clone(present, {outs[i]: p for i, p in zip(saved, ys_b)}))
+    return [next(it) if g is not None else None for g in grads], saved, ys_b
 
 
 def _rows_of(t, seq_phs, outer_seqs, groups, extra):

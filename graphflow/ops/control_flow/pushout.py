@@ -7,8 +7,9 @@
   matmul instead of T small ones) and enters the body as a new sequence. Only ops that
   map row by row over a leading time axis move: element-wise ops whose sliced operands
   have the result's rank, and ``matmul`` of a sliced left operand by an invariant matrix.
-- ``push_out_dots`` (Theano's ``PushOutDot1``): a gradient accumulated over the steps as
-  ``acc + a_t.T @ b_t`` becomes one matmul of the stacked ``a`` and ``b`` after the loop.
+- ``split_accumulation`` (Theano's ``PushOutDot1``): a gradient accumulated over the
+  steps as ``acc + a_t.T @ b_t`` becomes one matmul of the stacked ``a`` and ``b`` after
+  the loop; ``acc + sum(x_t, axes)`` (a bias's gradient) one sum of the stacked ``x``.
 """
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from dataclasses import replace
 
 from ...graph import apply, toposort
 from .. import shape as shape_ops
+from .. import reductions
 from ..elementwise import Add
+from ..reductions import Sum
 from ..indexing import GetItem, GetItemGrad
 from ..linalg import MatMul, matmul
-from ..shape import BroadcastLike, SumLike, Transpose
+from ..shape import BroadcastLike, Reshape, SumLike, Transpose
 from .body import _variant_set, clone, inner_placeholder
 
 #: set False to keep every loop body whole (tests compare both ways)
@@ -125,7 +128,7 @@ def push_out_sequences(outputs, seq_phs, outer_seqs, groups, stateful, outer_of,
     if not wanted:
         return outputs, [], [], []
     moved = _move(wanted, seq_phs, outer_seqs, outer_of, moved_ops)
-    new_phs = [inner_placeholder(t.type, f"{name}/pushed") for t in wanted]
+    new_phs = [inner_placeholder(t.type, f"{name}/{t.node.op.op_name()}_t") for t in wanted]
     new_groups = [info[id(t)][0] for t in wanted]
     return clone(outputs, dict(zip(wanted, new_phs))), new_phs, moved, new_groups
 
@@ -156,22 +159,47 @@ def _outer_dot(node):
     return a, b
 
 
+def _step_sum(node):
+    """``(x, axes)`` when ``node`` is ``sum(x, axes)`` without kept axes, or the reshape
+    that drops them (how gradients undo broadcasting); else None."""
+    if node is not None and isinstance(node.op, Reshape) and node.inputs[0].node is not None:
+        inner = node.inputs[0].node
+        if isinstance(inner.op, Sum) and inner.op.keepdims:
+            x = inner.inputs[0]
+            rest = tuple(d for a, d in enumerate(x.shape) if a not in inner.op.axes)
+            if None not in rest and rest == node.outputs[0].shape:
+                return x, tuple(inner.op.axes)
+        return None
+    if node is None or not isinstance(node.op, Sum) or node.op.keepdims:
+        return None
+    return node.inputs[0], tuple(node.op.axes)
+
+
 def split_accumulation(g, variant_ids):
-    """``(kept, pairs)``: the summands of ``g`` that stay in the loop (a tensor or None)
-    and the ``(a, b)`` pairs of step-dependent ``a_t.T @ b_t`` summands to push out."""
+    """``(kept, moved)``: the summands of ``g`` that stay in the loop (a tensor or None)
+    and the step-dependent ones that leave it: ``("dot", a, b)`` for ``a_t.T @ b_t``,
+    ``("sum", x, axes)`` for ``sum(x_t, axes)`` (a bias's gradient)."""
     if not ENABLED:
         return g, []
-    kept, pairs = [], []
+    kept, moved = [], []
     for term in _terms(g):
-        pair = _outer_dot(term.node)
-        if pair is not None and id(term) in variant_ids:
-            pairs.append(pair)
+        pair = _outer_dot(term.node) if id(term) in variant_ids else None
+        total = _step_sum(term.node) if id(term) in variant_ids and pair is None else None
+        if pair is not None:
+            moved.append(("dot",) + pair)
+        elif total is not None:
+            moved.append(("sum",) + total)
         else:
             kept.append(term)
     total = None
     for t in kept:
         total = t if total is None else total + t
-    return total, pairs
+    return total, moved
+
+
+def stacked_sum(rows, axes):
+    """``sum_t sum(x_t, axes)`` from the stacked ``rows`` (T, ...)."""
+    return reductions.sum(rows, (0,) + tuple(a + 1 for a in axes))
 
 
 def stacked_dot(a_rows, b_rows, a, b):

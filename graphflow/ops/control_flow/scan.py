@@ -5,7 +5,7 @@ from ...graph import GraphError, Tensor, TensorType, user_site
 from ...graph.dtypes import is_integer
 from ...graph.types import format_shape
 from .._util import as_tensor
-from .body import Body, as_tensor_list, capture, inner_placeholder
+from .body import Body, as_tensor_list, call_traced, capture, control_flow_api, inner_placeholder
 from .loop import Loop, compatible
 from .pushout import push_out_sequences, pushed_labels
 
@@ -68,6 +68,7 @@ def check_carried(outs, inits, feedback, where, what="outputs_info"):
                              f"(the {detail}s differ{hint})")
 
 
+@control_flow_api
 def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None, go_backwards=False,
          name=None):
     """Theano's scan: call ``fn`` once per time step and stack what it returns.
@@ -81,7 +82,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     >>> h = gf.scan(lambda x, h, w: gf.tanh(x + h @ w), sequences=xs,
     ...             outputs_info=h0, non_sequences=w)        # h: (T, batch, units)
     """
-    name = name or "scan"
+    name = str(name or "scan")
     site = user_site()
     where = f"scan `{name}` (made at {site})"
     seqs = as_tensor_list(sequences, "sequences")
@@ -103,11 +104,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
               for s in seqs]
     states = [inner_placeholder(x.type, f"{name}/state{k}") for k, x in enumerate(inits_all) if x is not None]
     ns_phs = [inner_placeholder(x.type, f"{name}/{x.name.split('/')[-1]}") for x in nonseqs]
-    try:
-        result = fn(*slices, *states, *ns_phs)
-    except Exception as exc:
-        exc.add_note(f"while tracing the step function of {where}")
-        raise
+    result = call_traced(fn, slices + states + ns_phs, where, "the step function")
     outs = _outputs_of(result, where)
     if infos and len(infos) != len(outs):
         raise GraphError(f"{where}: outputs_info has {len(infos)} entries but the step function returned "

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ...graph import GraphError, Tensor, user_site
 from .._util import as_tensor
-from .body import Body, capture, inner_placeholder
+from .body import Body, call_traced, capture, control_flow_api, inner_placeholder
 from .loop import Loop
 from .scan import _steps, check_carried
 
@@ -28,14 +28,7 @@ def flatten(structure) -> tuple:
     return [as_tensor(structure)], lambda values: values[0]
 
 
-def _trace(fn, args, where, what):
-    try:
-        return fn(*args)
-    except Exception as exc:
-        exc.add_note(f"while tracing the {what} function of {where}")
-        raise
-
-
+@control_flow_api
 def while_loop(cond, body, loop_vars, maximum_iterations=None, name=None):
     """TF 1.x's while loop: ``while cond(*vars): vars = body(*vars)``; returns the final
     ``loop_vars`` with the same structure (a tensor, or nested lists/tuples/dicts).
@@ -47,7 +40,7 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None, name=None):
     >>> i, total = gf.while_loop(lambda i, s: i < 10, lambda i, s: (i + 1, s + x),
     ...                          (gf.constant(0), gf.zeros_like(x)))
     """
-    name = name or "while"
+    name = str(name or "while")
     site = user_site()
     where = f"while_loop `{name}` (made at {site})"
     inits, rebuild = flatten(loop_vars)
@@ -57,12 +50,12 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None, name=None):
     states = [inner_placeholder(x.type, f"{name}/var{k}") for k, x in enumerate(inits)]
     structure = rebuild(states)
     args = list(structure) if isinstance(structure, (list, tuple)) else [structure]
-    c = _trace(cond, args, where, "cond")
+    c = call_traced(cond, args, where, "the cond function")
     if not isinstance(c, Tensor):
         c = as_tensor(c)
     if c.ndim != 0 or c.dtype != "bool":
         raise GraphError(f"{where}: cond must return a boolean scalar, got {c.dtype}{c.shape}")
-    result = _trace(body, args, where, "body")
+    result = call_traced(body, args, where, "the body function")
     if isinstance(structure, (list, tuple)) and len(structure) == 1 and not isinstance(result, (list, tuple)):
         result = [result]  # TF accepts a bare tensor from a body over one loop variable
     outs, _ = flatten(result)
