@@ -84,9 +84,19 @@ def divide_by_constant(node, ctx):
     x, c = node.inputs
     if not (isinstance(c, Constant) and is_float(c.dtype) and c.dtype == x.dtype == node.outputs[0].dtype):
         return None
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         inv = (np.float64(1.0) / c.value.astype(np.float64)).astype(c.dtype)
+    # only where 1/c is as good a number as c: a subnormal or zero c has an infinite
+    # reciprocal (x / 1e-45 would become inf instead of 71362), a huge c a subnormal one
+    if not (_normal(c.value) and _normal(inv)):
+        return None
     return same_type(x * constant(inv), node)
+
+
+def _normal(value):
+    """Every entry finite, non-zero and a normal number of its dtype (no subnormals)."""
+    value = np.asarray(value)
+    return bool(np.all(np.isfinite(value)) and np.all(np.abs(value) >= np.finfo(value.dtype).tiny))
 
 
 @CANONICALIZE.rewrite(ew.Sub)
@@ -110,9 +120,28 @@ def combine_constants(node, ctx):
     fn = np.add if isinstance(node.op, ew.Add) else np.multiply
     with np.errstate(all="ignore"):
         combined = fn(c1.value, c2.value)
-    if combined.size > FOLD_LIMIT:
+    if combined.size > FOLD_LIMIT or not _combinable(c1.value, c2.value, combined, fn is np.multiply):
         return None
     return same_type(type(node.op)()(x, constant(combined.astype(c1.dtype))), node)
+
+
+def _combinable(c1, c2, combined, product):
+    """Whether folding two constants keeps the value. Integers: always (wrap-around
+    arithmetic is associative). Floats: all finite (``inf`` and ``nan`` meet ``x``
+    differently once combined: ``(x * 1e-45) * inf`` is nan for a small ``x``, ``x * inf``
+    is inf), and for a product no subnormal factor or result and no underflow to zero
+    (the order of the roundings would decide the result)."""
+    a, b, ab = (np.asarray(v) for v in (c1, c2, combined))
+    if not np.issubdtype(a.dtype, np.floating):
+        return True
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.all(np.isfinite(ab))):
+        return False
+    if not product:
+        return True
+    tiny = np.finfo(a.dtype).tiny
+    normal = [np.all((v == 0) | (np.abs(v) >= tiny)) for v in (a, b, ab)]
+    underflow = np.any((ab == 0) & (a != 0) & (b != 0))
+    return bool(all(normal) and not underflow)
 
 
 # ---------------------------------------------------------------- shapes

@@ -130,3 +130,20 @@ def test_getitem_grads_that_leave_a_gap_stay():
     out = GetItemGrad(((None, None, 1), (0, 2, 1)))(a, z) + GetItemGrad(((None, None, 1), (3, 5, 1)))(b, z)
     f = gf.function([z, a, b], out, optimize="O1")
     assert "getitem_grads_to_concatenate" not in fired(f)
+
+
+def test_constant_rewrites_keep_overflow_and_underflow_as_written():
+    """x / 1e-45 is 71362 for x = 1e-40, not inf (1/1e-45 overflows float32); (x * 1e-45) * inf
+    is nan for a small x (the product underflows to 0 first), not x * inf: the rewrites that
+    fold constants leave such chains alone, so O2 computes what O0 does."""
+    import graphflow as gf
+    x = gf.placeholder((4,), name="x")
+    feed = np.array([1e-40, 1.0, -3.0, 0.0], np.float32)
+    for expr in (x / np.float32(1e-45), (x * np.float32(1e-45)) * np.float32(np.inf),
+                 (x * np.float32(1e30)) * np.float32(1e-30), x / np.float32(3e38)):
+        o0 = gf.function([x], expr, optimize="O0")(feed)
+        o2 = gf.function([x], expr, optimize="O2")(feed)
+        np.testing.assert_allclose(o2, o0, rtol=1e-6)  # float32 rounding; inf and nan where O0 has them
+    # an ordinary constant still becomes a multiply, and ordinary chains still combine
+    f = gf.function([x], (x * 2.0) * 3.0 / 4.0, optimize="O2")
+    np.testing.assert_allclose(f(feed), feed * 1.5, rtol=1e-6)
