@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Learning to add: an LSTM encoder-decoder reads "123+45 " as characters and writes "168 ".
 
 The question is padded to 2*DIGITS+1 characters and fed reversed (it shortens the path

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Write the Keras-3 recurrent-model fixtures (tests/keras/fixtures/keras3_rnn) that
 tests/keras/test_recurrent_keras3.py reads offline.
 

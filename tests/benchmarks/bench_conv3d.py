@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """3-D convolution, transposed convolution and max pooling (graphflow's compositions of
 the 2-D ops: gf.nn.conv3d, conv3d_transpose, max_pool3d) against PyTorch's own 3-D
 kernels (CPU) in the same run: forward, and forward + gradients of the input and kernel

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """graphflow's side of the LSTM training-step benchmark.
 
 Same work as ../shared/bench/peer_torch_lstm.py: input (batch 64, time 50, features 32)

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """What a loop costs: ``gf.scan`` against hand-written NumPy loops, in one process.
 
     PYTHONPATH=.:backends python tests/benchmarks/bench_scan.py [--repeat 15]
