@@ -45,6 +45,7 @@ class CompileReport:
     failures: list = field(default_factory=list)  # rules.Failure, for rules that failed
     declines: dict = field(default_factory=dict)  # rule -> [(where, reason)]
     estimator: object = None   # fn({placeholder: shape} | None) -> (shapes, memory dict, flops)
+    settings: dict = field(default_factory=dict)  # what the kernels were made with ("conv precision")
 
     def absorb(self, ctx) -> None:
         """Take over what one pass's rewrite context recorded."""
@@ -73,7 +74,8 @@ class CompileReport:
     def format(self, shapes=None) -> str:
         """The report as text; ``shapes``: ``{placeholder or its name: shape}`` for the
         estimates (``Function.report`` passes the shapes of its last call)."""
-        lines = [f"compile report: optimize={self.level}, backend {self.backend}, "
+        settings = "".join(f", {k} {v}" for k, v in self.settings.items())
+        lines = [f"compile report: optimize={self.level}, backend {self.backend}{settings}, "
                  f"{1e3 * self.seconds:.1f} ms",
                  f"  {'pass':<13}{'nodes':>15} {'time':>10}   rewrites fired"]
         for p in self.passes:

@@ -58,12 +58,14 @@ def _units(g: ConvGeometry, m: int, width: int, itemsize: int) -> list:
 
 
 def scratch_bytes(g: ConvGeometry, m: int, itemsize: int) -> int:
-    """Bytes of scratch one forward or filter-gradient call holds at once (all threads)."""
+    """Bytes of scratch one forward or filter-gradient call holds at once (all threads):
+    V and M of the biggest unit, and (forward) one live flag per output of its tiles."""
     width = g.c + g.o
     us = _units(g, m, width, itemsize)
     th, tw = tiles(g, m)
     biggest = max(((n1 - n0) * (r1 - r0) for n0, n1, r0, r1 in us), default=0)
-    return biggest * (m + 2) ** 2 * tw * width * itemsize * min(len(us), thread_count())
+    per_tile = (m + 2) ** 2 * width * itemsize + m * m
+    return biggest * tw * per_tile * min(len(us), thread_count())
 
 
 def filter_transform(xp, k, m: int):
@@ -91,17 +93,39 @@ def _loops(xp, m):
     return jit.loops(winograd_loops) if xp is np and m == 4 else None
 
 
+_NO_LIVE = np.zeros((0, 16), np.bool_)  # the filter gradient needs no zero windows
+
+
+def zero_windows_xp(xp, x, g: ConvGeometry):
+    """(n, oh, ow) array, 1 where the 3x3 receptive field of the output (all channels,
+    padding included) holds a non-zero value, 0 where it is all zeros; x's dtype."""
+    nz = (x != 0).any(axis=-1)
+    t, b, l, r = g.pads
+    pad = xp.zeros((g.n, g.oh + 2, g.ow + 2), bool)
+    rows, cols = min(g.h, g.oh + 2 - t), min(g.w, g.ow + 2 - l)
+    pad[:, t:t + rows, l:l + cols] = nz[:, :rows, :cols]
+    live = xp.zeros((g.n, g.oh, g.ow), bool)
+    for a in range(3):
+        for c in range(3):
+            live |= pad[:, a:a + g.oh, c:c + g.ow]
+    return live.astype(x.dtype)
+
+
 def _consts(dtype):
     return np.array([2, 4, 5, 8, 0], dtype)
 
 
-def forward(xp, x, k, g: ConvGeometry, y, m: int = 4, epilogue=None):
+def forward(xp, x, k, g: ConvGeometry, y, m: int = 4, epilogue=None, exact: bool = True):
     """y (n, oh, ow, o), C-contiguous, = x (n, h, w, c) correlated with the 3x3 kernel k;
-    ``epilogue(y, (images, rows))`` runs on each block of y as soon as it is written."""
+    ``epilogue(y, (images, rows))`` runs on each block of y as soon as it is written.
+    ``exact``: an output whose whole receptive field is zero is exactly 0 (as the sum it
+    stands for is), not the transforms' rounding residue (module docstring)."""
     u = filter_transform(xp, k, m)
     lp = _loops(xp, m)
     if lp is None:
         y[...] = _output_xp(xp, xp.matmul(_input_xp(xp, x, g, m), u), g, m)
+        if exact:
+            xp.multiply(y, zero_windows_xp(xp, x, g)[..., None], out=y)
         if epilogue is not None:
             epilogue(y, (slice(0, g.n), slice(0, g.oh)))
         return y
@@ -114,9 +138,10 @@ def forward(xp, x, k, g: ConvGeometry, y, m: int = 4, epilogue=None):
             p = (n1 - n0) * (t1 - t0) * tw
             v = scratch(xp, "wino_v", (a2, p, g.c), x.dtype)
             mo = scratch(xp, "wino_m", (a2, p, g.o), x.dtype)
-            lp.input_tiles(x, g.pads[0], g.pads[2], n0, n1, t0, t1, tw, kc, v)
+            live = scratch(xp, "wino_live", (p, 16), np.bool_)
+            lp.input_tiles(x, g.pads[0], g.pads[2], n0, n1, t0, t1, tw, kc, v, exact, live)
             xp.matmul(v, u, out=mo)
-            lp.output_tiles(mo, n0, n1, t0, t1, tw, kc, y)
+            lp.output_tiles(mo, n0, n1, t0, t1, tw, kc, y, exact, live)
             if epilogue is not None:
                 epilogue(y, (slice(n0, n1), slice(t0 * m, min(t1 * m, g.oh))))
     run_parts(part, len(us), threads_for(xp))
@@ -139,7 +164,7 @@ def backprop_filter(xp, x, dy, g: ConvGeometry, m: int = 4):
             p = (n1 - n0) * (t1 - t0) * tw
             v = scratch(xp, "wino_v", (a2, p, g.c), x.dtype)
             w = scratch(xp, "wino_m", (a2, p, g.o), x.dtype)
-            lp.input_tiles(x, g.pads[0], g.pads[2], n0, n1, t0, t1, tw, kc, v)
+            lp.input_tiles(x, g.pads[0], g.pads[2], n0, n1, t0, t1, tw, kc, v, False, _NO_LIVE)
             lp.gradient_tiles(dy, n0, n1, t0, t1, tw, kc, w)
             acc.add(v.transpose(0, 2, 1), w)
         return acc.total

@@ -13,6 +13,11 @@ flipped, channel-swapped kernel), so it takes whichever algorithm that shape cho
 a strided one is a GEMM plus col2im. ``GRAPHFLOW_CONV`` = ``auto`` (default),
 ``im2col``, ``winograd`` or ``winograd2`` (F(2x2, 3x3)) forces a choice where it applies.
 
+Every algorithm is exact in the sense of ``graphflow.runtime.precision``: Winograd
+restores the exact zero of an output whose receptive field is all zeros (so ReLU and
+max-pool decisions match float64), unless the Function was compiled with
+``gf.set_conv_precision("winograd-fast")``; each kernel reads that mode once, when made.
+
 ``scratch_bytes(op, shapes)`` says how much scratch one call holds, for the memory report.
 """
 from __future__ import annotations
@@ -22,6 +27,7 @@ import os
 import numpy as np
 
 from graphflow.ops.nn import conv
+from graphflow.runtime.precision import conv_precision
 
 from .. import jit
 from ..table import KERNELS
@@ -61,10 +67,15 @@ def choose(xp, g: ConvGeometry, filter_pass: bool = False) -> tuple:
     return "winograd", 4
 
 
-def _forward(xp, x, k, g: ConvGeometry, y, epilogue=None):
+def exact_mode() -> bool:
+    """Whether a kernel made now keeps exact zeros (``conv_precision() == "exact"``)."""
+    return conv_precision() == "exact"
+
+
+def _forward(xp, x, k, g: ConvGeometry, y, epilogue=None, exact=True):
     algo, m = choose(xp, g)
     if algo == "winograd":
-        return conv_winograd.forward(xp, x, k, g, y, m, epilogue)
+        return conv_winograd.forward(xp, x, k, g, y, m, epilogue, exact)
     return conv_im2col.forward(xp, x, k, g, y, epilogue)
 
 
@@ -73,9 +84,9 @@ def _flipped(xp, k):
     return xp.ascontiguousarray(xp.transpose(k[::-1, ::-1], (0, 1, 3, 2)))
 
 
-def _backprop_input(xp, dy, k, g: ConvGeometry, dx):
-    if g.strides == (1, 1):
-        return _forward(xp, dy, _flipped(xp, k), g.transposed(), dx)
+def _backprop_input(xp, dy, k, g: ConvGeometry, dx, exact=True):
+    if g.strides == (1, 1):  # a zero window of dy gives an exact zero of dx too
+        return _forward(xp, dy, _flipped(xp, k), g.transposed(), dx, exact=exact)
     return conv_im2col.backprop_input(xp, dy, k, g, dx)
 
 
@@ -137,13 +148,13 @@ def conv2d(op, node, xp):
     on each block of y as soon as it is written, while it is still in cache, so a fused
     bias / activation tail can run there in place; a channels_first call makes one call
     over everything once the result is in place."""
-    fmt = op.data_format
+    fmt, exact = op.data_format, exact_mode()
 
     def run(x, k, out=None, epilogue=None):
         g = geometry_at(node, x.shape, k.shape)
         y = _result(xp, out, g.out_shape, x.dtype, fmt)
         inner = epilogue if fmt == "channels_last" else None
-        _forward(xp, _nhwc_in(xp, x, fmt, "conv_x"), xp.ascontiguousarray(k), g, y, inner)
+        _forward(xp, _nhwc_in(xp, x, fmt, "conv_x"), xp.ascontiguousarray(k), g, y, inner, exact)
         y = _deliver(xp, y, out, fmt)
         if epilogue is not None and inner is None:  # channels_first: the whole result at once
             epilogue(y, (slice(None), slice(None)))
@@ -166,11 +177,11 @@ def conv2d_backprop_filter(op, node, xp):
     return run
 
 
-def input_gradient(xp, g: ConvGeometry, k, dy, data_format, out=None):
+def input_gradient(xp, g: ConvGeometry, k, dy, data_format, out=None, exact=True):
     """d<conv2d(x, k), dy>/dx for an ``x`` of geometry ``g``, in ``data_format`` (also the
     transposed convolution's forward pass), into ``out`` when it fits."""
     dx = _result(xp, out, g.in_shape, dy.dtype, data_format)
-    _backprop_input(xp, _nhwc_in(xp, dy, data_format, "conv_dy"), xp.ascontiguousarray(k), g, dx)
+    _backprop_input(xp, _nhwc_in(xp, dy, data_format, "conv_dy"), xp.ascontiguousarray(k), g, dx, exact)
     return _deliver(xp, dx, out, data_format)
 
 
@@ -181,8 +192,10 @@ def _over_x(op, position):
 
 @KERNELS.register(conv.Conv2DBackpropInput, writes_out=True, inplace=_over_x)
 def conv2d_backprop_input(op, node, xp):
+    exact = exact_mode()
+
     def run(x, k, dy, out=None):
-        return input_gradient(xp, geometry_at(node, x.shape, k.shape), k, dy, op.data_format, out)
+        return input_gradient(xp, geometry_at(node, x.shape, k.shape), k, dy, op.data_format, out, exact)
     return run
 
 
