@@ -13,16 +13,21 @@ Backward, both gradients reuse the same matrices:
   ``dU[xi] = sum over tiles of V[xi]^T @ W[xi]`` (one GEMM per point, accumulated over
   all tiles) and ``dg = G^T dU G``.
 
-F(4x4) tile transforms run in numba loops (``winograd_loops``) on cache-sized work units
-split over the cores; without numba, on another array library, or for F(2x2), the same
-math runs as a few whole-batch ``xp`` tensor contractions.
+Tile transforms run in numba loops (``winograd_loops`` for F(4x4), ``winograd2_loops``
+for F(2x2)) on cache-sized work units split over the cores; without numba or on another
+array library the same math runs as a few whole-batch ``xp`` tensor contractions.
+
+Exact zeros: an output whose whole receptive field is zero is written as exactly 0 (its
+true value) unless ``exact=False`` (``gf.set_conv_precision("winograd-fast")``): the
+transforms spread every pixel of a tile over all its outputs, so without this they come
+out as rounding residue (+-1e-6 with F(4x4)) and flip ReLU and max-pool decisions.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import jit
-from . import winograd_loops
+from . import winograd2_loops, winograd_loops
 from ._parallel import GemmSum, run_parts, sum_parts, thread_count, threads_for
 from ._scratch import scratch, work_units
 from .conv_geometry import ConvGeometry
@@ -89,11 +94,11 @@ def filter_untransform(xp, du, m: int, dtype):
 
 
 def _loops(xp, m):
-    """The numba tile loops (F(4x4, 3x3) on NumPy arrays), or None for the xp path."""
-    return jit.loops(winograd_loops) if xp is np and m == 4 else None
+    """The numba tile loops of F(m x m, 3x3) on NumPy arrays, or None for the xp path."""
+    return jit.loops(winograd_loops if m == 4 else winograd2_loops) if xp is np else None
 
 
-_NO_LIVE = np.zeros((0, 16), np.bool_)  # the filter gradient needs no zero windows
+_NO_LIVE = np.zeros((0, 16), np.bool_)  # the filter gradient needs no zero windows (any width)
 
 
 def zero_windows_xp(xp, x, g: ConvGeometry):
@@ -138,7 +143,7 @@ def forward(xp, x, k, g: ConvGeometry, y, m: int = 4, epilogue=None, exact: bool
             p = (n1 - n0) * (t1 - t0) * tw
             v = scratch(xp, "wino_v", (a2, p, g.c), x.dtype)
             mo = scratch(xp, "wino_m", (a2, p, g.o), x.dtype)
-            live = scratch(xp, "wino_live", (p, 16), np.bool_)
+            live = scratch(xp, "wino_live", (p, m * m), np.bool_)
             lp.input_tiles(x, g.pads[0], g.pads[2], n0, n1, t0, t1, tw, kc, v, exact, live)
             xp.matmul(v, u, out=mo)
             lp.output_tiles(mo, n0, n1, t0, t1, tw, kc, y, exact, live)

@@ -5,8 +5,9 @@ and out, the kernel layout ``(kh, kw, in, out)`` is the same for both formats):
 
 - ``im2col``: cache-blocked GEMM over work units, any stride, padding and dilation
   (``conv_im2col``);
-- ``winograd``: F(4x4, 3x3) minimal filtering for 3x3 stride-1 undilated convolutions
-  where it pays (``choose``; ``conv_winograd``), its tile transforms in numba.
+- ``winograd``: F(2x2, 3x3) (default) or F(4x4, 3x3) (``winograd-fast`` mode) minimal
+  filtering for 3x3 stride-1 undilated convolutions where it pays (``choose``;
+  ``conv_winograd``), its tile transforms in numba.
 
 The input gradient of a stride-1 convolution is itself a convolution (dy with the
 flipped, channel-swapped kernel), so it takes whichever algorithm that shape chooses;
@@ -46,13 +47,17 @@ def forced() -> str:
     return v
 
 
-def choose(xp, g: ConvGeometry, filter_pass: bool = False) -> tuple:
+def choose(xp, g: ConvGeometry, filter_pass: bool = False, exact: bool = True) -> tuple:
     """(algorithm, Winograd tile size) for the forward-shaped convolution ``g`` (its
-    filter gradient when ``filter_pass``). Measured on this project's machine
-    (docs/performance.md): F(4x4, 3x3) beats blocked im2col 1.5-3x on every 3x3 layer
-    tried, from 3 to 256 channels, except where its 4x4 tiles mostly hang off a small
-    output (5x5 output: 2x2 tiles, 39% used) and, forward, with one input channel
-    (then its GEMMs are outer products)."""
+    filter gradient when ``filter_pass``), in the exact mode or not (``exact_mode``).
+
+    Exact: F(2x2, 3x3), whose dyadic transforms round about as a direct sum does (twice
+    it, against F(4x4)'s twenty times: docs/performance.md), with exact zeros restored.
+    ``winograd-fast``: F(4x4, 3x3), 1.2-1.5x faster per layer, without them. Measured on
+    this project's machine: either beats blocked im2col 1.5-3x on every 3x3 layer tried,
+    from 3 to 256 channels, except where its tiles mostly hang off a small output (F(4x4)
+    on a 5x5 output: 2x2 tiles, 39% used) and, forward, with one input channel (then its
+    GEMMs are outer products)."""
     want = forced()
     if not g.is_3x3_unit or want == "im2col":
         return "im2col", 0
@@ -60,11 +65,12 @@ def choose(xp, g: ConvGeometry, filter_pass: bool = False) -> tuple:
         return "winograd", 2 if want == "winograd2" else 4
     if xp is not np or not jit.available():
         return "im2col", 0  # the xp tile transforms are whole-batch tensor contractions
-    th, tw = conv_winograd.tiles(g, 4)
-    used = g.oh * g.ow / (16 * th * tw)
+    m = 2 if exact else 4
+    th, tw = conv_winograd.tiles(g, m)
+    used = g.oh * g.ow / (m * m * th * tw)
     if used < 0.5 or (g.c < 2 and not filter_pass):
         return "im2col", 0
-    return "winograd", 4
+    return "winograd", m
 
 
 def exact_mode() -> bool:
@@ -73,7 +79,7 @@ def exact_mode() -> bool:
 
 
 def _forward(xp, x, k, g: ConvGeometry, y, epilogue=None, exact=True):
-    algo, m = choose(xp, g)
+    algo, m = choose(xp, g, exact=exact)
     if algo == "winograd":
         return conv_winograd.forward(xp, x, k, g, y, m, epilogue, exact)
     return conv_im2col.forward(xp, x, k, g, y, epilogue)
@@ -90,8 +96,8 @@ def _backprop_input(xp, dy, k, g: ConvGeometry, dx, exact=True):
     return conv_im2col.backprop_input(xp, dy, k, g, dx)
 
 
-def _backprop_filter(xp, x, dy, g: ConvGeometry):
-    algo, m = choose(xp, g, filter_pass=True)
+def _backprop_filter(xp, x, dy, g: ConvGeometry, exact=True):
+    algo, m = choose(xp, g, filter_pass=True, exact=exact)
     if algo == "winograd":
         return conv_winograd.backprop_filter(xp, x, dy, g, m)
     return conv_im2col.backprop_filter(xp, x, dy, g)
@@ -165,11 +171,11 @@ def conv2d(op, node, xp):
 
 @KERNELS.register(conv.Conv2DBackpropFilter)
 def conv2d_backprop_filter(op, node, xp):
-    fmt = op.data_format
+    fmt, exact = op.data_format, exact_mode()
 
     def run(x, k, dy, out=None):
         g = geometry_at(node, x.shape, k.shape)
-        dk = _backprop_filter(xp, _nhwc_in(xp, x, fmt, "conv_x"), _nhwc_in(xp, dy, fmt, "conv_dy"), g)
+        dk = _backprop_filter(xp, _nhwc_in(xp, x, fmt, "conv_x"), _nhwc_in(xp, dy, fmt, "conv_dy"), g, exact)
         if out is None:
             return dk
         out[...] = dk
@@ -201,7 +207,7 @@ def conv2d_backprop_input(op, node, xp):
 
 # ---------------------------------------------------------------- memory accounting
 def _forward_scratch(xp, g: ConvGeometry, itemsize: int, filter_pass: bool = False) -> int:
-    algo, m = choose(xp, g, filter_pass)
+    algo, m = choose(xp, g, filter_pass, exact_mode())
     if algo == "winograd":
         return conv_winograd.scratch_bytes(g, m, itemsize)
     return conv_im2col.scratch_bytes(g, itemsize)
