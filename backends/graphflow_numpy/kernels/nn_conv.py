@@ -147,7 +147,7 @@ def _deliver(xp, y, out, data_format):
     return out
 
 
-@KERNELS.register(conv.Conv2D, writes_out=True)
+@KERNELS.register(conv.Conv2D, writes_out=True, takes_epilogue=True)
 def conv2d(op, node, xp):
     """``run(x, k, out=None, epilogue=None)``: ``epilogue(y, (images, rows))``, with y the
     result and two slices over its batch and row axes, is called (from worker threads)
@@ -165,7 +165,6 @@ def conv2d(op, node, xp):
         if epilogue is not None and inner is None:  # channels_first: the whole result at once
             epilogue(y, (slice(None), slice(None)))
         return y
-    run.takes_epilogue = True
     return run
 
 
