@@ -113,6 +113,7 @@ class CompileReport:
         return [f"  for {at}:",
                 f"    peak memory ≈ {human_bytes(mem['peak'])}: planned buffers {human_bytes(mem['arena'])} "
                 f"({mem['buffers']} buffers for {mem['planned']} values), other intermediates "
-                f"{human_bytes(mem['transient'])} at peak, inputs/state/constants {human_bytes(mem['sources'])}; "
+                f"{human_bytes(mem['transient'])} at peak, inputs/state/constants {human_bytes(mem['sources'])}, "
+                f"kernel scratch {human_bytes(mem.get('scratch', 0))} (the largest call); "
                 f"all intermediates without reuse {human_bytes(mem['no_reuse'])}",
                 f"    compute ≈ {human_flops(total)}"]

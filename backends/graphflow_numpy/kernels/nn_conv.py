@@ -19,7 +19,8 @@ restores the exact zero of an output whose receptive field is all zeros (so ReLU
 max-pool decisions match float64), unless the Function was compiled with
 ``gf.set_conv_precision("winograd-fast")``; each kernel reads that mode once, when made.
 
-``scratch_bytes(op, shapes)`` says how much scratch one call holds, for the memory report.
+``scratch_bytes(op, shapes)`` says how much scratch one call holds; the kernels declare it
+(``KernelSpec.scratch_bytes``) and ``f.report()``'s memory estimate adds the largest.
 """
 from __future__ import annotations
 
@@ -147,7 +148,11 @@ def _deliver(xp, y, out, data_format):
     return out
 
 
-@KERNELS.register(conv.Conv2D, writes_out=True, takes_epilogue=True)
+def _scratch(op, shapes, itemsize=4, xp=np):
+    return scratch_bytes(op, shapes, itemsize, xp)  # (defined with the memory accounting below)
+
+
+@KERNELS.register(conv.Conv2D, writes_out=True, takes_epilogue=True, scratch_bytes=_scratch)
 def conv2d(op, node, xp):
     """``run(x, k, out=None, epilogue=None)``: ``epilogue(y, (images, rows))``, with y the
     result and two slices over its batch and row axes, is called (from worker threads)
@@ -168,7 +173,7 @@ def conv2d(op, node, xp):
     return run
 
 
-@KERNELS.register(conv.Conv2DBackpropFilter)
+@KERNELS.register(conv.Conv2DBackpropFilter, scratch_bytes=_scratch)
 def conv2d_backprop_filter(op, node, xp):
     fmt, exact = op.data_format, exact_mode()
 
@@ -195,7 +200,7 @@ def _over_x(op, position):
     return position == 0
 
 
-@KERNELS.register(conv.Conv2DBackpropInput, writes_out=True, inplace=_over_x)
+@KERNELS.register(conv.Conv2DBackpropInput, writes_out=True, inplace=_over_x, scratch_bytes=_scratch)
 def conv2d_backprop_input(op, node, xp):
     exact = exact_mode()
 
@@ -227,6 +232,3 @@ def scratch_bytes(op, shapes, itemsize: int = 4, xp=np) -> int:
         return moved + conv_im2col.backprop_input_scratch_bytes(g, itemsize)
     return moved + _forward_scratch(xp, g, itemsize, isinstance(op, conv.Conv2DBackpropFilter))
 
-
-for _factory in (conv2d, conv2d_backprop_filter, conv2d_backprop_input):
-    _factory.scratch_bytes = scratch_bytes

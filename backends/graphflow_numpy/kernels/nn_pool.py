@@ -129,7 +129,11 @@ def _fresh(xp, out, shape, dtype):
     return xp.empty(shape, dtype)
 
 
-@KERNELS.register(pool.MaxPool2D)
+def _scratch(op, shapes, itemsize=4, xp=np):
+    return scratch_bytes(op, shapes, itemsize, xp)  # (defined below, after the kernels)
+
+
+@KERNELS.register(pool.MaxPool2D, scratch_bytes=_scratch)
 def max_pool2d(op, node, xp):
     index_dtype = op.index_dtype
 
@@ -168,7 +172,7 @@ def _over_x(op, position):
     return position == 0
 
 
-@KERNELS.register(pool.MaxPool2DGrad, writes_out=True, inplace=_over_x)
+@KERNELS.register(pool.MaxPool2DGrad, writes_out=True, inplace=_over_x, scratch_bytes=_scratch)
 def max_pool2d_grad(op, node, xp):
     def run(x, idx, dy, out=None):
         g = geometry_at(node, x.shape)
@@ -197,7 +201,7 @@ def _scatter_xp(xp, idx, dy, g: Geometry):
     return dx[g.interior()] if g.padded else dx
 
 
-@KERNELS.register(pool.MaxPool2DGradGrad, writes_out=True)
+@KERNELS.register(pool.MaxPool2DGradGrad, writes_out=True, scratch_bytes=_scratch)
 def max_pool2d_grad_grad(op, node, xp):
     def run(x, idx, gx, out=None):
         g = geometry_at(node, x.shape)
@@ -233,7 +237,7 @@ def _counts(xp, memo: dict, g: Geometry, dtype):
     return r
 
 
-@KERNELS.register(pool.AvgPool2D)
+@KERNELS.register(pool.AvgPool2D, scratch_bytes=_scratch)
 def avg_pool2d(op, node, xp):
     memo: dict = {}
 
@@ -249,7 +253,7 @@ def avg_pool2d(op, node, xp):
     return run
 
 
-@KERNELS.register(pool.AvgPool2DGrad)
+@KERNELS.register(pool.AvgPool2DGrad, scratch_bytes=_scratch)
 def avg_pool2d_grad(op, node, xp):
     memo: dict = {}
 
@@ -278,6 +282,3 @@ def scratch_bytes(op, shapes, itemsize: int = 4, xp=np) -> int:
     size = lambda shape: int(np.prod(shape)) * itemsize
     return (size(g.padded_shape) if g.padded else 0) + size(g.out_shape)
 
-
-for _factory in (max_pool2d, max_pool2d_grad, max_pool2d_grad_grad, avg_pool2d, avg_pool2d_grad):
-    _factory.scratch_bytes = scratch_bytes
