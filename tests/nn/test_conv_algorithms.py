@@ -118,8 +118,10 @@ def test_choice_of_algorithm(monkeypatch):
     monkeypatch.delenv("GRAPHFLOW_CONV", raising=False)
     geo = lambda n, h, c, o, **kw: ConvGeometry.of(gf.nn.Conv2D(**kw), (n, h, h, c), (3, 3, c, o))
     fast = jit.available()
-    # exact (default): F(2x2); the winograd-fast mode: F(4x4)
+    # exact (default): F(2x2) for a layer's output, F(4x4) for gradients; winograd-fast: F(4x4)
     assert nn_conv.choose(np, geo(32, 98, 32, 32)) == (("winograd", 2) if fast else ("im2col", 0))
+    assert nn_conv.choose(np, geo(32, 98, 32, 32), input_pass=True) == (("winograd", 4) if fast else ("im2col", 0))
+    assert nn_conv.choose(np, geo(32, 98, 32, 32), filter_pass=True) == (("winograd", 4) if fast else ("im2col", 0))
     assert nn_conv.choose(np, geo(32, 98, 32, 32), exact=False) == (("winograd", 4) if fast else ("im2col", 0))
     assert nn_conv.choose(np, geo(32, 7, 128, 256), exact=False) == ("im2col", 0)  # 5x5: 4x4 tiles 39% used
     assert nn_conv.choose(np, geo(32, 7, 128, 256)) == (("winograd", 2) if fast else ("im2col", 0))  # 69%

@@ -5,9 +5,9 @@ and out, the kernel layout ``(kh, kw, in, out)`` is the same for both formats):
 
 - ``im2col``: cache-blocked GEMM over work units, any stride, padding and dilation
   (``conv_im2col``);
-- ``winograd``: F(2x2, 3x3) (default) or F(4x4, 3x3) (``winograd-fast`` mode) minimal
-  filtering for 3x3 stride-1 undilated convolutions where it pays (``choose``;
-  ``conv_winograd``), its tile transforms in numba.
+- ``winograd``: F(2x2, 3x3) or F(4x4, 3x3) minimal filtering for 3x3 stride-1
+  undilated convolutions where it pays (``choose``: which one depends on the pass and
+  the precision mode; ``conv_winograd``), its tile transforms in numba.
 
 The input gradient of a stride-1 convolution is itself a convolution (dy with the
 flipped, channel-swapped kernel), so it takes whichever algorithm that shape chooses;
@@ -48,17 +48,21 @@ def forced() -> str:
     return v
 
 
-def choose(xp, g: ConvGeometry, filter_pass: bool = False, exact: bool = True) -> tuple:
-    """(algorithm, Winograd tile size) for the forward-shaped convolution ``g`` (its
-    filter gradient when ``filter_pass``), in the exact mode or not (``exact_mode``).
+def choose(xp, g: ConvGeometry, filter_pass: bool = False, exact: bool = True,
+           input_pass: bool = False) -> tuple:
+    """(algorithm, Winograd tile size) for the forward-shaped convolution ``g``: a layer's
+    output, or (``input_pass``) an input gradient written as a convolution, or
+    (``filter_pass``) a filter gradient; in the exact mode or not (``exact_mode``).
 
-    Exact: F(2x2, 3x3), whose dyadic transforms round about as a direct sum does (twice
-    it, against F(4x4)'s twenty times: docs/performance.md), with exact zeros restored.
-    ``winograd-fast``: F(4x4, 3x3), 1.2-1.5x faster per layer, without them. Measured on
-    this project's machine: either beats blocked im2col 1.5-3x on every 3x3 layer tried,
-    from 3 to 256 channels, except where its tiles mostly hang off a small output (F(4x4)
-    on a 5x5 output: 2x2 tiles, 39% used) and, forward, with one input channel (then its
-    GEMMs are outer products)."""
+    Exact: a layer's output, whose values ReLU and max-pool decide on, takes F(2x2, 3x3):
+    its dyadic transforms round as a direct sum does, and exact zeros are restored. The
+    gradients, on which nothing decides, take F(4x4, 3x3) (zeros restored in the input
+    gradient too): its rounding, ~1e-6 of their norm, is inside the 1e-5 the fidelity
+    tests hold gradients to, and it is 1.2-1.5x faster. ``winograd-fast``: F(4x4)
+    everywhere, zeros not restored. Measured on this project's machine: Winograd beats
+    blocked im2col 1.5-3x on every 3x3 layer tried, from 3 to 256 channels, except where
+    its tiles mostly hang off a small output (F(4x4) on a 5x5 output: 2x2 tiles, 39%
+    used) and, forward, with one input channel (then its GEMMs are outer products)."""
     want = forced()
     if not g.is_3x3_unit or want == "im2col":
         return "im2col", 0
@@ -66,7 +70,7 @@ def choose(xp, g: ConvGeometry, filter_pass: bool = False, exact: bool = True) -
         return "winograd", 2 if want == "winograd2" else 4
     if xp is not np or not jit.available():
         return "im2col", 0  # the xp tile transforms are whole-batch tensor contractions
-    m = 2 if exact else 4
+    m = 2 if exact and not (filter_pass or input_pass) else 4
     th, tw = conv_winograd.tiles(g, m)
     used = g.oh * g.ow / (m * m * th * tw)
     if used < 0.5 or (g.c < 2 and not filter_pass):
@@ -79,8 +83,8 @@ def exact_mode() -> bool:
     return conv_precision() == "exact"
 
 
-def _forward(xp, x, k, g: ConvGeometry, y, epilogue=None, exact=True):
-    algo, m = choose(xp, g, exact=exact)
+def _forward(xp, x, k, g: ConvGeometry, y, epilogue=None, exact=True, input_pass=False):
+    algo, m = choose(xp, g, exact=exact, input_pass=input_pass)
     if algo == "winograd":
         return conv_winograd.forward(xp, x, k, g, y, m, epilogue, exact)
     return conv_im2col.forward(xp, x, k, g, y, epilogue)
@@ -91,9 +95,9 @@ def _flipped(xp, k):
     return xp.ascontiguousarray(xp.transpose(k[::-1, ::-1], (0, 1, 3, 2)))
 
 
-def _backprop_input(xp, dy, k, g: ConvGeometry, dx, exact=True):
+def _backprop_input(xp, dy, k, g: ConvGeometry, dx, exact=True, gradient=True):
     if g.strides == (1, 1):  # a zero window of dy gives an exact zero of dx too
-        return _forward(xp, dy, _flipped(xp, k), g.transposed(), dx, exact=exact)
+        return _forward(xp, dy, _flipped(xp, k), g.transposed(), dx, exact=exact, input_pass=gradient)
     return conv_im2col.backprop_input(xp, dy, k, g, dx)
 
 
@@ -187,11 +191,13 @@ def conv2d_backprop_filter(op, node, xp):
     return run
 
 
-def input_gradient(xp, g: ConvGeometry, k, dy, data_format, out=None, exact=True):
+def input_gradient(xp, g: ConvGeometry, k, dy, data_format, out=None, exact=True, gradient=True):
     """d<conv2d(x, k), dy>/dx for an ``x`` of geometry ``g``, in ``data_format`` (also the
-    transposed convolution's forward pass), into ``out`` when it fits."""
+    transposed convolution's forward pass: ``gradient=False``, its values are a layer's
+    output and take the forward algorithm), into ``out`` when it fits."""
     dx = _result(xp, out, g.in_shape, dy.dtype, data_format)
-    _backprop_input(xp, _nhwc_in(xp, dy, data_format, "conv_dy"), xp.ascontiguousarray(k), g, dx, exact)
+    _backprop_input(xp, _nhwc_in(xp, dy, data_format, "conv_dy"), xp.ascontiguousarray(k), g, dx, exact,
+                    gradient)
     return _deliver(xp, dx, out, data_format)
 
 
@@ -210,8 +216,9 @@ def conv2d_backprop_input(op, node, xp):
 
 
 # ---------------------------------------------------------------- memory accounting
-def _forward_scratch(xp, g: ConvGeometry, itemsize: int, filter_pass: bool = False) -> int:
-    algo, m = choose(xp, g, filter_pass, exact_mode())
+def _forward_scratch(xp, g: ConvGeometry, itemsize: int, filter_pass: bool = False,
+                     input_pass: bool = False) -> int:
+    algo, m = choose(xp, g, filter_pass, exact_mode(), input_pass)
     if algo == "winograd":
         return conv_winograd.scratch_bytes(g, m, itemsize)
     return conv_im2col.scratch_bytes(g, itemsize)
@@ -228,7 +235,7 @@ def scratch_bytes(op, shapes, itemsize: int = 4, xp=np) -> int:
         moved = (g.n * g.h * g.w * g.c + g.n * g.oh * g.ow * g.o) * itemsize
     if isinstance(op, conv.Conv2DBackpropInput):
         if g.strides == (1, 1):
-            return moved + _forward_scratch(xp, g.transposed(), itemsize)
+            return moved + _forward_scratch(xp, g.transposed(), itemsize, input_pass=True)
         return moved + conv_im2col.backprop_input_scratch_bytes(g, itemsize)
     return moved + _forward_scratch(xp, g, itemsize, isinstance(op, conv.Conv2DBackpropFilter))
 
