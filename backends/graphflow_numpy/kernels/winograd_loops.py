@@ -1,6 +1,6 @@
 """Loops of the F(4x4, 3x3) Winograd convolution, plain Python that ``jit.loops`` compiles
-with numba (NumPy arrays only; ``conv_winograd`` has the math and the ``xp`` path, which
-also serves F(2x2, 3x3)).
+with numba (NumPy arrays only; ``conv_winograd`` has the math and the ``xp`` path,
+``winograd2_loops`` the same loops for F(2x2, 3x3)).
 
 Each loop handles one work unit: images ``n0:n1``, tile rows ``ti0:ti1``, all ``tw``
 tile columns, tile ``p`` numbered row-major over (image, tile row, tile column). Arrays
@@ -18,7 +18,7 @@ Exact zeros: F(4x4)'s transforms (entries 4, 5, 8, 1/6, 1/24) turn an output who
 zero, which flips ReLU and max-pool decisions. So ``input_tiles`` also writes ``live``:
 for each of a tile's 16 outputs, whether any input value in its receptive field is
 non-zero (padding is zero), found while the tile is gathered; ``output_tiles`` writes
-an exact 0 where it is not. With ``exact`` = 0 both skip that (the opt-in fast mode).
+an exact 0 where it is not. With ``exact`` False both skip that (the opt-in fast mode).
 """
 from __future__ import annotations
 
