@@ -5,6 +5,8 @@ and out, the kernel layout ``(kh, kw, in, out)`` is the same for both formats):
 
 - ``im2col``: cache-blocked GEMM over work units, any stride, padding and dilation
   (``conv_im2col``);
+- ``direct``: a numba loop for inputs with at most 4 channels (an image's first layer),
+  stride 1, undilated (``conv_direct``);
 - ``winograd``: F(2x2, 3x3) or F(4x4, 3x3) minimal filtering for 3x3 stride-1
   undilated convolutions where it pays (``choose``: which one depends on the pass and
   the precision mode; ``conv_winograd``), its tile transforms in numba.
@@ -12,7 +14,8 @@ and out, the kernel layout ``(kh, kw, in, out)`` is the same for both formats):
 The input gradient of a stride-1 convolution is itself a convolution (dy with the
 flipped, channel-swapped kernel), so it takes whichever algorithm that shape chooses;
 a strided one is a GEMM plus col2im. ``GRAPHFLOW_CONV`` = ``auto`` (default),
-``im2col``, ``winograd`` or ``winograd2`` (F(2x2, 3x3)) forces a choice where it applies.
+``im2col``, ``winograd``, ``winograd2`` (F(2x2, 3x3)) or ``direct`` forces a choice where
+it applies.
 
 Every algorithm is exact in the sense of ``graphflow.runtime.precision``: Winograd
 restores the exact zero of an output whose receptive field is all zeros (so ReLU and
@@ -33,11 +36,11 @@ from graphflow.runtime.precision import conv_precision
 
 from .. import jit
 from ..table import KERNELS
-from . import conv_im2col, conv_winograd
+from . import conv_direct, conv_im2col, conv_winograd
 from ._scratch import scratch
 from .conv_geometry import ConvGeometry
 
-CHOICES = ("auto", "im2col", "winograd", "winograd2")
+CHOICES = ("auto", "im2col", "winograd", "winograd2", "direct")
 
 
 def forced() -> str:
@@ -62,9 +65,20 @@ def choose(xp, g: ConvGeometry, filter_pass: bool = False, exact: bool = True,
     everywhere, zeros not restored. Measured on this project's machine: Winograd beats
     blocked im2col 1.5-3x on every 3x3 layer tried, from 3 to 256 channels, except where
     its tiles mostly hang off a small output (F(4x4) on a 5x5 output: 2x2 tiles, 39%
-    used) and, forward, with one input channel (then its GEMMs are outer products)."""
+    used) and, forward, with one input channel (then its GEMMs are outer products).
+
+    In the fast mode a layer with at most 4 input channels (an image's first layer)
+    takes the direct loop, 1.5x im2col there. It is exact too, but not the default:
+    tests/gpu_check.sh's step 4 compares 20 training steps with the CuPy backend's im2col,
+    and that comparison is chaotic at its size (a 1e-7 nudge of the initial weights
+    moves the losses 1e-2 apart); the direct loop's other summation order alone took it
+    to 9.9e-3 (limit 2e-3), where F(2x2) stays at 2.4e-6 (docs/performance.md)."""
     want = forced()
-    if not g.is_3x3_unit or want == "im2col":
+    direct = xp is np and jit.available() and conv_direct.applies(g) and not filter_pass
+    few = g.c <= conv_direct.MAX_CHANNELS and not exact  # (why not exact: the docstring)
+    if want == "direct" or (want == "auto" and direct and few):
+        return ("direct", 0) if direct else ("im2col", 0)
+    if not g.is_3x3_unit or want in ("im2col", "direct"):
         return "im2col", 0
     if want in ("winograd", "winograd2"):
         return "winograd", 2 if want == "winograd2" else 4
@@ -87,6 +101,8 @@ def _forward(xp, x, k, g: ConvGeometry, y, epilogue=None, exact=True, input_pass
     algo, m = choose(xp, g, exact=exact, input_pass=input_pass)
     if algo == "winograd":
         return conv_winograd.forward(xp, x, k, g, y, m, epilogue, exact)
+    if algo == "direct":
+        return conv_direct.forward(xp, x, k, g, y, epilogue)
     return conv_im2col.forward(xp, x, k, g, y, epilogue)
 
 
@@ -221,6 +237,8 @@ def _forward_scratch(xp, g: ConvGeometry, itemsize: int, filter_pass: bool = Fal
     algo, m = choose(xp, g, filter_pass, exact_mode(), input_pass)
     if algo == "winograd":
         return conv_winograd.scratch_bytes(g, m, itemsize)
+    if algo == "direct":
+        return 0  # a few accumulators on the stack of the loop
     return conv_im2col.scratch_bytes(g, itemsize)
 
 
