@@ -17,7 +17,8 @@ from .graph import (Constant, DisconnectedError, FeedError, GraphError, NonDiffe
 from .ops import *  # noqa: F401,F403
 from .ops import abs, max, min, pow, sum  # noqa: F401
 from .ops import nn  # noqa: F401
-from .runtime import Function, NumericsError, Profile, function, set_default_backend  # noqa: F401
+from .runtime import (Function, NumericsError, Profile, conv_precision, function,  # noqa: F401
+                      set_conv_precision, set_default_backend)
 from .runtime import backend as backends  # noqa: F401
 from . import viz  # noqa: F401  (after runtime: it installs the notebook SVG renderer)
 from . import distributed  # noqa: F401  (imports mpi4py only when init() is called)

@@ -12,6 +12,8 @@ import traceback
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..graph import Placeholder, Workspace, sources, toposort
 from .canonicalize import CANONICALIZE
 from .cost import flops_of
@@ -69,6 +71,7 @@ class Program:
     memory: object = None
     plan_buffers: bool = False
     bodies: dict = None   # node -> [Program per sub-graph] for nodes that run sub-graphs (loops)
+    backend: object = None      # asked for its kernels' scratch (``KernelSpec.scratch_bytes``)
 
     def placeholders(self) -> list:
         return [s for s in sources(self.outputs) if isinstance(s, Placeholder)]
@@ -83,7 +86,31 @@ class Program:
             return feeds, None, None
         types = concrete_types(self.schedule, source_types(sources(self.outputs), feeds))
         assignment = assign_buffers(self.memory, types) if self.plan_buffers else None
-        return feeds, memory_estimate(self.memory, types, assignment), flops_of(self.schedule, types)
+        mem = memory_estimate(self.memory, types, assignment)
+        mem["scratch"] = kernel_scratch(self.schedule, types, self.backend)
+        mem["peak"] += mem["scratch"]
+        return feeds, mem, flops_of(self.schedule, types)
+
+
+def kernel_scratch(schedule, types, backend) -> int:
+    """The most work memory one kernel of ``schedule`` holds at once, as the backend's
+    kernels declare it (``KernelSpec.scratch_bytes``; a fused conv/matmul + tail asks
+    its head). Kernels run one at a time, so the largest is what adds to the peak."""
+    if backend is None:
+        return 0
+    most = 0
+    for node in schedule:
+        op, inputs = node.op, node.inputs
+        head = getattr(op, "head", None)
+        if head is not None:  # FusedEpilogue: the head's kernel holds the scratch
+            op, inputs = head, inputs[:op.n_head_inputs]
+        spec = backend.kernel_spec(op)
+        count = spec is not None and spec.scratch_bytes is not None
+        shapes = [types[t].shape for t in inputs] if count else ()
+        if count and all(d is not None for s in shapes for d in s):
+            itemsize = np.dtype(types[node.outputs[0]].dtype).itemsize
+            most = max(most, int(spec.scratch_bytes(op, shapes, itemsize, backend.xp)))
+    return most
 
 
 def _run_pass(name, outputs, ctx, report, n_before):
@@ -131,7 +158,7 @@ def compile_program(outputs, backend, level="O2", skip=()) -> Program:
     for node in schedule:
         report.kernels[node.op.op_name()] = report.kernels.get(node.op.op_name(), 0) + 1
     bodies = _compile_bodies(schedule, backend, level, skip, report)
-    program = Program(outputs, schedule, report, memory, PLAN_BUFFERS[level], bodies)
+    program = Program(outputs, schedule, report, memory, PLAN_BUFFERS[level], bodies=bodies, backend=backend)
     report.estimator = program.estimate
     return program
 

@@ -46,6 +46,7 @@ class CompileReport:
     declines: dict = field(default_factory=dict)  # rule -> [(where, reason)]
     bodies: list = field(default_factory=list)    # (loop label, site, [Body], [CompileReport])
     estimator: object = None   # fn({placeholder: shape} | None) -> (shapes, memory dict, flops)
+    settings: dict = field(default_factory=dict)  # what the kernels were made with ("conv precision")
 
     def absorb(self, ctx) -> None:
         """Take over what one pass's rewrite context recorded."""
@@ -74,7 +75,8 @@ class CompileReport:
     def format(self, shapes=None) -> str:
         """The report as text; ``shapes``: ``{placeholder or its name: shape}`` for the
         estimates (``Function.report`` passes the shapes of its last call)."""
-        lines = [f"compile report: optimize={self.level}, backend {self.backend}, "
+        settings = "".join(f", {k} {v}" for k, v in self.settings.items())
+        lines = [f"compile report: optimize={self.level}, backend {self.backend}{settings}, "
                  f"{1e3 * self.seconds:.1f} ms",
                  f"  {'pass':<13}{'nodes':>15} {'time':>10}   rewrites fired"]
         for p in self.passes:
@@ -132,6 +134,7 @@ class CompileReport:
         return [f"  for {at}:",
                 f"    peak memory ≈ {human_bytes(mem['peak'])}: planned buffers {human_bytes(mem['arena'])} "
                 f"({mem['buffers']} buffers for {mem['planned']} values), other intermediates "
-                f"{human_bytes(mem['transient'])} at peak, inputs/state/constants {human_bytes(mem['sources'])}; "
+                f"{human_bytes(mem['transient'])} at peak, inputs/state/constants {human_bytes(mem['sources'])}, "
+                f"kernel scratch {human_bytes(mem.get('scratch', 0))} (the largest call); "
                 f"all intermediates without reuse {human_bytes(mem['no_reuse'])}",
                 f"    compute ≈ {human_flops(total)}"]

@@ -36,10 +36,18 @@ class KernelSpec:
       finished result into ``out`` says False: planning it would add a pass, not save one.
     - ``inplace(op, position) -> bool``: ``out`` may be the very array of input
       ``position`` (same shape and dtype) and the result is still right.
+    - ``takes_epilogue``: ``run`` also accepts ``epilogue=fn``, and calls ``fn(y, index)``
+      on each block ``y[index]`` of its result as soon as that block is written (so a
+      fused element-wise tail runs while the block is in cache: conv2d's bias + ReLU).
+    - ``scratch_bytes(op, input_shapes, itemsize, xp) -> int``: the work memory one call holds
+      beyond its inputs and outputs (column matrices, Winograd tiles), which the memory
+      estimate of ``f.report()`` adds at its largest; None: nothing worth counting.
     """
     factory: object
     writes_out: bool = False
     inplace: object = _never
+    takes_epilogue: bool = False
+    scratch_bytes: object = None
 
 
 class KernelTable:
@@ -60,16 +68,17 @@ class KernelTable:
         self.parent, self.name = parent, name
         self._specs: dict = {}
 
-    def register(self, *op_types, writes_out: bool = False, inplace=False):
+    def register(self, *op_types, writes_out: bool = False, inplace=False, takes_epilogue: bool = False,
+                 scratch_bytes=None):
         """Decorator on a factory: ``@KERNELS.register(ops.Add, writes_out=True, inplace=True)``.
-        ``inplace`` is a bool or ``fn(op, position) -> bool``."""
+        ``inplace`` is a bool or ``fn(op, position) -> bool``; the facts are ``KernelSpec``'s."""
         if not op_types:
             raise TypeError("register() needs at least one op type")
         rule = inplace if callable(inplace) else (_always if inplace else _never)
 
         def deco(factory):
             for t in op_types:
-                self._specs[t] = KernelSpec(factory, bool(writes_out), rule)
+                self._specs[t] = KernelSpec(factory, bool(writes_out), rule, bool(takes_epilogue), scratch_bytes)
             return factory
         return deco
 

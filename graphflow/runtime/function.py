@@ -10,6 +10,7 @@ from . import retrace
 from .executor import Executor
 from .feeds import check_feed
 from .numerics import numerics_default as _numerics_default, numerics_watch
+from .precision import compiling, conv_precision
 from .profile import Profile, print_at_exit, profiling_by_default
 
 LEVELS = ("O0", "O1", "O2")
@@ -136,10 +137,13 @@ class Function:
         self.name = name or "function"
         self.check_numerics = _numerics_default() if check_numerics is None else bool(check_numerics)
         self.updates += _random_state_updates(self.outputs + [e for _, e in self.updates], self.updates)
-        self.program = compile_program(self.outputs + [e for _, e in self.updates], self.backend, optimize,
-                                       skip=("fuse",) if self.check_numerics else ())
-        self.executor = Executor(self.program, self.backend, self.inputs, len(self.outputs),
-                                 [v for v, _ in self.updates])
+        self.conv_precision = conv_precision()  # kept: the kernels below are made with it
+        with compiling(self.conv_precision):
+            self.program = compile_program(self.outputs + [e for _, e in self.updates], self.backend, optimize,
+                                           skip=("fuse",) if self.check_numerics else ())
+            self.program.report.settings["conv precision"] = self.conv_precision
+            self.executor = Executor(self.program, self.backend, self.inputs, len(self.outputs),
+                                     [v for v, _ in self.updates])
         self._by_name = {x.name: x for x in self.inputs}
         # updates whose shape is only known at run time are checked before each commit
         self._loose = [(i, v, _loose_message(self.name, v, e)) for i, (v, e) in enumerate(self.updates)
@@ -149,7 +153,8 @@ class Function:
         if profiling_by_default():  # GRAPHFLOW_PROFILE=1: every call, printed at exit
             self._profile = Profile(self.name)
             print_at_exit(self._profile)
-        retrace.note(self.inputs, self.outputs, self.updates, optimize, self.backend)  # warns on recompile loops
+        retrace.note(self.inputs, self.outputs, self.updates, optimize, self.backend,
+                     self.conv_precision)  # warns on recompile loops
 
     @property
     def graph(self):
@@ -201,8 +206,10 @@ class Function:
         if self.check_numerics:
             return self
         if getattr(self, "_checked", None) is None:
-            self._checked = Function(self.inputs, self.outputs[0] if self.single else self.outputs,
-                                     self.updates, self.backend, self.optimize, self.name, check_numerics=True)
+            with compiling(self.conv_precision):  # the same arithmetic, checked
+                self._checked = Function(self.inputs, self.outputs[0] if self.single else self.outputs,
+                                         self.updates, self.backend, self.optimize, self.name,
+                                         check_numerics=True)
         return self._checked
 
     def start_profile(self) -> Profile:

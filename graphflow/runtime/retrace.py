@@ -34,9 +34,9 @@ class RetraceWarning(RuntimeWarning):
     """The same graph was compiled ``LIMIT`` times in this process."""
 
 
-def note(inputs, outputs, updates, optimize, backend) -> None:
+def note(inputs, outputs, updates, optimize, backend, conv_precision="exact") -> None:
     """Count one compile of this graph; warn (once per graph) at the ``LIMIT``-th."""
-    key = structural_key(inputs, outputs, updates, optimize, getattr(backend, "name", backend))
+    key = structural_key(inputs, outputs, updates, optimize, getattr(backend, "name", backend), conv_precision)
     with _lock:
         n = _counts.pop(key, 0) + 1
         _counts[key] = n  # re-inserted: the most recent keys survive the trim below
@@ -51,13 +51,14 @@ def note(inputs, outputs, updates, optimize, backend) -> None:
                       RetraceWarning, stacklevel=_user_stacklevel())
 
 
-def structural_key(inputs, outputs, updates, optimize, backend_name) -> int:
+def structural_key(inputs, outputs, updates, optimize, backend_name, conv_precision="exact") -> int:
     """A hash of what is compiled: equal for graphs that compute the same thing from the
-    same state, whichever tensor objects they are made of."""
+    same state, whichever tensor objects they are made of, with the same settings (the
+    convolution precision changes the arithmetic, so it is part of the key)."""
     position = {id(x): i for i, x in enumerate(inputs)}
     targets = list(outputs) + [e for _, e in updates]
     order = {}
-    parts = [optimize, backend_name]
+    parts = [optimize, backend_name, conv_precision]
     for node in toposort(targets):
         order[id(node)] = len(order)
         parts.append((type(node.op), node.op, tuple(_ref(t, order, position) for t in node.inputs)))

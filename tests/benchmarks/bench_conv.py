@@ -12,9 +12,10 @@ it only graphflow's side is printed. Sides alternate (ours, torch, ours, torch..
 drift hits both; each figure is the median over all rounds. ``--algos`` times graphflow
 once per ``GRAPHFLOW_CONV`` value (auto, im2col, winograd, winograd2).
 
-``--choice`` times im2col against Winograd F(4x4) on a range of 3x3 layers in CPU seconds
-of one thread (BLAS included, its idle spinning not), the measure the rule in
-``nn_conv.choose`` was drawn from, and says what ``auto`` picks for each.
+``--choice`` times im2col against Winograd F(2x2) and F(4x4) on a range of 3x3 layers in
+CPU seconds of one thread (BLAS included, its idle spinning not), the measure the rule in
+``nn_conv.choose`` was drawn from, and says what ``auto`` picks for each in the exact
+(default) and the ``winograd-fast`` precision mode.
 """
 from __future__ import annotations
 
@@ -131,7 +132,8 @@ def choice(reps):
     os.environ["GRAPHFLOW_NUM_THREADS"] = "1"
     rng = np.random.default_rng(0)
     print("one thread, CPU ms, forward / filter gradient")
-    print(f"{'n, h, c -> o':18s} {'im2col':>15s} {'winograd F4':>15s}  auto picks (forward, filter)")
+    print(f"{'n, h, c -> o':18s} {'im2col':>15s} {'winograd F2':>15s} {'winograd F4':>15s}  "
+          f"auto picks (forward, filter): exact | winograd-fast")
     for n, h, c, o in CHOICE:
         x = rng.standard_normal((n, h, h, c)).astype(np.float32)
         k = rng.standard_normal((3, 3, c, o)).astype(np.float32)
@@ -141,14 +143,16 @@ def choice(reps):
         wgrad = gf.function([xs, ks, dys], gf.nn.Conv2DBackpropFilter()(xs, ks, dys))
         cells = []
         with threadpool_limits(1):
-            for algo in ("im2col", "winograd"):
+            for algo in ("im2col", "winograd2", "winograd"):
                 os.environ["GRAPHFLOW_CONV"] = algo
                 cpu = [1e3 * med_time(f, reps, time.process_time) for f in (lambda: fwd(x, k), lambda: wgrad(x, k, dy))]
                 cells.append(f"{cpu[0]:6.1f} / {cpu[1]:6.1f}")
         os.environ["GRAPHFLOW_CONV"] = "auto"
         g = ConvGeometry.of(gf.nn.Conv2D(), x.shape, k.shape)
-        picks = f"{nn_conv.choose(np, g)[0]}, {nn_conv.choose(np, g, filter_pass=True)[0]}"
-        print(f"{f'{n}, {h}, {c} -> {o}':18s} {cells[0]:>15s} {cells[1]:>15s}  {picks}")
+        name = lambda pick: pick[0] if pick[0] == "im2col" else f"F({pick[1]}x{pick[1]})"  # noqa: E731
+        picks = " | ".join(f"{name(nn_conv.choose(np, g, exact=e))}, "
+                           f"{name(nn_conv.choose(np, g, filter_pass=True, exact=e))}" for e in (True, False))
+        print(f"{f'{n}, {h}, {c} -> {o}':18s} {cells[0]:>15s} {cells[1]:>15s} {cells[2]:>15s}  {picks}")
 
 
 def main():

@@ -165,3 +165,24 @@ def test_a_single_row_is_not_cut(monkeypatch):
     assert fused_blocks.block_view([np.ones((1, 3)), np.ones(3)], np.empty((1, 3))) is None
     rows, views, spans, out = fused_blocks.block_view([np.ones((2, 3)), np.ones(3)], np.empty((2, 3)))
     assert (rows, spans, out.shape) == (2, [True, False], (2, 3))
+
+
+def test_the_route_is_decided_once_per_signature(monkeypatch, rng):
+    """Which runner a fused group takes (compiled loop, blocks, whole) is decided on the
+    first call of an input signature and kept: later calls ask no one again."""
+    monkeypatch.setattr(fused_blocks, "MIN_ELEMENTS", 40)
+    asked = []
+    real = fused_blocks.block_view
+    monkeypatch.setattr(fused_loops, "loop_for", lambda *a: asked.append("loop") or None)
+    monkeypatch.setattr(fused_blocks, "block_view", lambda *a: asked.append("blocks") or real(*a))
+    x, b = gf.placeholder((None, 9), "float64"), gf.placeholder((9,), "float64")
+    f = gf.function([x, b], gf.tanh(x * 2.0 + b))
+    (step,) = f.executor.steps
+    run = step[0]
+    for n in (10, 10, 10, 2, 2):
+        xs, bs = rng.normal(size=(n, 9)), rng.normal(size=9)
+        np.testing.assert_allclose(f(xs, bs), np.tanh(xs * 2.0 + bs))
+    # big batch: loop asked (declines), blocks chosen (asked again per call to cut the views);
+    # small batch: whole, decided without asking anyone
+    assert asked.count("loop") == 1
+    assert sorted(r.kind for r in run.routes.values()) == ["blocks", "whole"]

@@ -58,3 +58,21 @@ def test_flops_of_convolution_and_elementwise():
     f = gf.function([x], y, optimize="O0")
     types = concrete_types(f.program.schedule, source_types(sources([y]), {x: (2, 8, 8, 3)}))
     assert flops_of(f.program.schedule, types) == 2 * (2 * 8 * 8 * 4) * (3 * 3 * 3)
+
+
+def test_the_memory_estimate_counts_the_largest_kernel_scratch():
+    """Kernels declare their work memory (KernelSpec.scratch_bytes): the conv layers' column
+    matrices or Winograd tiles; the estimate adds the largest one call holds, also when
+    the conv is the head of a fused conv + bias + ReLU."""
+    from graphflow_numpy.kernels import nn_conv
+    x = gf.placeholder((None, 30, 30, 16), "float32")
+    k = gf.variable(np.ones((3, 3, 16, 8), "float32"))
+    b = gf.variable(np.ones(8, "float32"))
+    y = gf.relu(gf.nn.conv2d(x, k) + b)
+    f = gf.function([x], gf.sum(y))
+    assert any(n.op.op_name() == "fused_epilogue" for n in f.program.schedule)
+    _, mem, _ = f.program.estimate({x: (4, 30, 30, 16)})
+    want = nn_conv.scratch_bytes(gf.nn.Conv2D(), [(4, 30, 30, 16), (3, 3, 16, 8)])
+    assert mem["scratch"] == want > 0
+    assert mem["peak"] == mem["arena"] + mem["transient"] + mem["sources"] + want
+    assert "kernel scratch" in _report(f, shapes={x: (4, 30, 30, 16)})

@@ -49,28 +49,32 @@ def parts(n: int, k: int) -> list:
     return [(cuts[i], cuts[i + 1]) for i in range(k)]
 
 
-_pool: list = [None]
+_pool: list = [None, 0]  # [the executor, its worker count] (ours: not its private field)
 _pool_lock = threading.Lock()
 _busy = threading.local()  # set inside a part: nested calls run serially
 
 
 def _forget_pool():
     """A forked child inherits the pool object but not its threads: make a new one there."""
-    _pool[0] = None
+    _pool[:] = [None, 0]
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
-def _executor(workers: int):
+def _submit_all(fn, cuts) -> list:
+    """Futures of ``fn(a, b)`` for every ``(a, b)`` in ``cuts``, submitted under the pool
+    lock: a call that grows the pool shuts the old one down only after every call that
+    was handed it has submitted (its queued parts still run to the end)."""
     with _pool_lock:
-        ex = _pool[0]
-        if ex is None or ex._max_workers < workers:
+        ex, size = _pool
+        if ex is None or size < len(cuts):
             if ex is not None:
                 ex.shutdown(wait=False)
-            ex = _pool[0] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="graphflow-kernel")
-        return ex
+            ex = ThreadPoolExecutor(max_workers=len(cuts), thread_name_prefix="graphflow-kernel")
+            _pool[:] = [ex, len(cuts)]
+        return [ex.submit(_in_part, fn, a, b) for a, b in cuts]
 
 
 def run_parts(fn, n: int, threads: int | None = None, blas: bool = True) -> list:
@@ -89,7 +93,7 @@ def run_parts(fn, n: int, threads: int | None = None, blas: bool = True) -> list
             return [fn(0, n)]
     cuts = parts(n, k)
     with limit:
-        futures = [_executor(len(cuts) - 1).submit(_in_part, fn, a, b) for a, b in cuts[:-1]]
+        futures = _submit_all(fn, cuts[:-1])
         try:
             last = _in_part(fn, *cuts[-1])
         finally:

@@ -13,16 +13,21 @@ Backward, both gradients reuse the same matrices:
   ``dU[xi] = sum over tiles of V[xi]^T @ W[xi]`` (one GEMM per point, accumulated over
   all tiles) and ``dg = G^T dU G``.
 
-F(4x4) tile transforms run in numba loops (``winograd_loops``) on cache-sized work units
-split over the cores; without numba, on another array library, or for F(2x2), the same
-math runs as a few whole-batch ``xp`` tensor contractions.
+Tile transforms run in numba loops (``winograd_loops`` for F(4x4), ``winograd2_loops``
+for F(2x2)) on cache-sized work units split over the cores; without numba or on another
+array library the same math runs as a few whole-batch ``xp`` tensor contractions.
+
+Exact zeros: an output whose whole receptive field is zero is written as exactly 0 (its
+true value) unless ``exact=False`` (``gf.set_conv_precision("winograd-fast")``): the
+transforms spread every pixel of a tile over all its outputs, so without this they come
+out as rounding residue (+-1e-6 with F(4x4)) and flip ReLU and max-pool decisions.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import jit
-from . import winograd_loops
+from . import winograd2_loops, winograd_loops
 from ._parallel import GemmSum, run_parts, sum_parts, thread_count, threads_for
 from ._scratch import scratch, work_units
 from .conv_geometry import ConvGeometry
@@ -58,12 +63,14 @@ def _units(g: ConvGeometry, m: int, width: int, itemsize: int) -> list:
 
 
 def scratch_bytes(g: ConvGeometry, m: int, itemsize: int) -> int:
-    """Bytes of scratch one forward or filter-gradient call holds at once (all threads)."""
+    """Bytes of scratch one forward or filter-gradient call holds at once (all threads):
+    V and M of the biggest unit, and (forward) one live flag per output of its tiles."""
     width = g.c + g.o
     us = _units(g, m, width, itemsize)
     th, tw = tiles(g, m)
     biggest = max(((n1 - n0) * (r1 - r0) for n0, n1, r0, r1 in us), default=0)
-    return biggest * (m + 2) ** 2 * tw * width * itemsize * min(len(us), thread_count())
+    per_tile = (m + 2) ** 2 * width * itemsize + m * m
+    return biggest * tw * per_tile * min(len(us), thread_count())
 
 
 def filter_transform(xp, k, m: int):
@@ -87,21 +94,43 @@ def filter_untransform(xp, du, m: int, dtype):
 
 
 def _loops(xp, m):
-    """The numba tile loops (F(4x4, 3x3) on NumPy arrays), or None for the xp path."""
-    return jit.loops(winograd_loops) if xp is np and m == 4 else None
+    """The numba tile loops of F(m x m, 3x3) on NumPy arrays, or None for the xp path."""
+    return jit.loops(winograd_loops if m == 4 else winograd2_loops) if xp is np else None
+
+
+_NO_LIVE = np.zeros((0, 16), np.bool_)  # the filter gradient needs no zero windows (any width)
+
+
+def zero_windows_xp(xp, x, g: ConvGeometry):
+    """(n, oh, ow) array, 1 where the 3x3 receptive field of the output (all channels,
+    padding included) holds a non-zero value, 0 where it is all zeros; x's dtype."""
+    nz = (x != 0).any(axis=-1)
+    t, b, l, r = g.pads
+    pad = xp.zeros((g.n, g.oh + 2, g.ow + 2), bool)
+    rows, cols = min(g.h, g.oh + 2 - t), min(g.w, g.ow + 2 - l)
+    pad[:, t:t + rows, l:l + cols] = nz[:, :rows, :cols]
+    live = xp.zeros((g.n, g.oh, g.ow), bool)
+    for a in range(3):
+        for c in range(3):
+            live |= pad[:, a:a + g.oh, c:c + g.ow]
+    return live.astype(x.dtype)
 
 
 def _consts(dtype):
     return np.array([2, 4, 5, 8, 0], dtype)
 
 
-def forward(xp, x, k, g: ConvGeometry, y, m: int = 4, epilogue=None):
+def forward(xp, x, k, g: ConvGeometry, y, m: int = 4, epilogue=None, exact: bool = True):
     """y (n, oh, ow, o), C-contiguous, = x (n, h, w, c) correlated with the 3x3 kernel k;
-    ``epilogue(y, (images, rows))`` runs on each block of y as soon as it is written."""
+    ``epilogue(y, (images, rows))`` runs on each block of y as soon as it is written.
+    ``exact``: an output whose whole receptive field is zero is exactly 0 (as the sum it
+    stands for is), not the transforms' rounding residue (module docstring)."""
     u = filter_transform(xp, k, m)
     lp = _loops(xp, m)
     if lp is None:
         y[...] = _output_xp(xp, xp.matmul(_input_xp(xp, x, g, m), u), g, m)
+        if exact:
+            xp.multiply(y, zero_windows_xp(xp, x, g)[..., None], out=y)
         if epilogue is not None:
             epilogue(y, (slice(0, g.n), slice(0, g.oh)))
         return y
@@ -114,9 +143,10 @@ def forward(xp, x, k, g: ConvGeometry, y, m: int = 4, epilogue=None):
             p = (n1 - n0) * (t1 - t0) * tw
             v = scratch(xp, "wino_v", (a2, p, g.c), x.dtype)
             mo = scratch(xp, "wino_m", (a2, p, g.o), x.dtype)
-            lp.input_tiles(x, g.pads[0], g.pads[2], n0, n1, t0, t1, tw, kc, v)
+            live = scratch(xp, "wino_live", (p, m * m), np.bool_)
+            lp.input_tiles(x, g.pads[0], g.pads[2], n0, n1, t0, t1, tw, kc, v, exact, live)
             xp.matmul(v, u, out=mo)
-            lp.output_tiles(mo, n0, n1, t0, t1, tw, kc, y)
+            lp.output_tiles(mo, n0, n1, t0, t1, tw, kc, y, exact, live)
             if epilogue is not None:
                 epilogue(y, (slice(n0, n1), slice(t0 * m, min(t1 * m, g.oh))))
     run_parts(part, len(us), threads_for(xp))
@@ -139,7 +169,7 @@ def backprop_filter(xp, x, dy, g: ConvGeometry, m: int = 4):
             p = (n1 - n0) * (t1 - t0) * tw
             v = scratch(xp, "wino_v", (a2, p, g.c), x.dtype)
             w = scratch(xp, "wino_m", (a2, p, g.o), x.dtype)
-            lp.input_tiles(x, g.pads[0], g.pads[2], n0, n1, t0, t1, tw, kc, v)
+            lp.input_tiles(x, g.pads[0], g.pads[2], n0, n1, t0, t1, tw, kc, v, False, _NO_LIVE)
             lp.gradient_tiles(dy, n0, n1, t0, t1, tw, kc, w)
             acc.add(v.transpose(0, 2, 1), w)
         return acc.total

@@ -150,9 +150,25 @@ class _Plan:
         return temps
 
 
+class _Route:
+    """How calls of one input signature (shapes and contiguity of the inputs and of
+    ``out``) run, decided on the first such call: one compiled numba loop over every
+    core (``"loop"``), the generated Python over cache-sized blocks shared out over the
+    cores (``"blocks"``), or the generated Python on the whole arrays (``"whole"``)."""
+
+    __slots__ = ("kind", "plan", "loops")
+
+    def __init__(self, kind, plan, loops):
+        self.kind, self.plan, self.loops = kind, plan, loops
+
+    def __repr__(self):
+        return f"<fused route {self.kind} for {self.plan.shape}>"
+
+
 def fused_kernel(op: Fused, input_types, origin, table, xp):
     """``run(*inputs, out=None)`` for ``op`` with step kernels from ``table``;
-    ``run.plan_for(shapes)`` gives the plan of one input-shape signature."""
+    ``run.plan_for(shapes)`` gives the plan of one input-shape signature and
+    ``run.route_for(args, out)`` how a call on these arrays runs (both made once)."""
     subs = _sub_nodes(op.steps, input_types, origin)
     specs = _specs(table, subs, origin)
     kernels = [spec.factory(node.op, node, xp) for spec, node in zip(specs, subs)]
@@ -160,6 +176,7 @@ def fused_kernel(op: Fused, input_types, origin, table, xp):
             for spec, node in zip(specs, subs)]
     dtypes = [node.outputs[0].dtype for node in subs]
     plans: dict = {}
+    routes: dict = {}
     lock = threading.Lock()
 
     def plan_for(key):
@@ -175,22 +192,39 @@ def fused_kernel(op: Fused, input_types, origin, table, xp):
 
     loops: dict = {}  # input layout -> (compiled loop, which inputs are single values) or None
 
-    def run(*args, out=None):
-        plan = plan_for(tuple([a.shape for a in args]))
-        if out is None:
-            out = xp.empty(plan.shape, plan.dtype)
+    def decide(args, out, plan) -> _Route:
         if xp is np and out.size >= fused_blocks.MIN_ELEMENTS:
-            loop = fused_loops.loop_for(op, args, out, dtypes, loops)
-            if loop is not None:  # one compiled pass, over every core
-                run_parts(loop, out.size, blas=False)
-                return out
-        view = fused_blocks.block_view(args, out) if xp is np else None
-        if view is None:
-            return plan.fn(*args, out, *plan.temps())
-        fused_blocks.run_blocked(plan_for, *view)
+            if fused_loops.loop_for(op, args, out, dtypes, loops) is not None:
+                return _Route("loop", plan, loops)
+            if fused_blocks.block_view(args, out) is not None:
+                return _Route("blocks", plan, None)
+        return _Route("whole", plan, None)
+
+    def route_for(args, out) -> _Route:
+        key = tuple([(a.shape, a.flags.c_contiguous) for a in args]) + (out.shape, out.flags.c_contiguous)
+        route = routes.get(key)
+        if route is None:
+            route = decide(args, out, plan_for(tuple([a.shape for a in args])))
+            with lock:
+                if len(routes) >= MAX_PLANS:
+                    routes.pop(next(iter(routes)))
+                routes[key] = route
+        return route
+
+    def run(*args, out=None):
+        if out is None:
+            plan = plan_for(tuple([a.shape for a in args]))
+            out = xp.empty(plan.shape, plan.dtype)
+        route = route_for(args, out)
+        if route.kind == "loop":  # one compiled pass, over every core
+            run_parts(fused_loops.loop_for(op, args, out, dtypes, loops), out.size, blas=False)
+        elif route.kind == "blocks":
+            fused_blocks.run_blocked(plan_for, *fused_blocks.block_view(args, out))
+        else:
+            route.plan.fn(*args, out, *route.plan.temps())
         return out
 
-    run.plans, run.plan_for = plans, plan_for
+    run.plans, run.plan_for, run.route_for, run.routes = plans, plan_for, route_for, routes
     return run
 
 
@@ -218,7 +252,7 @@ def epilogue_kernel(op: FusedEpilogue, node, table, xp):
             found = fits[key] = h.shape if plan.shape == h.shape and plan.dtype == h.dtype else None
         return found
 
-    blockwise = inplace and getattr(head, "takes_epilogue", False)
+    blockwise = inplace and head_spec.takes_epilogue
     whole = getattr(op.head, "data_format", "channels_last") != "channels_last"  # one call, over everything
 
     def run(*args, out=None):

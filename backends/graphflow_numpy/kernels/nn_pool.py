@@ -132,6 +132,13 @@ def _fresh(xp, out, shape, dtype):
     return xp.empty(shape, dtype)
 
 
+def _scratch(cpu):
+    """``KernelSpec.scratch_bytes`` of a pooling kernel (``cpu``: the NumPy backend's)."""
+    def bytes_of(op, shapes, itemsize=4, xp=np):
+        return scratch_bytes(op, shapes, itemsize, cpu)  # (defined below, after the kernels)
+    return bytes_of
+
+
 def max_pool2d(op, node, xp, cpu=False):
     index_dtype = op.index_dtype
 
@@ -233,7 +240,7 @@ def _counts(xp, memo: dict, g: Geometry, dtype):
     return r
 
 
-@KERNELS.register(pool.AvgPool2D)
+@KERNELS.register(pool.AvgPool2D, scratch_bytes=_scratch(False))
 def avg_pool2d(op, node, xp):
     memo: dict = {}
 
@@ -249,7 +256,7 @@ def avg_pool2d(op, node, xp):
     return run
 
 
-@KERNELS.register(pool.AvgPool2DGrad)
+@KERNELS.register(pool.AvgPool2DGrad, scratch_bytes=_scratch(False))
 def avg_pool2d_grad(op, node, xp):
     memo: dict = {}
 
@@ -280,15 +287,10 @@ def scratch_bytes(op, shapes, itemsize: int = 4, cpu: bool = True) -> int:
     return (size(g.padded_shape) if g.padded else 0) + size(g.out_shape)
 
 
-for _factory in (avg_pool2d, avg_pool2d_grad):
-    _factory.scratch_bytes = scratch_bytes
 # max pooling: the xp formulation in the portable table (CuPy inherits it for the dtypes
 # its own kernels leave), the numba loops over the cores on the NumPy backend
 for _op, _factory, _fact in ((pool.MaxPool2D, max_pool2d, {}),
                              (pool.MaxPool2DGrad, max_pool2d_grad, {"writes_out": True, "inplace": _over_x}),
                              (pool.MaxPool2DGradGrad, max_pool2d_grad_grad, {"writes_out": True})):
-    _factory.scratch_bytes = functools.partial(scratch_bytes, cpu=False)
-    _cpu = functools.partial(_factory, cpu=True)
-    _cpu.scratch_bytes = scratch_bytes
-    KERNELS.register(_op, **_fact)(_factory)
-    CPU_KERNELS.register(_op, **_fact)(_cpu)
+    KERNELS.register(_op, scratch_bytes=_scratch(False), **_fact)(_factory)
+    CPU_KERNELS.register(_op, scratch_bytes=_scratch(True), **_fact)(functools.partial(_factory, cpu=True))

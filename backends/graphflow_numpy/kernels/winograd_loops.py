@@ -1,6 +1,6 @@
 """Loops of the F(4x4, 3x3) Winograd convolution, plain Python that ``jit.loops`` compiles
-with numba (NumPy arrays only; ``conv_winograd`` has the math and the ``xp`` path, which
-also serves F(2x2, 3x3)).
+with numba (NumPy arrays only; ``conv_winograd`` has the math and the ``xp`` path,
+``winograd2_loops`` the same loops for F(2x2, 3x3)).
 
 Each loop handles one work unit: images ``n0:n1``, tile rows ``ti0:ti1``, all ``tw``
 tile columns, tile ``p`` numbered row-major over (image, tile row, tile column). Arrays
@@ -12,18 +12,27 @@ columns; ``s`` >= 6: along the rows of the result).
 
 ``k`` holds 2, 4, 5, 8 and 0 in the arrays' own dtype, so float32 work stays float32
 (an integer literal would promote it to float64).
+
+Exact zeros: F(4x4)'s transforms (entries 4, 5, 8, 1/6, 1/24) turn an output whose whole
+3x3 x C receptive field is zero into +-1e-6 when other pixels of its 6x6 tile are not
+zero, which flips ReLU and max-pool decisions. So ``input_tiles`` also writes ``live``:
+for each of a tile's 16 outputs, whether any input value in its receptive field is
+non-zero (padding is zero), found while the tile is gathered; ``output_tiles`` writes
+an exact 0 where it is not. With ``exact`` False both skip that (the opt-in fast mode).
 """
 from __future__ import annotations
 
 import numpy as np
 
 
-def input_tiles(x, pt, pl, n0, n1, ti0, ti1, tw, k, V):
+def input_tiles(x, pt, pl, n0, n1, ti0, ti1, tw, k, V, exact, live):
     """V[xi * 6 + nu, p, c] = (B^T d_p B)[xi, nu] for the 6x6 input tile d_p of channel c
-    whose top-left is (ti * 4 - pt, tj * 4 - pl)."""
+    whose top-left is (ti * 4 - pt, tj * 4 - pl); when ``exact``, live[p, i * 4 + j] = 1
+    if output (i, j) of the tile reads a non-zero input value, else 0."""
     H, W, C = x.shape[1], x.shape[2], x.shape[3]
     c2, c4, c5, z = k[0], k[1], k[2], k[4]
     buf = np.empty((2, 36, C), x.dtype)  # [0]: the tile (i * 6 + j); [1]: after the column pass
+    nz = np.zeros(36, np.bool_)          # pixel e of the tile holds a non-zero value
     p = 0
     for n in range(n0, n1):
         for ti in range(ti0, ti1):
@@ -32,11 +41,22 @@ def input_tiles(x, pt, pl, n0, n1, ti0, ti1, tw, k, V):
                 for e in range(36):
                     r, c = r0 + e // 6, c0 + e % 6
                     if 0 <= r < H and 0 <= c < W:
+                        mag = z
                         for q in range(C):
-                            buf[0, e, q] = x[n, r, c, q]
+                            v = x[n, r, c, q]
+                            buf[0, e, q] = v
+                            mag += abs(v)  # 0 only when every value is 0 (NaN, inf count)
+                        nz[e] = mag != z
                     else:
                         for q in range(C):
                             buf[0, e, q] = z
+                        nz[e] = False
+                if exact:  # each of the 16 outputs reads a 3x3 window of the tile
+                    for o in range(16):
+                        hit = False
+                        for w in range(9):
+                            hit = hit or nz[(o // 4 + w // 3) * 6 + o % 4 + w % 3]
+                        live[p, o] = hit
                 for s in range(12):
                     src, a, step = (buf[0], s, 6) if s < 6 else (buf[1], (s - 6) * 6, 1)
                     for q in range(C):
@@ -57,8 +77,9 @@ def input_tiles(x, pt, pl, n0, n1, ti0, ti1, tw, k, V):
                 p += 1
 
 
-def output_tiles(M, n0, n1, ti0, ti1, tw, k, y):
-    """y[n, ti*4 + i, tj*4 + j, :] = (A^T M_p A)[i, j] for every tile p, clipped at y's edge."""
+def output_tiles(M, n0, n1, ti0, ti1, tw, k, y, exact, live):
+    """y[n, ti*4 + i, tj*4 + j, :] = (A^T M_p A)[i, j] for every tile p, clipped at y's edge;
+    when ``exact``, an exact 0 where live[p, i * 4 + j] is 0."""
     OH, OW, K = y.shape[1], y.shape[2], y.shape[3]
     c2, c4, c8 = k[0], k[1], k[3]
     t = np.empty((24, K), y.dtype)    # after the column pass (i * 6 + nu)
@@ -87,8 +108,12 @@ def output_tiles(M, n0, n1, ti0, ti1, tw, k, y):
                 r0, c0 = ti * 4, tj * 4
                 for i in range(min(4, OH - r0)):
                     for j in range(min(4, OW - c0)):
-                        for q in range(K):
-                            y[n, r0 + i, c0 + j, q] = out[i * 4 + j, q]
+                        if exact and not live[p, i * 4 + j]:
+                            for q in range(K):
+                                y[n, r0 + i, c0 + j, q] = 0
+                        else:
+                            for q in range(K):
+                                y[n, r0 + i, c0 + j, q] = out[i * 4 + j, q]
                 p += 1
 
 
