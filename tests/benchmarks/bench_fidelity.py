@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """What each convolution mode computes on real digits, against a float64 reference of
 direct sums: the MNIST demo's first two layers (32 filters each, Glorot kernels, zero
 biases as Keras initialises them) on 32 digits of the bundled sample. Prints, per mode,
