@@ -119,26 +119,26 @@ def test_choice_of_algorithm(monkeypatch):
     geo = lambda n, h, c, o, **kw: ConvGeometry.of(gf.nn.Conv2D(**kw), (n, h, h, c), (3, 3, c, o))
     fast = jit.available()
     # exact (default): F(2x2) for a layer's output, F(4x4) for gradients; winograd-fast: F(4x4)
-    assert nn_conv.choose(np, geo(32, 98, 32, 32)) == (("winograd", 2) if fast else ("im2col", 0))
-    assert nn_conv.choose(np, geo(32, 98, 32, 32), input_pass=True) == (("winograd", 4) if fast else ("im2col", 0))
-    assert nn_conv.choose(np, geo(32, 98, 32, 32), filter_pass=True) == (("winograd", 4) if fast else ("im2col", 0))
-    assert nn_conv.choose(np, geo(32, 98, 32, 32), exact=False) == (("winograd", 4) if fast else ("im2col", 0))
-    assert nn_conv.choose(np, geo(32, 7, 128, 256), exact=False) == ("im2col", 0)  # 5x5: 4x4 tiles 39% used
-    assert nn_conv.choose(np, geo(32, 7, 128, 256)) == (("winograd", 2) if fast else ("im2col", 0))  # 69%
+    assert nn_conv.choose(geo(32, 98, 32, 32)) == (("winograd", 2) if fast else ("im2col", 0))
+    assert nn_conv.choose(geo(32, 98, 32, 32), input_pass=True) == (("winograd", 4) if fast else ("im2col", 0))
+    assert nn_conv.choose(geo(32, 98, 32, 32), filter_pass=True) == (("winograd", 4) if fast else ("im2col", 0))
+    assert nn_conv.choose(geo(32, 98, 32, 32), exact=False) == (("winograd", 4) if fast else ("im2col", 0))
+    assert nn_conv.choose(geo(32, 7, 128, 256), exact=False) == ("im2col", 0)  # 5x5: 4x4 tiles 39% used
+    assert nn_conv.choose(geo(32, 7, 128, 256)) == (("winograd", 2) if fast else ("im2col", 0))  # 69%
     # few input channels (an image): im2col / F(2x2) exact, the direct loop in the fast
     # mode; the filter gradient: Winograd
-    assert nn_conv.choose(np, geo(32, 28, 1, 32)) == ("im2col", 0)         # one input channel
-    assert nn_conv.choose(np, geo(32, 100, 3, 32)) == (("winograd", 2) if fast else ("im2col", 0))
-    assert nn_conv.choose(np, geo(32, 100, 3, 32), exact=False) == (("direct", 0) if fast else ("im2col", 0))
-    assert nn_conv.choose(np, geo(32, 28, 1, 32), exact=False) == (("direct", 0) if fast else ("im2col", 0))
-    assert nn_conv.choose(np, geo(32, 100, 3, 32), filter_pass=True) == (("winograd", 4) if fast else ("im2col", 0))
-    assert nn_conv.choose(np, geo(8, 9, 4, 4, strides=(2, 2))) == ("im2col", 0)
+    assert nn_conv.choose(geo(32, 28, 1, 32)) == ("im2col", 0)         # one input channel
+    assert nn_conv.choose(geo(32, 100, 3, 32)) == (("winograd", 2) if fast else ("im2col", 0))
+    assert nn_conv.choose(geo(32, 100, 3, 32), exact=False) == (("direct", 0) if fast else ("im2col", 0))
+    assert nn_conv.choose(geo(32, 28, 1, 32), exact=False) == (("direct", 0) if fast else ("im2col", 0))
+    assert nn_conv.choose(geo(32, 100, 3, 32), filter_pass=True) == (("winograd", 4) if fast else ("im2col", 0))
+    assert nn_conv.choose(geo(8, 9, 4, 4, strides=(2, 2))) == ("im2col", 0)
     monkeypatch.setenv("GRAPHFLOW_CONV", "winograd2")
-    assert nn_conv.choose(np, geo(32, 7, 128, 256)) == ("winograd", 2)
+    assert nn_conv.choose(geo(32, 7, 128, 256)) == ("winograd", 2)
     monkeypatch.setenv("GRAPHFLOW_CONV", "fft")
     with pytest.raises(ValueError, match=r"GRAPHFLOW_CONV must be one of auto, im2col, winograd, winograd2, "
                                          r"direct, got 'fft'"):
-        nn_conv.choose(np, geo(32, 98, 32, 32))
+        nn_conv.choose(geo(32, 98, 32, 32))
 
 
 @pytest.mark.parametrize("op_type", [gf.nn.Conv2D, gf.nn.Conv2DBackpropInput, gf.nn.Conv2DBackpropFilter])
