@@ -133,6 +133,14 @@ def test_choice_of_algorithm(monkeypatch):
     assert nn_conv.choose(geo(32, 28, 1, 32), exact=False) == (("direct", 0) if fast else ("im2col", 0))
     assert nn_conv.choose(geo(32, 100, 3, 32), filter_pass=True) == (("winograd", 4) if fast else ("im2col", 0))
     assert nn_conv.choose(geo(8, 9, 4, 4, strides=(2, 2))) == ("im2col", 0)
+    # the portable kernels (cpu=False: CuPy's parent table): im2col unless Winograd is forced
+    for kw in ({}, {"exact": False}, {"filter_pass": True}, {"input_pass": True}):
+        assert nn_conv.choose(geo(32, 98, 32, 32), cpu=False, **kw) == ("im2col", 0)
+        assert nn_conv.choose(geo(32, 100, 3, 32), cpu=False, **kw) == ("im2col", 0)   # never direct
+    monkeypatch.setenv("GRAPHFLOW_CONV", "direct")
+    assert nn_conv.choose(geo(32, 100, 3, 32), cpu=False) == ("im2col", 0)
+    monkeypatch.setenv("GRAPHFLOW_CONV", "winograd")
+    assert nn_conv.choose(geo(32, 98, 32, 32), cpu=False) == ("winograd", 4)
     monkeypatch.setenv("GRAPHFLOW_CONV", "winograd2")
     assert nn_conv.choose(geo(32, 7, 128, 256)) == ("winograd", 2)
     monkeypatch.setenv("GRAPHFLOW_CONV", "fft")
@@ -172,6 +180,21 @@ def test_pointwise_needs_no_scratch():
     assert nn_conv.scratch_bytes(op, [(8, 10, 10, 16), (1, 1, 16, 4)]) == 0
     nchw = gf.nn.Conv2D(data_format="channels_first")
     assert nn_conv.scratch_bytes(nchw, [(8, 16, 10, 10), (1, 1, 16, 4)]) == (8 * 100 * 16 + 8 * 100 * 4) * 4
+
+
+def test_each_table_declares_the_scratch_of_its_own_algorithm(monkeypatch):
+    """The CPU table's conv kernels declare the scratch of the algorithm they take (F(2x2)
+    Winograd here, with numba), the portable table's that of im2col, which it takes."""
+    from graphflow_numpy import CPU_KERNELS, KERNELS, jit
+    monkeypatch.delenv("GRAPHFLOW_CONV", raising=False)
+    op, shapes = gf.nn.Conv2D(padding="same"), [(32, 98, 98, 32), (3, 3, 32, 32)]
+    g = ConvGeometry.of(op, *shapes)
+    cpu = CPU_KERNELS.spec(gf.nn.Conv2D).scratch_bytes(op, shapes, 4, np)
+    portable = KERNELS.spec(gf.nn.Conv2D).scratch_bytes(op, shapes, 4, np)
+    assert portable == nn_conv.scratch_bytes(op, shapes, cpu=False) == conv_im2col.scratch_bytes(g, 4)
+    assert cpu == nn_conv.scratch_bytes(op, shapes)
+    if jit.available():
+        assert cpu == conv_winograd.scratch_bytes(g, 2, 4) != portable
 
 
 def test_geometry_of_the_input_gradient():
