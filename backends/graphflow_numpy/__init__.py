@@ -9,7 +9,7 @@ from graphflow.runtime import Backend, KernelSpec
 from . import jit, kernels  # noqa: F401  (kernels: registers every kernel in KERNELS)
 from .kernels._parallel import in_loop
 from .kernels.fused import epilogue_kernel, epilogue_writes_out, fused_inplace, fused_kernel
-from .table import CPU_KERNELS, KERNELS
+from .table import CPU_KERNELS, KERNELS, on_host
 
 
 class NumpyBackend(Backend):
@@ -42,10 +42,12 @@ class NumpyBackend(Backend):
         return {name: dict(v) for name, v in jit.STATS.items()}
 
     def compile_fused(self, node):
-        """Generated Python over this backend's kernels (see kernels/fused.py)."""
+        """Generated Python over this backend's kernels (see kernels/fused.py); with the CPU
+        table (or one inheriting it) the groups may also run as numba loops over the cores."""
+        cpu = on_host(self.kernels)
         if isinstance(node.op, Fused):
-            return fused_kernel(node.op, [t.type for t in node.inputs], node, self.kernels, self.xp)
-        return epilogue_kernel(node.op, node, self.kernels, self.xp)
+            return fused_kernel(node.op, [t.type for t in node.inputs], node, self.kernels, self.xp, cpu)
+        return epilogue_kernel(node.op, node, self.kernels, self.xp, cpu)
 
     def fused_spec(self, op) -> KernelSpec:
         if isinstance(op, Fused):

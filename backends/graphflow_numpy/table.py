@@ -12,3 +12,14 @@ from graphflow.runtime import KernelTable
 
 KERNELS = KernelTable(name="portable")
 CPU_KERNELS = KernelTable(parent=KERNELS, name="numpy")
+
+
+def on_host(table) -> bool:
+    """Whether kernels looked up in ``table`` run on host arrays: it is ``CPU_KERNELS`` or
+    inherits it. Hooks outside the tables (``NumpyBackend.compile_fused``) ask this, never
+    which array namespace they were handed."""
+    while table is not None:
+        if table is CPU_KERNELS:
+            return True
+        table = table.parent
+    return False

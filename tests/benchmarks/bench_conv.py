@@ -150,8 +150,8 @@ def choice(reps):
         os.environ["GRAPHFLOW_CONV"] = "auto"
         g = ConvGeometry.of(gf.nn.Conv2D(), x.shape, k.shape)
         name = lambda pick: pick[0] if pick[0] == "im2col" else f"F({pick[1]}x{pick[1]})"  # noqa: E731
-        picks = " | ".join(f"{name(nn_conv.choose(np, g, exact=e))}, "
-                           f"{name(nn_conv.choose(np, g, filter_pass=True, exact=e))}" for e in (True, False))
+        picks = " | ".join(f"{name(nn_conv.choose(g, exact=e))}, "
+                           f"{name(nn_conv.choose(g, filter_pass=True, exact=e))}" for e in (True, False))
         print(f"{f'{n}, {h}, {c} -> {o}':18s} {cells[0]:>15s} {cells[1]:>15s} {cells[2]:>15s}  {picks}")
 
 

@@ -263,6 +263,36 @@ def test_training_step_with_fused_groups_matches_the_numpy_backend(backend_name)
         np.testing.assert_allclose(v, r, rtol=1e-4, atol=1e-6)
 
 
+
+@pytest.mark.parametrize("algo", ["auto", "winograd", "winograd2", "direct"])
+def test_portable_conv_and_fused_kernels_run_on_device_arrays(monkeypatch, algo):
+    """The portable table's convolutions (every forced algorithm), a fused conv epilogue
+    and fused element-wise groups big enough for the CPU routes run on the stand-in's
+    device arrays, which no numba loop or NumPy call accepts: the CPU fast paths come
+    only with the NumPy backend's table, never from asking which ``xp`` a kernel got."""
+    from graphflow_numpy.kernels import fused_blocks
+    cuda_tools.use_portable_backend(monkeypatch)
+    monkeypatch.setenv("GRAPHFLOW_CONV", algo)
+    monkeypatch.setattr(fused_blocks, "MIN_ELEMENTS", 40)   # the CPU table would loop or block here
+    x, k = gf.placeholder((2, 9, 9, 3)), gf.placeholder((3, 3, 3, 4))
+    b, k2, k3 = gf.placeholder((4,)), gf.placeholder((3, 3, 2, 4)), gf.placeholder((3, 3, 4, 2))
+    y = gf.nn.relu(gf.nn.conv2d(x, k, padding="same") + b)            # 3x3 stride 1: Winograd's shape
+    z = gf.nn.conv2d(y, k3, strides=2, padding="same")                 # strided: im2col, col2im
+    t = gf.nn.conv2d_transpose(y, k2, 2, "same")
+    loss = gf.sum(gf.tanh(z * 0.5 + 1.0)) + gf.sum(t * t)
+    ins = [x, k, b, k2, k3]
+    outs = [y, z, t] + gf.grad(loss, ins)
+    r = np.random.default_rng(3)
+    vals = [r.standard_normal(s).astype(np.float32) for s in ((2, 9, 9, 3), (3, 3, 3, 4), (4,), (3, 3, 2, 4),
+                                                                  (3, 3, 4, 2))]
+    vals[0][:, :4] = 0   # zero windows: the exact-zero restoring runs on the xp Winograd path too
+    want = gf.function(ins, outs, backend="numpy")(*vals)
+    f = gf.function(ins, outs, backend=PORTABLE)
+    assert {"fused", "fused_epilogue"} <= {n.op.op_name() for n in f.program.schedule}
+    for g, w in zip(f(*vals), want):   # forced F(4x4) rounds differently in its xp form: norms
+        assert g.shape == w.shape and np.linalg.norm(g - w) <= 1e-5 * np.linalg.norm(w), algo
+
+
 def test_catalog_covers_every_op_and_public_function(monkeypatch):
     """Every op type the NumPy backend has a kernel for appears in some case's graph (or
     its gradient), and every public function of graphflow.ops and gf.nn is called."""

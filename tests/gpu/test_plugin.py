@@ -44,19 +44,51 @@ def test_cpu_fast_paths_live_in_the_numpy_backends_table_and_cupy_inherits_none(
     """The portable table (any ``xp``) is CuPy's parent; the NumPy backend's table is its
     other child, with the CPU fast paths over the portable kernels of the same ops."""
     from graphflow.ops import collective as co, linalg as la, random as rnd, reductions as red
-    from graphflow.ops.nn import noise, pool
+    from graphflow.ops.nn import conv, conv_transpose, noise, pool
     from graphflow_numpy import CPU_KERNELS
     assert NumpyBackend.kernels is CPU_KERNELS and CPU_KERNELS.parent is NUMPY_KERNELS
     assert graphflow_cupy.KERNELS.parent is NUMPY_KERNELS
     for op in (la.MatMul, red.Sum, red.Mean, pool.MaxPool2D, pool.MaxPool2DGrad, pool.MaxPool2DGradGrad,
                rnd.RandomUniform, rnd.RandomNormal, noise.Dropout, co.Allreduce, co.Broadcast, co.Reduce,
-               co.Allgather, co.ReduceScatter):
+               co.Allgather, co.ReduceScatter, conv.Conv2D, conv.Conv2DBackpropFilter, conv.Conv2DBackpropInput,
+               conv_transpose.Conv2DTranspose):
         assert op in CPU_KERNELS._specs and op in NUMPY_KERNELS._specs, op
         assert CPU_KERNELS.lookup(op) is not NUMPY_KERNELS.lookup(op), op
-    kernels = ROOT / "backends" / "graphflow_numpy" / "kernels"
-    for name in ("collective", "reductions", "linalg", "random", "nn_pool"):   # split: no namespace tests
-        assert "xp is np" not in (kernels / f"{name}.py").read_text() and \
-            "xp is not np" not in (kernels / f"{name}.py").read_text(), name
+        cpu, portable = CPU_KERNELS.spec(op), NUMPY_KERNELS.spec(op)   # the same facts in both tables
+        assert (cpu.writes_out, cpu.takes_epilogue, cpu.scratch_bytes is None) == \
+            (portable.writes_out, portable.takes_epilogue, portable.scratch_bytes is None), op
+        assert [cpu.inplace(op, i) for i in range(3)] == [portable.inplace(op, i) for i in range(3)], op
+    # no kernel anywhere asks which array namespace it was handed (the tables say it)
+    found = [f"{path.relative_to(ROOT)}:{n}" for path in sorted((ROOT / "backends").rglob("*.py"))
+             for n, line in enumerate(path.read_text().splitlines(), 1)
+             if "xp is np" in line or "xp is not np" in line]
+    assert not found, found
+
+
+def test_the_fused_hook_takes_cpu_paths_only_with_the_cpu_table(monkeypatch):
+    """``on_host``: the NumPy backend's table and its children run on host arrays (numba
+    loops, threads); the portable table and CuPy's do not. Compiled fused groups of a
+    backend built on the portable table never take the numba loop or the blocked threads."""
+    from graphflow.runtime import KernelTable
+    from graphflow_numpy import CPU_KERNELS, table as tables
+    assert tables.on_host(CPU_KERNELS) and tables.on_host(KernelTable(parent=CPU_KERNELS))
+    assert not tables.on_host(NUMPY_KERNELS) and not tables.on_host(graphflow_cupy.KERNELS)
+
+    from graphflow_numpy.kernels import fused_blocks
+    monkeypatch.setattr(fused_blocks, "MIN_ELEMENTS", 40)   # small arrays take the CPU routes
+
+    class Portable(NumpyBackend):   # host arrays, but the portable table: no CPU fast paths
+        name, kernels = "portable-numpy", NUMPY_KERNELS
+    x = gf.placeholder((64, 9), "float32")
+    xv = np.random.default_rng(0).standard_normal((64, 9)).astype(np.float32)
+    routes = {}
+    for backend in (NumpyBackend(), Portable()):
+        f = gf.function([x], gf.tanh(x * x + 1.0) * 2.0, backend=backend)
+        np.testing.assert_allclose(f(xv), np.tanh(xv * xv + 1) * 2, rtol=1e-6)
+        runs = [step[0] for step in f.executor.steps if hasattr(step[0], "routes")]
+        assert runs, "no fused group compiled"
+        routes[backend.name] = {r.kind for run in runs for r in run.routes.values()}
+    assert routes["portable-numpy"] == {"whole"} and routes["numpy"] <= {"loop", "blocks"}
 
 
 @pytest.fixture

@@ -119,26 +119,34 @@ def test_choice_of_algorithm(monkeypatch):
     geo = lambda n, h, c, o, **kw: ConvGeometry.of(gf.nn.Conv2D(**kw), (n, h, h, c), (3, 3, c, o))
     fast = jit.available()
     # exact (default): F(2x2) for a layer's output, F(4x4) for gradients; winograd-fast: F(4x4)
-    assert nn_conv.choose(np, geo(32, 98, 32, 32)) == (("winograd", 2) if fast else ("im2col", 0))
-    assert nn_conv.choose(np, geo(32, 98, 32, 32), input_pass=True) == (("winograd", 4) if fast else ("im2col", 0))
-    assert nn_conv.choose(np, geo(32, 98, 32, 32), filter_pass=True) == (("winograd", 4) if fast else ("im2col", 0))
-    assert nn_conv.choose(np, geo(32, 98, 32, 32), exact=False) == (("winograd", 4) if fast else ("im2col", 0))
-    assert nn_conv.choose(np, geo(32, 7, 128, 256), exact=False) == ("im2col", 0)  # 5x5: 4x4 tiles 39% used
-    assert nn_conv.choose(np, geo(32, 7, 128, 256)) == (("winograd", 2) if fast else ("im2col", 0))  # 69%
+    assert nn_conv.choose(geo(32, 98, 32, 32)) == (("winograd", 2) if fast else ("im2col", 0))
+    assert nn_conv.choose(geo(32, 98, 32, 32), input_pass=True) == (("winograd", 4) if fast else ("im2col", 0))
+    assert nn_conv.choose(geo(32, 98, 32, 32), filter_pass=True) == (("winograd", 4) if fast else ("im2col", 0))
+    assert nn_conv.choose(geo(32, 98, 32, 32), exact=False) == (("winograd", 4) if fast else ("im2col", 0))
+    assert nn_conv.choose(geo(32, 7, 128, 256), exact=False) == ("im2col", 0)  # 5x5: 4x4 tiles 39% used
+    assert nn_conv.choose(geo(32, 7, 128, 256)) == (("winograd", 2) if fast else ("im2col", 0))  # 69%
     # few input channels (an image): im2col / F(2x2) exact, the direct loop in the fast
     # mode; the filter gradient: Winograd
-    assert nn_conv.choose(np, geo(32, 28, 1, 32)) == ("im2col", 0)         # one input channel
-    assert nn_conv.choose(np, geo(32, 100, 3, 32)) == (("winograd", 2) if fast else ("im2col", 0))
-    assert nn_conv.choose(np, geo(32, 100, 3, 32), exact=False) == (("direct", 0) if fast else ("im2col", 0))
-    assert nn_conv.choose(np, geo(32, 28, 1, 32), exact=False) == (("direct", 0) if fast else ("im2col", 0))
-    assert nn_conv.choose(np, geo(32, 100, 3, 32), filter_pass=True) == (("winograd", 4) if fast else ("im2col", 0))
-    assert nn_conv.choose(np, geo(8, 9, 4, 4, strides=(2, 2))) == ("im2col", 0)
+    assert nn_conv.choose(geo(32, 28, 1, 32)) == ("im2col", 0)         # one input channel
+    assert nn_conv.choose(geo(32, 100, 3, 32)) == (("winograd", 2) if fast else ("im2col", 0))
+    assert nn_conv.choose(geo(32, 100, 3, 32), exact=False) == (("direct", 0) if fast else ("im2col", 0))
+    assert nn_conv.choose(geo(32, 28, 1, 32), exact=False) == (("direct", 0) if fast else ("im2col", 0))
+    assert nn_conv.choose(geo(32, 100, 3, 32), filter_pass=True) == (("winograd", 4) if fast else ("im2col", 0))
+    assert nn_conv.choose(geo(8, 9, 4, 4, strides=(2, 2))) == ("im2col", 0)
+    # the portable kernels (cpu=False: CuPy's parent table): im2col unless Winograd is forced
+    for kw in ({}, {"exact": False}, {"filter_pass": True}, {"input_pass": True}):
+        assert nn_conv.choose(geo(32, 98, 32, 32), cpu=False, **kw) == ("im2col", 0)
+        assert nn_conv.choose(geo(32, 100, 3, 32), cpu=False, **kw) == ("im2col", 0)   # never direct
+    monkeypatch.setenv("GRAPHFLOW_CONV", "direct")
+    assert nn_conv.choose(geo(32, 100, 3, 32), cpu=False) == ("im2col", 0)
+    monkeypatch.setenv("GRAPHFLOW_CONV", "winograd")
+    assert nn_conv.choose(geo(32, 98, 32, 32), cpu=False) == ("winograd", 4)
     monkeypatch.setenv("GRAPHFLOW_CONV", "winograd2")
-    assert nn_conv.choose(np, geo(32, 7, 128, 256)) == ("winograd", 2)
+    assert nn_conv.choose(geo(32, 7, 128, 256)) == ("winograd", 2)
     monkeypatch.setenv("GRAPHFLOW_CONV", "fft")
     with pytest.raises(ValueError, match=r"GRAPHFLOW_CONV must be one of auto, im2col, winograd, winograd2, "
                                          r"direct, got 'fft'"):
-        nn_conv.choose(np, geo(32, 98, 32, 32))
+        nn_conv.choose(geo(32, 98, 32, 32))
 
 
 @pytest.mark.parametrize("op_type", [gf.nn.Conv2D, gf.nn.Conv2DBackpropInput, gf.nn.Conv2DBackpropFilter])
@@ -172,6 +180,21 @@ def test_pointwise_needs_no_scratch():
     assert nn_conv.scratch_bytes(op, [(8, 10, 10, 16), (1, 1, 16, 4)]) == 0
     nchw = gf.nn.Conv2D(data_format="channels_first")
     assert nn_conv.scratch_bytes(nchw, [(8, 16, 10, 10), (1, 1, 16, 4)]) == (8 * 100 * 16 + 8 * 100 * 4) * 4
+
+
+def test_each_table_declares_the_scratch_of_its_own_algorithm(monkeypatch):
+    """The CPU table's conv kernels declare the scratch of the algorithm they take (F(2x2)
+    Winograd here, with numba), the portable table's that of im2col, which it takes."""
+    from graphflow_numpy import CPU_KERNELS, KERNELS, jit
+    monkeypatch.delenv("GRAPHFLOW_CONV", raising=False)
+    op, shapes = gf.nn.Conv2D(padding="same"), [(32, 98, 98, 32), (3, 3, 32, 32)]
+    g = ConvGeometry.of(op, *shapes)
+    cpu = CPU_KERNELS.spec(gf.nn.Conv2D).scratch_bytes(op, shapes, 4, np)
+    portable = KERNELS.spec(gf.nn.Conv2D).scratch_bytes(op, shapes, 4, np)
+    assert portable == nn_conv.scratch_bytes(op, shapes, cpu=False) == conv_im2col.scratch_bytes(g, 4)
+    assert cpu == nn_conv.scratch_bytes(op, shapes)
+    if jit.available():
+        assert cpu == conv_winograd.scratch_bytes(g, 2, 4) != portable
 
 
 def test_geometry_of_the_input_gradient():

@@ -19,8 +19,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager, nullcontext
 
-import numpy as np
-
 
 def thread_count() -> int:
     """How many threads one kernel call may use."""
@@ -36,10 +34,10 @@ def thread_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def threads_for(xp) -> int:
-    """Threads for a kernel on arrays of ``xp``: the CPU's for NumPy, one for a device
-    library (its work is queued on one stream anyway)."""
-    return thread_count() if xp is np else 1
+def threads_for(cpu: bool) -> int:
+    """Threads for a kernel: the CPU's for the NumPy backend's (``cpu``: host arrays), one
+    for the portable kernels a device library runs (its work is queued on one stream)."""
+    return thread_count() if cpu else 1
 
 
 def parts(n: int, k: int) -> list:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import jit
 from . import conv_im2col, direct_loops
-from ._parallel import run_parts, thread_count, threads_for
+from ._parallel import run_parts, thread_count
 from ._scratch import work_units
 from .conv_geometry import ConvGeometry
 
@@ -29,7 +29,7 @@ def forward(xp, x, k, g: ConvGeometry, y, epilogue=None):
     ``epilogue(y, (images, rows))`` runs on each band of y as soon as it is written."""
     lp = jit.loops(direct_loops)
     if lp is None:  # numba switched off after the choice was made: the GEMM does the same sums
-        return conv_im2col.forward(xp, x, k, g, y, epilogue)
+        return conv_im2col.forward(xp, x, k, g, y, epilogue, cpu=True)
     us = work_units(g.n, g.oh, g.ow * g.o * x.dtype.itemsize, BUDGET, thread_count())
 
     def part(lo, hi):
@@ -37,5 +37,5 @@ def forward(xp, x, k, g: ConvGeometry, y, epilogue=None):
             lp.forward_rows(x, k, g.pads[0], g.pads[2], n0, n1, r0, r1, y)
             if epilogue is not None:
                 epilogue(y, (slice(n0, n1), slice(r0, r1)))
-    run_parts(part, len(us), threads_for(xp), blas=False)
+    run_parts(part, len(us), blas=False)
     return y

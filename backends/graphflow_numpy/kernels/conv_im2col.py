@@ -16,8 +16,6 @@ Units are split over the cores (``_parallel``). Everything here is written again
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .. import jit
 from . import im2col_loops
 from ._parallel import GemmSum, run_parts, sum_parts, thread_count, threads_for
@@ -51,11 +49,12 @@ def scratch_bytes(g: ConvGeometry, itemsize: int) -> int:
     return biggest * _row_bytes(g, itemsize) * min(len(us), thread_count())
 
 
-def fill_columns(xp, x, g: ConvGeometry, unit, cols) -> None:
+def fill_columns(xp, x, g: ConvGeometry, unit, cols, cpu: bool = False) -> None:
     """cols[(n, i, j), (a, b, c)] = x[n, i*sh + a*dh - top, j*sw + b*dw - left, c] for the
-    unit's images and output rows, zero where that cell is padding."""
+    unit's images and output rows, zero where that cell is padding (``cpu``: host
+    arrays, filled by a numba loop)."""
     n0, n1, r0, r1 = unit
-    lp = jit.loops(im2col_loops) if xp is np else None
+    lp = jit.loops(im2col_loops) if cpu else None
     if lp is not None:
         (sh, sw), (dh, dw) = g.strides, g.dilation
         lp.fill_columns(x, g.pads[0], g.pads[2], sh, sw, dh, dw, g.kh, g.kw, n0, n1, r0, r1, g.ow, cols)
@@ -87,9 +86,10 @@ def _rows(t2, g: ConvGeometry, unit):
     return t2[(n0 * g.oh + r0) * g.ow:((n1 - 1) * g.oh + r1) * g.ow]
 
 
-def forward(xp, x, k, g: ConvGeometry, y, epilogue=None):
+def forward(xp, x, k, g: ConvGeometry, y, epilogue=None, cpu: bool = False):
     """y (n, oh, ow, o), C-contiguous, = x (n, h, w, c) correlated with k (kh, kw, c, o);
-    ``epilogue(y, (images, rows))`` runs on each block of y as soon as it is written."""
+    ``epilogue(y, (images, rows))`` runs on each block of y as soon as it is written.
+    ``cpu``: host arrays (numba column fills, units over the cores)."""
     k2 = k.reshape(-1, g.o)
     y2 = y.reshape(-1, g.o)
     if is_pointwise(g):
@@ -103,15 +103,15 @@ def forward(xp, x, k, g: ConvGeometry, y, epilogue=None):
         for unit in us[lo:hi]:
             n0, n1, r0, r1 = unit
             cols = scratch(xp, "cols", ((n1 - n0) * (r1 - r0) * g.ow, g.kh * g.kw * g.c), x.dtype)
-            fill_columns(xp, x, g, unit, cols)
+            fill_columns(xp, x, g, unit, cols, cpu)
             xp.matmul(cols, k2, out=_rows(y2, g, unit))
             if epilogue is not None:
                 epilogue(y, (slice(n0, n1), slice(r0, r1)))
-    run_parts(part, len(us), threads_for(xp))
+    run_parts(part, len(us), threads_for(cpu))
     return y
 
 
-def backprop_filter(xp, x, dy, g: ConvGeometry):
+def backprop_filter(xp, x, dy, g: ConvGeometry, cpu: bool = False):
     """dk (kh, kw, c, o) = sum over output pixels of columns^T @ dy."""
     dy2 = dy.reshape(-1, g.o)
     if is_pointwise(g):
@@ -123,10 +123,10 @@ def backprop_filter(xp, x, dy, g: ConvGeometry):
         for unit in us[lo:hi]:
             n0, n1, r0, r1 = unit
             cols = scratch(xp, "cols", ((n1 - n0) * (r1 - r0) * g.ow, g.kh * g.kw * g.c), x.dtype)
-            fill_columns(xp, x, g, unit, cols)
+            fill_columns(xp, x, g, unit, cols, cpu)
             acc.add(cols.T, _rows(dy2, g, unit))
         return acc.total
-    total = sum_parts(part, len(us), threads_for(xp))
+    total = sum_parts(part, len(us), threads_for(cpu))
     return total.reshape(g.kernel_shape)
 
 
@@ -142,7 +142,7 @@ def backprop_input_scratch_bytes(g: ConvGeometry, itemsize: int) -> int:
     return biggest * g.oh * g.ow * g.kh * g.kw * g.c * itemsize * min(len(us), thread_count())
 
 
-def backprop_input(xp, dy, k, g: ConvGeometry, dx):
+def backprop_input(xp, dy, k, g: ConvGeometry, dx, cpu: bool = False):
     """dx (n, h, w, c), C-contiguous, = the adjoint of ``forward`` applied to dy: per unit
     of whole images, dcols = dy @ k^T, then each tap's block added where it was read."""
     k2t = k.reshape(-1, g.o).T
@@ -163,5 +163,5 @@ def backprop_input(xp, dy, k, g: ConvGeometry, dx):
                     j0, j1 = g.valid_range(b, 1, 0, g.ow)
                     if i1 > i0 and j1 > j0:
                         block[:, g.source(a, 0, i0, i1), g.source(b, 1, j0, j1), :] += c6[:, i0:i1, j0:j1, a, b, :]
-    run_parts(part, len(us), threads_for(xp))
+    run_parts(part, len(us), threads_for(cpu))
     return dx

@@ -93,9 +93,9 @@ def filter_untransform(xp, du, m: int, dtype):
     return dk.astype(dtype)
 
 
-def _loops(xp, m):
-    """The numba tile loops of F(m x m, 3x3) on NumPy arrays, or None for the xp path."""
-    return jit.loops(winograd_loops if m == 4 else winograd2_loops) if xp is np else None
+def _loops(cpu, m):
+    """The numba tile loops of F(m x m, 3x3) for host arrays (``cpu``), or None for the xp path."""
+    return jit.loops(winograd_loops if m == 4 else winograd2_loops) if cpu else None
 
 
 _NO_LIVE = np.zeros((0, 16), np.bool_)  # the filter gradient needs no zero windows (any width)
@@ -120,13 +120,14 @@ def _consts(dtype):
     return np.array([2, 4, 5, 8, 0], dtype)
 
 
-def forward(xp, x, k, g: ConvGeometry, y, m: int = 4, epilogue=None, exact: bool = True):
+def forward(xp, x, k, g: ConvGeometry, y, m: int = 4, epilogue=None, exact: bool = True, cpu: bool = False):
     """y (n, oh, ow, o), C-contiguous, = x (n, h, w, c) correlated with the 3x3 kernel k;
     ``epilogue(y, (images, rows))`` runs on each block of y as soon as it is written.
     ``exact``: an output whose whole receptive field is zero is exactly 0 (as the sum it
-    stands for is), not the transforms' rounding residue (module docstring)."""
+    stands for is), not the transforms' rounding residue (module docstring). ``cpu``: host
+    arrays (numba tile loops, units over the cores)."""
     u = filter_transform(xp, k, m)
-    lp = _loops(xp, m)
+    lp = _loops(cpu, m)
     if lp is None:
         y[...] = _output_xp(xp, xp.matmul(_input_xp(xp, x, g, m), u), g, m)
         if exact:
@@ -149,13 +150,13 @@ def forward(xp, x, k, g: ConvGeometry, y, m: int = 4, epilogue=None, exact: bool
             lp.output_tiles(mo, n0, n1, t0, t1, tw, kc, y, exact, live)
             if epilogue is not None:
                 epilogue(y, (slice(n0, n1), slice(t0 * m, min(t1 * m, g.oh))))
-    run_parts(part, len(us), threads_for(xp))
+    run_parts(part, len(us), threads_for(cpu))
     return y
 
 
-def backprop_filter(xp, x, dy, g: ConvGeometry, m: int = 4):
+def backprop_filter(xp, x, dy, g: ConvGeometry, m: int = 4, cpu: bool = False):
     """dk (3, 3, c, o) of the convolution ``g`` from its input x and output gradient dy."""
-    lp = _loops(xp, m)
+    lp = _loops(cpu, m)
     if lp is None:
         v, w = _input_xp(xp, x, g, m), _gradient_xp(xp, dy, g, m)
         return filter_untransform(xp, xp.matmul(xp.swapaxes(v, 1, 2), w), m, x.dtype)
@@ -173,7 +174,7 @@ def backprop_filter(xp, x, dy, g: ConvGeometry, m: int = 4):
             lp.gradient_tiles(dy, n0, n1, t0, t1, tw, kc, w)
             acc.add(v.transpose(0, 2, 1), w)
         return acc.total
-    total = sum_parts(part, len(us), threads_for(xp))
+    total = sum_parts(part, len(us), threads_for(cpu))
     return filter_untransform(xp, total, m, x.dtype)
 
 

@@ -165,8 +165,9 @@ class _Route:
         return f"<fused route {self.kind} for {self.plan.shape}>"
 
 
-def fused_kernel(op: Fused, input_types, origin, table, xp):
-    """``run(*inputs, out=None)`` for ``op`` with step kernels from ``table``;
+def fused_kernel(op: Fused, input_types, origin, table, xp, cpu: bool = False):
+    """``run(*inputs, out=None)`` for ``op`` with step kernels from ``table``; ``cpu``: host
+    arrays (the NumPy backend's), which may take the numba loop or the blocked threads;
     ``run.plan_for(shapes)`` gives the plan of one input-shape signature and
     ``run.route_for(args, out)`` how a call on these arrays runs (both made once)."""
     subs = _sub_nodes(op.steps, input_types, origin)
@@ -193,7 +194,7 @@ def fused_kernel(op: Fused, input_types, origin, table, xp):
     loops: dict = {}  # input layout -> (compiled loop, which inputs are single values) or None
 
     def decide(args, out, plan) -> _Route:
-        if xp is np and out.size >= fused_blocks.MIN_ELEMENTS:
+        if cpu and out.size >= fused_blocks.MIN_ELEMENTS:
             if fused_loops.loop_for(op, args, out, dtypes, loops) is not None:
                 return _Route("loop", plan, loops)
             if fused_blocks.block_view(args, out) is not None:
@@ -228,17 +229,17 @@ def fused_kernel(op: Fused, input_types, origin, table, xp):
     return run
 
 
-def epilogue_kernel(op: FusedEpilogue, node, table, xp):
+def epilogue_kernel(op: FusedEpilogue, node, table, xp, cpu: bool = False):
     """The head (conv2d, matmul) computes into ``out`` when its kernel can, else into a
     fresh array; the epilogue then runs in place on that result when it may (its first
     step is the head result's one reader, and its result has the head's shape and dtype:
-    nothing broadcasts it wider)."""
+    nothing broadcasts it wider). ``cpu``: host arrays, as for ``fused_kernel``."""
     k = op.n_head_inputs
     (head_node,) = _sub_nodes([(op.head, tuple(range(k)))], [t.type for t in node.inputs[:k]], node)
     (head_spec,) = _specs(table, [head_node], node)
     head = head_spec.factory(op.head, head_node, xp)
     epi_types = [head_node.outputs[0].type] + [t.type for t in node.inputs[k:]]
-    epilogue = fused_kernel(op.epilogue, epi_types, node, table, xp)
+    epilogue = fused_kernel(op.epilogue, epi_types, node, table, xp, cpu)
     inplace = fused_inplace(op.epilogue, 0)
     into_out = head_spec.writes_out and inplace
     fits: dict = {}  # input shapes -> (the head's result shape, or None if the epilogue's differs)

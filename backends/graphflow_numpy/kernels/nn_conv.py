@@ -27,15 +27,14 @@ max-pool decisions match float64), unless the Function was compiled with
 """
 from __future__ import annotations
 
+import functools
 import os
-
-import numpy as np
 
 from graphflow.ops.nn import conv
 from graphflow.runtime.precision import conv_precision
 
 from .. import jit
-from ..table import KERNELS
+from ..table import CPU_KERNELS, KERNELS
 from . import conv_direct, conv_im2col, conv_winograd
 from ._scratch import scratch
 from .conv_geometry import ConvGeometry
@@ -51,11 +50,13 @@ def forced() -> str:
     return v
 
 
-def choose(xp, g: ConvGeometry, filter_pass: bool = False, exact: bool = True,
-           input_pass: bool = False) -> tuple:
+def choose(g: ConvGeometry, filter_pass: bool = False, exact: bool = True,
+           input_pass: bool = False, cpu: bool = True) -> tuple:
     """(algorithm, Winograd tile size) for the forward-shaped convolution ``g``: a layer's
     output, or (``input_pass``) an input gradient written as a convolution, or
-    (``filter_pass``) a filter gradient; in the exact mode or not (``exact_mode``).
+    (``filter_pass``) a filter gradient; in the exact mode or not (``exact_mode``); for
+    the NumPy backend's kernels (``cpu``, host arrays: numba loops) or the portable ones
+    (im2col unless ``GRAPHFLOW_CONV`` forces Winograd's whole-batch xp formulation).
 
     Exact: a layer's output, whose values ReLU and max-pool decide on, takes F(2x2, 3x3):
     its dyadic transforms round as a direct sum does, and exact zeros are restored. The
@@ -74,7 +75,7 @@ def choose(xp, g: ConvGeometry, filter_pass: bool = False, exact: bool = True,
     moves the losses 1e-2 apart); the direct loop's other summation order alone took it
     to 9.9e-3 (limit 2e-3), where F(2x2) stays at 2.4e-6 (docs/performance.md)."""
     want = forced()
-    direct = xp is np and jit.available() and conv_direct.applies(g) and not filter_pass
+    direct = cpu and jit.available() and conv_direct.applies(g) and not filter_pass
     few = g.c <= conv_direct.MAX_CHANNELS and not exact  # (why not exact: the docstring)
     if want == "direct" or (want == "auto" and direct and few):
         return ("direct", 0) if direct else ("im2col", 0)
@@ -82,7 +83,7 @@ def choose(xp, g: ConvGeometry, filter_pass: bool = False, exact: bool = True,
         return "im2col", 0
     if want in ("winograd", "winograd2"):
         return "winograd", 2 if want == "winograd2" else 4
-    if xp is not np or not jit.available():
+    if not cpu or not jit.available():
         return "im2col", 0  # the xp tile transforms are whole-batch tensor contractions
     m = 2 if exact and not (filter_pass or input_pass) else 4
     th, tw = conv_winograd.tiles(g, m)
@@ -97,13 +98,13 @@ def exact_mode() -> bool:
     return conv_precision() == "exact"
 
 
-def _forward(xp, x, k, g: ConvGeometry, y, epilogue=None, exact=True, input_pass=False):
-    algo, m = choose(xp, g, exact=exact, input_pass=input_pass)
+def _forward(xp, x, k, g: ConvGeometry, y, epilogue=None, exact=True, input_pass=False, cpu=False):
+    algo, m = choose(g, exact=exact, input_pass=input_pass, cpu=cpu)
     if algo == "winograd":
-        return conv_winograd.forward(xp, x, k, g, y, m, epilogue, exact)
+        return conv_winograd.forward(xp, x, k, g, y, m, epilogue, exact, cpu=cpu)
     if algo == "direct":
         return conv_direct.forward(xp, x, k, g, y, epilogue)
-    return conv_im2col.forward(xp, x, k, g, y, epilogue)
+    return conv_im2col.forward(xp, x, k, g, y, epilogue, cpu=cpu)
 
 
 def _flipped(xp, k):
@@ -111,17 +112,17 @@ def _flipped(xp, k):
     return xp.ascontiguousarray(xp.transpose(k[::-1, ::-1], (0, 1, 3, 2)))
 
 
-def _backprop_input(xp, dy, k, g: ConvGeometry, dx, exact=True, gradient=True):
+def _backprop_input(xp, dy, k, g: ConvGeometry, dx, exact=True, gradient=True, cpu=False):
     if g.strides == (1, 1):  # a zero window of dy gives an exact zero of dx too
-        return _forward(xp, dy, _flipped(xp, k), g.transposed(), dx, exact=exact, input_pass=gradient)
-    return conv_im2col.backprop_input(xp, dy, k, g, dx)
+        return _forward(xp, dy, _flipped(xp, k), g.transposed(), dx, exact=exact, input_pass=gradient, cpu=cpu)
+    return conv_im2col.backprop_input(xp, dy, k, g, dx, cpu=cpu)
 
 
-def _backprop_filter(xp, x, dy, g: ConvGeometry, exact=True):
-    algo, m = choose(xp, g, filter_pass=True, exact=exact)
+def _backprop_filter(xp, x, dy, g: ConvGeometry, exact=True, cpu=False):
+    algo, m = choose(g, filter_pass=True, exact=exact, cpu=cpu)
     if algo == "winograd":
-        return conv_winograd.backprop_filter(xp, x, dy, g, m)
-    return conv_im2col.backprop_filter(xp, x, dy, g)
+        return conv_winograd.backprop_filter(xp, x, dy, g, m, cpu=cpu)
+    return conv_im2col.backprop_filter(xp, x, dy, g, cpu=cpu)
 
 
 # ---------------------------------------------------------------- layouts and buffers
@@ -168,24 +169,27 @@ def _deliver(xp, y, out, data_format):
     return out
 
 
-def _scratch(op, shapes, itemsize=4, xp=np):
-    return scratch_bytes(op, shapes, itemsize, xp)  # (defined with the memory accounting below)
+def _scratch(cpu):
+    """``KernelSpec.scratch_bytes`` of a convolution kernel (``cpu``: the NumPy backend's)."""
+    def bytes_of(op, shapes, itemsize=4, xp=None):
+        return scratch_bytes(op, shapes, itemsize, cpu)  # (defined with the memory accounting below)
+    return bytes_of
 
 
-@KERNELS.register(conv.Conv2D, writes_out=True, takes_epilogue=True, scratch_bytes=_scratch)
-def conv2d(op, node, xp):
+def conv2d(op, node, xp, cpu=False):
     """``run(x, k, out=None, epilogue=None)``: ``epilogue(y, (images, rows))``, with y the
     result and two slices over its batch and row axes, is called (from worker threads)
     on each block of y as soon as it is written, while it is still in cache, so a fused
     bias / activation tail can run there in place; a channels_first call makes one call
-    over everything once the result is in place."""
+    over everything once the result is in place. ``cpu``: host arrays (the NumPy
+    backend's table), which take the numba algorithms over the cores."""
     fmt, exact = op.data_format, exact_mode()
 
     def run(x, k, out=None, epilogue=None):
         g = geometry_at(node, x.shape, k.shape)
         y = _result(xp, out, g.out_shape, x.dtype, fmt)
         inner = epilogue if fmt == "channels_last" else None
-        _forward(xp, _nhwc_in(xp, x, fmt, "conv_x"), xp.ascontiguousarray(k), g, y, inner, exact)
+        _forward(xp, _nhwc_in(xp, x, fmt, "conv_x"), xp.ascontiguousarray(k), g, y, inner, exact, cpu=cpu)
         y = _deliver(xp, y, out, fmt)
         if epilogue is not None and inner is None:  # channels_first: the whole result at once
             epilogue(y, (slice(None), slice(None)))
@@ -193,13 +197,12 @@ def conv2d(op, node, xp):
     return run
 
 
-@KERNELS.register(conv.Conv2DBackpropFilter, scratch_bytes=_scratch)
-def conv2d_backprop_filter(op, node, xp):
+def conv2d_backprop_filter(op, node, xp, cpu=False):
     fmt, exact = op.data_format, exact_mode()
 
     def run(x, k, dy, out=None):
         g = geometry_at(node, x.shape, k.shape)
-        dk = _backprop_filter(xp, _nhwc_in(xp, x, fmt, "conv_x"), _nhwc_in(xp, dy, fmt, "conv_dy"), g, exact)
+        dk = _backprop_filter(xp, _nhwc_in(xp, x, fmt, "conv_x"), _nhwc_in(xp, dy, fmt, "conv_dy"), g, exact, cpu)
         if out is None:
             return dk
         out[...] = dk
@@ -207,13 +210,13 @@ def conv2d_backprop_filter(op, node, xp):
     return run
 
 
-def input_gradient(xp, g: ConvGeometry, k, dy, data_format, out=None, exact=True, gradient=True):
+def input_gradient(xp, g: ConvGeometry, k, dy, data_format, out=None, exact=True, gradient=True, cpu=False):
     """d<conv2d(x, k), dy>/dx for an ``x`` of geometry ``g``, in ``data_format`` (also the
     transposed convolution's forward pass: ``gradient=False``, its values are a layer's
-    output and take the forward algorithm), into ``out`` when it fits."""
+    output and take the forward algorithm), into ``out`` when it fits; ``cpu``: host arrays."""
     dx = _result(xp, out, g.in_shape, dy.dtype, data_format)
     _backprop_input(xp, _nhwc_in(xp, dy, data_format, "conv_dy"), xp.ascontiguousarray(k), g, dx, exact,
-                    gradient)
+                    gradient, cpu)
     return _deliver(xp, dx, out, data_format)
 
 
@@ -222,19 +225,29 @@ def _over_x(op, position):
     return position == 0
 
 
-@KERNELS.register(conv.Conv2DBackpropInput, writes_out=True, inplace=_over_x, scratch_bytes=_scratch)
-def conv2d_backprop_input(op, node, xp):
+def conv2d_backprop_input(op, node, xp, cpu=False):
     exact = exact_mode()
 
     def run(x, k, dy, out=None):
-        return input_gradient(xp, geometry_at(node, x.shape, k.shape), k, dy, op.data_format, out, exact)
+        return input_gradient(xp, geometry_at(node, x.shape, k.shape), k, dy, op.data_format, out, exact,
+                              cpu=cpu)
     return run
 
 
+# the portable kernels in KERNELS (CuPy inherits them where its own kernels do not take the
+# dtype), the same ones over host arrays (numba loops, per-core units) in CPU_KERNELS
+for _op, _factory, _fact in ((conv.Conv2D, conv2d, {"writes_out": True, "takes_epilogue": True}),
+                             (conv.Conv2DBackpropFilter, conv2d_backprop_filter, {}),
+                             (conv.Conv2DBackpropInput, conv2d_backprop_input,
+                              {"writes_out": True, "inplace": _over_x})):
+    KERNELS.register(_op, scratch_bytes=_scratch(False), **_fact)(_factory)
+    CPU_KERNELS.register(_op, scratch_bytes=_scratch(True), **_fact)(functools.partial(_factory, cpu=True))
+
+
 # ---------------------------------------------------------------- memory accounting
-def _forward_scratch(xp, g: ConvGeometry, itemsize: int, filter_pass: bool = False,
-                     input_pass: bool = False) -> int:
-    algo, m = choose(xp, g, filter_pass, exact_mode(), input_pass)
+def _forward_scratch(g: ConvGeometry, itemsize: int, filter_pass: bool = False,
+                     input_pass: bool = False, cpu: bool = True) -> int:
+    algo, m = choose(g, filter_pass, exact_mode(), input_pass, cpu)
     if algo == "winograd":
         return conv_winograd.scratch_bytes(g, m, itemsize)
     if algo == "direct":
@@ -242,9 +255,10 @@ def _forward_scratch(xp, g: ConvGeometry, itemsize: int, filter_pass: bool = Fal
     return conv_im2col.scratch_bytes(g, itemsize)
 
 
-def scratch_bytes(op, shapes, itemsize: int = 4, xp=np) -> int:
+def scratch_bytes(op, shapes, itemsize: int = 4, cpu: bool = True) -> int:
     """Bytes of scratch one call of the kernel of ``op`` (Conv2D or either gradient) holds
-    at once, for inputs of ``shapes`` (x and kernel first, as the op takes them):
+    at once (``cpu``: the NumPy backend's kernel, else the portable one), for inputs of
+    ``shapes`` (x and kernel first, as the op takes them):
     column matrices or Winograd tiles of the work units in flight, plus the
     channels-last copies a channels_first call makes."""
     g = ConvGeometry.of(op, shapes[0], shapes[1])
@@ -253,7 +267,7 @@ def scratch_bytes(op, shapes, itemsize: int = 4, xp=np) -> int:
         moved = (g.n * g.h * g.w * g.c + g.n * g.oh * g.ow * g.o) * itemsize
     if isinstance(op, conv.Conv2DBackpropInput):
         if g.strides == (1, 1):
-            return moved + _forward_scratch(xp, g.transposed(), itemsize, input_pass=True)
+            return moved + _forward_scratch(g.transposed(), itemsize, input_pass=True, cpu=cpu)
         return moved + conv_im2col.backprop_input_scratch_bytes(g, itemsize)
-    return moved + _forward_scratch(xp, g, itemsize, isinstance(op, conv.Conv2DBackpropFilter))
+    return moved + _forward_scratch(g, itemsize, isinstance(op, conv.Conv2DBackpropFilter), cpu=cpu)
 
