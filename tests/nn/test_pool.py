@@ -243,3 +243,24 @@ def test_max_pool_gradient_paths_agree_bit_for_bit(monkeypatch):
     fast = gf.function([xs], gx)(x)
     monkeypatch.setattr(jit, "loops", lambda module: None)
     np.testing.assert_array_equal(gf.function([xs], gx)(x), fast)
+
+
+def test_max_pool_2x2_loop_matches_the_general_loop():
+    """``max_forward_2x2`` (2x2 windows, stride 2, no padding) against ``max_forward`` on
+    ties, NaNs (first NaN of a window wins) and an odd size (last row / column dropped),
+    with enough channels for the vectorised channel loop: same values, same offsets."""
+    from graphflow_numpy import jit
+    from graphflow_numpy.kernels import pool_loops
+    lp = jit.loops(pool_loops)
+    if lp is None:
+        pytest.skip("numba not installed: the xp path runs (tested above)")
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 3, size=(3, 9, 7, 37)).astype(np.float32)  # many ties
+    x[rng.random(x.shape) < 0.05] = np.nan
+    want_y, want_i = np.empty((3, 4, 3, 37), np.float32), np.empty((3, 4, 3, 37), np.uint8)
+    got_y, got_i = np.empty_like(want_y), np.empty_like(want_i)
+    lp.max_forward(x, 2, 2, 2, 2, 0, 0, 0, 3, want_y, want_i)
+    lp.max_forward_2x2(x, 0, 3, got_y, got_i)
+    np.testing.assert_array_equal(got_y, want_y)  # (NaN == NaN in assert_array_equal)
+    np.testing.assert_array_equal(got_i, want_i)
+    assert np.isnan(got_y).any() and (got_i == 3).any()

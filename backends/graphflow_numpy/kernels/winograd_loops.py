@@ -28,52 +28,72 @@ import numpy as np
 def input_tiles(x, pt, pl, n0, n1, ti0, ti1, tw, k, V, exact, live):
     """V[xi * 6 + nu, p, c] = (B^T d_p B)[xi, nu] for the 6x6 input tile d_p of channel c
     whose top-left is (ti * 4 - pt, tj * 4 - pl); when ``exact``, live[p, i * 4 + j] = 1
-    if output (i, j) of the tile reads a non-zero input value, else 0."""
+    if output (i, j) of the tile reads a non-zero input value, else 0.
+
+    Neighbouring tiles share two columns, so the pass down the columns (over the tile
+    row's 6 input rows) runs once per column of the tile row (``T``, with each pixel's
+    non-zero flag) and the pass along the rows makes V from it: the same operations on
+    the same values as a tile-by-tile transform, so V is the same bit for bit."""
     H, W, C = x.shape[1], x.shape[2], x.shape[3]
     c2, c4, c5, z = k[0], k[1], k[2], k[4]
-    buf = np.empty((2, 36, C), x.dtype)  # [0]: the tile (i * 6 + j); [1]: after the column pass
-    nz = np.zeros(36, np.bool_)          # pixel e of the tile holds a non-zero value
-    p = 0
+    WP = tw * 4 + 2                   # columns the tile row reads, padding included
+    T = np.empty((6, WP, C), x.dtype)  # after the column pass: T[xi, column, c]
+    nzp = np.zeros((6, WP), np.bool_)  # pixel (row i of the tile row, column) not all 0
+    zrow = np.zeros((W, C), x.dtype)   # a row of padding
     for n in range(n0, n1):
         for ti in range(ti0, ti1):
+            r0 = ti * 4 - pt
+            R0 = x[n, r0] if 0 <= r0 < H else zrow
+            R1 = x[n, r0 + 1] if 0 <= r0 + 1 < H else zrow
+            R2 = x[n, r0 + 2] if 0 <= r0 + 2 < H else zrow
+            R3 = x[n, r0 + 3] if 0 <= r0 + 3 < H else zrow
+            R4 = x[n, r0 + 4] if 0 <= r0 + 4 < H else zrow
+            R5 = x[n, r0 + 5] if 0 <= r0 + 5 < H else zrow
+            for cc in range(WP):
+                c = cc - pl
+                if 0 <= c < W:
+                    f0 = f1 = f2 = f3 = f4 = f5 = False
+                    for q in range(C):
+                        d0, d1, d2, d3, d4, d5 = R0[c, q], R1[c, q], R2[c, q], R3[c, q], R4[c, q], R5[c, q]
+                        f0 |= d0 != z  # NaN and inf count as non-zero, -0.0 as zero
+                        f1 |= d1 != z
+                        f2 |= d2 != z
+                        f3 |= d3 != z
+                        f4 |= d4 != z
+                        f5 |= d5 != z
+                        T[0, cc, q] = c4 * d0 - c5 * d2 + d4
+                        T[1, cc, q] = d3 + d4 - c4 * (d1 + d2)
+                        T[2, cc, q] = c4 * (d1 - d2) - d3 + d4
+                        T[3, cc, q] = c2 * (d3 - d1) - d2 + d4
+                        T[4, cc, q] = c2 * (d1 - d3) - d2 + d4
+                        T[5, cc, q] = c4 * d1 - c5 * d3 + d5
+                    nzp[0, cc], nzp[1, cc], nzp[2, cc] = f0, f1, f2
+                    nzp[3, cc], nzp[4, cc], nzp[5, cc] = f3, f4, f5
+                else:
+                    for i in range(6):
+                        for q in range(C):
+                            T[i, cc, q] = z
+                        nzp[i, cc] = False
+            p = ((n - n0) * (ti1 - ti0) + ti - ti0) * tw
             for tj in range(tw):
-                r0, c0 = ti * 4 - pt, tj * 4 - pl
-                for e in range(36):
-                    r, c = r0 + e // 6, c0 + e % 6
-                    if 0 <= r < H and 0 <= c < W:
-                        mag = z
-                        for q in range(C):
-                            v = x[n, r, c, q]
-                            buf[0, e, q] = v
-                            mag += abs(v)  # 0 only when every value is 0 (NaN, inf count)
-                        nz[e] = mag != z
-                    else:
-                        for q in range(C):
-                            buf[0, e, q] = z
-                        nz[e] = False
+                c0 = tj * 4
                 if exact:  # each of the 16 outputs reads a 3x3 window of the tile
                     for o in range(16):
                         hit = False
                         for w in range(9):
-                            hit = hit or nz[(o // 4 + w // 3) * 6 + o % 4 + w % 3]
+                            hit = hit or nzp[o // 4 + w // 3, c0 + o % 4 + w % 3]
                         live[p, o] = hit
-                for s in range(12):
-                    src, a, step = (buf[0], s, 6) if s < 6 else (buf[1], (s - 6) * 6, 1)
+                for xi in range(6):
+                    a = xi * 6
                     for q in range(C):
-                        d0, d1, d2 = src[a, q], src[a + step, q], src[a + 2 * step, q]
-                        d3, d4, d5 = src[a + 3 * step, q], src[a + 4 * step, q], src[a + 5 * step, q]
-                        e0 = c4 * d0 - c5 * d2 + d4
-                        e1 = d3 + d4 - c4 * (d1 + d2)
-                        e2 = c4 * (d1 - d2) - d3 + d4
-                        e3 = c2 * (d3 - d1) - d2 + d4
-                        e4 = c2 * (d1 - d3) - d2 + d4
-                        e5 = c4 * d1 - c5 * d3 + d5
-                        if s < 6:
-                            buf[1, s, q], buf[1, 6 + s, q], buf[1, 12 + s, q] = e0, e1, e2
-                            buf[1, 18 + s, q], buf[1, 24 + s, q], buf[1, 30 + s, q] = e3, e4, e5
-                        else:
-                            V[a, p, q], V[a + 1, p, q], V[a + 2, p, q] = e0, e1, e2
-                            V[a + 3, p, q], V[a + 4, p, q], V[a + 5, p, q] = e3, e4, e5
+                        d0, d1, d2 = T[xi, c0, q], T[xi, c0 + 1, q], T[xi, c0 + 2, q]
+                        d3, d4, d5 = T[xi, c0 + 3, q], T[xi, c0 + 4, q], T[xi, c0 + 5, q]
+                        V[a, p, q] = c4 * d0 - c5 * d2 + d4
+                        V[a + 1, p, q] = d3 + d4 - c4 * (d1 + d2)
+                        V[a + 2, p, q] = c4 * (d1 - d2) - d3 + d4
+                        V[a + 3, p, q] = c2 * (d3 - d1) - d2 + d4
+                        V[a + 4, p, q] = c2 * (d1 - d3) - d2 + d4
+                        V[a + 5, p, q] = c4 * d1 - c5 * d3 + d5
                 p += 1
 
 
