@@ -14,6 +14,7 @@
 # Prints everything it checks; exits 1 if anything failed. GPU_CHECK_UNTIL=N stops after step N.
 #
 #   bash tests/gpu_check.sh                    # PYTHON=/path/to/python3 to choose the interpreter
+#                                              # (default: python3; the dry run: .venv's, if any)
 #
 # GPU_CHECK_BACKEND=cupy-on-host is a dry run without a GPU (needs g++ and pytest): steps
 # 3-5 on the CPU stand-in of the CuPy backend (tests/gpu/cuda_tools.py and host_cupy.py:
@@ -25,8 +26,16 @@ set -u -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 2
-PY=${PYTHON:-python3}
 BACKEND=${GPU_CHECK_BACKEND:-cupy}
+# the interpreter: PYTHON when set; for the dry run, the project's .venv (what `make test`
+# set up) when there is one; else python3 (on a GPU machine, the one that holds CuPy)
+if [ -n "${PYTHON:-}" ]; then
+    PY=$PYTHON
+elif [ "$BACKEND" = cupy-on-host ] && [ -x "$ROOT/.venv/bin/python" ]; then
+    PY=$ROOT/.venv/bin/python
+else
+    PY=python3
+fi
 STEPS=${GPU_CHECK_STEPS:-20}
 UNTIL=${GPU_CHECK_UNTIL:-5}   # the last step to run (the test suite runs steps 1-2 alone)
 FAILED=()
