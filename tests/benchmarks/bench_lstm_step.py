@@ -15,8 +15,6 @@ beside PyTorch's nn.LSTM in the same run:
 """
 import argparse
 import json
-import resource
-import statistics
 import time
 
 import numpy as np
@@ -24,6 +22,8 @@ import numpy as np
 from graphflow.keras.layers import LSTM, Dense
 from graphflow.keras.models import Sequential
 from graphflow.keras.optimizers import SGD
+
+from timing import peak_rss_mb, timed  # noqa: E402 (tests/benchmarks, the script's own folder)
 
 B, T, FEAT, UNITS, NCLS = 64, 50, 32, 128, 10
 
@@ -33,17 +33,6 @@ def build(unroll):
                         Dense(NCLS, activation="softmax")])
     model.compile(loss="sparse_categorical_crossentropy", optimizer=SGD(lr=0.01, momentum=0.9, nesterov=True))
     return model
-
-
-def timed(fn, n, warmup):
-    for _ in range(warmup):
-        fn()
-    ts = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(ts)
 
 
 def main():
@@ -74,7 +63,7 @@ def main():
     print("RESULT " + json.dumps({
         "name": "graphflow-lstm", "unroll": args.unroll, "train": {"median_ms": train_ms},
         "infer": {"median_ms": infer_ms}, "first_step_s": first,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "peak_rss_mb": peak_rss_mb(),
     }), flush=True)
     if args.profile:
         f = model.train_function

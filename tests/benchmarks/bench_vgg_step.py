@@ -19,8 +19,6 @@ which ``../shared/bench/compare_vgg.sh`` sets beside PyTorch's in the same run:
 import argparse
 import json
 import os
-import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +29,8 @@ import numpy as np
 
 import graphflow.keras as keras
 from graphflow.keras.optimizers import SGD
+
+from timing import peak_rss_mb, timed  # noqa: E402 (tests/benchmarks, the script's own folder)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 from vgg_cnn import vgg_like  # noqa: E402
@@ -43,17 +43,6 @@ def build():
     model = vgg_like((H, W, C), NCLS)  # the seed note's model, shared with the demo
     model.compile(loss="categorical_crossentropy", optimizer=SGD(lr=0.01, momentum=0.9, nesterov=True))
     return model
-
-
-def timed(fn, n, warmup):
-    for _ in range(warmup):
-        fn()
-    ts = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(ts)
 
 
 def main():
@@ -93,7 +82,7 @@ def run(steps, b):
     print("RESULT " + json.dumps({
         "name": "graphflow", "batch": b, "train": {"median_ms": train_ms}, "infer": {"median_ms": infer_ms},
         "first_step_s": first, "train_gflops_per_s": TRAIN_GFLOP * b / 32 / (train_ms / 1e3),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "peak_rss_mb": peak_rss_mb(),
         "numba_s": numba_seconds(),
     }), flush=True)
 

@@ -12,12 +12,11 @@ the one structure a CIFAR batch has — a dict of a few string keys holding a ui
     ((10000, 3, 32, 32), dtype('uint8'), 10000)
 """
 import os
-import pickle
 
 import numpy as np
 
 from ..saving.errors import LoadError
-from .safe_pickle import loads
+from .safe_pickle import PickleRefused, loads
 
 PIXELS = 3 * 32 * 32
 #: a batch is mostly image bytes: about 5 opcodes (labels, a file name, its memo slot) per
@@ -37,7 +36,7 @@ def load_batch(fpath, label_key="labels"):
             fpath = f.read()
     try:
         batch = loads(bytes(fpath), max_opcodes=MAX_OPCODES_BASE + len(fpath) // OPCODE_BYTES)
-    except pickle.UnpicklingError as err:
+    except PickleRefused as err:
         raise LoadError(f"{where} cannot be read: {err}") from None
     batch = _checked(batch, where, label_key)
     return batch["data"].reshape(len(batch["data"]), 3, 32, 32), batch[label_key]
